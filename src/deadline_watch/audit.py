@@ -1,0 +1,45 @@
+"""Append-only audit trail: one function every module uses to record a change."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .models import AuditEvent
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def record(
+    session: Session,
+    *,
+    now: datetime,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: int,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add one AuditEvent to the session's transaction (dates become ISO strings)."""
+    event = AuditEvent(
+        at=now,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=_plain(before) if before is not None else None,
+        after=_plain(after) if after is not None else None,
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,5 @@
+"""SMS transport: the backend protocol and its console, file and Twilio implementations."""
+
+from .base import OutgoingSms, SendResult, SmsBackend
+
+__all__ = ["OutgoingSms", "SendResult", "SmsBackend"]

@@ -1,0 +1,118 @@
+"""Shared fixtures: real SQLite files and the real PostgreSQL, both built by the migrations.
+
+PostgreSQL tests run in a schema of their own so parallel or repeated runs never see
+each other. Without a server they skip on a laptop; under CI=true they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from deadline_watch import db
+from deadline_watch.config import Settings
+
+PG_URL = os.environ.get(
+    "DEADLINE_WATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+_pg_state: dict[str, str | None] = {}
+
+
+def postgres_unavailable() -> str | None:
+    """None when PostgreSQL answers, else the reason (cached for the session)."""
+    if "reason" not in _pg_state:
+        try:
+            engine = db.make_engine(PG_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as connection:
+                connection.execute(sa.text("select 1"))
+            engine.dispose()
+            _pg_state["reason"] = None
+        except Exception as exc:  # any failure to connect means "not here"
+            _pg_state["reason"] = f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
+    return _pg_state["reason"]
+
+
+def require_postgres() -> None:
+    reason = postgres_unavailable()
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+def postgres_schema_engine(schema: str, **kwargs) -> Engine:
+    connect_args = {"options": f"-csearch_path={schema}"}
+    return db.make_engine(PG_URL, connect_args=connect_args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating once keeps the suite quick)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    engine.dispose()  # closing the last connection checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema, dropped afterwards."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = db.make_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of a migrated database on the parametrized backend (the schema rides in the URL)."""
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "deadline-watch.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    schema = request.getfixturevalue("pg_schema")
+    engine = postgres_schema_engine(schema)
+    db.upgrade(engine)
+    engine.dispose()
+    return f"{PG_URL}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = db.make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return db.session_factory(engine)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings()

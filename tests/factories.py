@@ -1,0 +1,90 @@
+"""Small builders for registry rows, so tests of the scan, delivery and board read plainly.
+
+They write through the ORM directly (not the importer) so each area's tests depend only
+on the model.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from deadline_watch.models import Milestone, Person, Project, Unit
+
+EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+_counter = itertools.count(1)
+
+
+def unit(session: Session, name: str = "新经济发展局") -> Unit:
+    found = session.scalars(select(Unit).where(Unit.name == name)).first()
+    if found:
+        return found
+    created = Unit(name=name, created_at=EPOCH)
+    session.add(created)
+    session.flush()
+    return created
+
+
+def person(session: Session, name: str | None = None, mobile: str | None = None, roles: str = "owner") -> Person:
+    number = next(_counter)
+    mobile = mobile or f"+86138{number:08d}"
+    found = session.scalars(select(Person).where(Person.mobile == mobile)).first()
+    if found:
+        return found
+    created = Person(name=name or f"官员{number}", mobile=mobile, roles=roles, created_at=EPOCH)
+    session.add(created)
+    session.flush()
+    return created
+
+
+def project(
+    session: Session,
+    code: str | None = None,
+    *,
+    name: str = "天府软件园三期建设",
+    unit_name: str = "新经济发展局",
+    owner: Person | None = None,
+    lead_leader: Person | None = None,
+    level: str | None = "市级",
+    status: str = "active",
+) -> Project:
+    created = Project(
+        code=code or f"GX-T-{next(_counter):05d}",
+        name=name,
+        unit=unit(session, unit_name),
+        owner=owner or person(session),
+        lead_leader=lead_leader,
+        level=level,
+        status=status,
+        created_at=EPOCH,
+        updated_at=EPOCH,
+    )
+    session.add(created)
+    session.flush()
+    return created
+
+
+def milestone(
+    session: Session,
+    due_date: date,
+    *,
+    project_: Project | None = None,
+    name: str = "组织实施",
+    completed_on: date | None = None,
+) -> Milestone:
+    parent = project_ or project(session)
+    created = Milestone(
+        project=parent,
+        name=name,
+        due_date=due_date,
+        completed_on=completed_on,
+        status="completed" if completed_on else "open",
+        created_at=EPOCH,
+        updated_at=EPOCH,
+    )
+    session.add(created)
+    session.flush()
+    return created
