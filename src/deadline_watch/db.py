@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +16,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import SchemaError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ALEMBIC_DIR = REPO_ROOT / "alembic"
+
+def _alembic_dir() -> Path:
+    """The migrations: `alembic/` of the checkout, or the copy a non-editable install carries."""
+    checkout = Path(__file__).resolve().parents[2] / "alembic"
+    if (checkout / "env.py").is_file():
+        return checkout
+    return Path(sys.prefix) / "share" / "deadline-watch" / "alembic"
+
+
+ALEMBIC_DIR = _alembic_dir()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
