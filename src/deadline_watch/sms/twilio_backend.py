@@ -1,0 +1,285 @@
+"""The Twilio backend: sends through the official `twilio` client and classifies its errors.
+
+Only transport lives here. Whether an error is retried, and when, is decided in dispatch
+from `SmsError.permanent`; `find_sent` answers "did Twilio already accept this?" after a
+crash or an ambiguous failure, because the Messages API has no idempotency key.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from ..config import Settings
+from ..errors import ConfigError, SmsError
+from ..logs import mask_mobile
+from .base import OutgoingSms, SendResult
+
+# Twilio error codes this product treats specially (https://www.twilio.com/docs/api/errors).
+AUTH_ERROR_CODE = "20003"  # authentication failed: stop the delivery pass, do not burn the queue
+OPTED_OUT_CODE = "21610"  # the recipient replied STOP: mark the person opted out
+TOO_MANY_REQUESTS_CODE = "20429"
+
+TRANSIENT_CODES = frozenset({20429, 20500, 20503, 30001})
+PERMANENT_CODES = frozenset({20003, 20404, 21211, 21408, 21606, 21610, 21612, 21614, 30004, 30005, 30006})
+
+# Codes given to failures that never reached an HTTP answer.
+CONNECTION_ERROR = "connection"
+# A read timeout is ambiguous: Twilio may have accepted the message before the reply was
+# lost. Dispatch should ask `find_sent` before sending such a message again.
+READ_TIMEOUT = "read_timeout"
+CONNECT_TIMEOUT = "connect_timeout"
+BAD_REPLY = "bad_reply"
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+# Twilio's clock and ours differ a little; reconciliation looks back this much further.
+RECONCILE_SLACK = timedelta(minutes=5)
+
+
+def classify(http_status: int | None, code: int | str | None) -> bool:
+    """True when the failure is permanent (never retry), False when a retry may succeed.
+
+    Known Twilio codes decide first; otherwise 429 and 5xx (and no answer at all) are
+    transient, 401/403 and every other 4xx are permanent.
+    """
+    numeric = _int_or_none(code)
+    if numeric in TRANSIENT_CODES:
+        return False
+    if numeric in PERMANENT_CODES:
+        return True
+    if http_status is None:
+        return False
+    if http_status == 429 or http_status >= 500:
+        return False
+    if 400 <= http_status < 500:
+        return True
+    return False
+
+
+def is_auth_error(error: SmsError) -> bool:
+    return error.code == AUTH_ERROR_CODE
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """Sends the client's `https://*.twilio.com/...` requests to another base URL.
+
+    The twilio library's supported extension point is a custom `HttpClient` handed to
+    `Client(http_client=...)`; the client's `edge`/`region` only choose among Twilio hosts.
+    A base URL with a path (a proxy such as `https://proxy.example/twilio`) keeps it as a prefix.
+    """
+
+    def __init__(self, base_url: str | None, *, timeout: float, pool_size: int = 32) -> None:
+        super().__init__(timeout=timeout, pool_connections=True)
+        self.base_url = base_url.rstrip("/") if base_url else None
+        # requests' default pool keeps only 10 connections per host; dispatch may run more workers.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def rewrite(self, url: str) -> str:
+        if not self.base_url:
+            return url
+        target = urlsplit(url)
+        host = (target.hostname or "").lower()
+        if host != "twilio.com" and not host.endswith(".twilio.com"):
+            return url
+        base = urlsplit(self.base_url)
+        path = base.path.rstrip("/") + target.path
+        return urlunsplit((base.scheme, base.netloc, path, target.query, target.fragment))
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        return super().request(method, self.rewrite(url), *args, **kwargs)
+
+
+class TwilioBackend:
+    """`SmsBackend` over the real twilio client; also answers `find_sent` for reconciliation."""
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str | None = None,
+        messaging_service_sid: str | None = None,
+        base_url: str | None = None,
+        status_callback_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        pool_size: int = 32,
+    ) -> None:
+        if not (from_number or messaging_service_sid):
+            raise ConfigError(
+                "Twilio 需要 TWILIO_FROM_NUMBER 或 TWILIO_MESSAGING_SERVICE_SID",
+                "Twilio needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID",
+            )
+        self.account_sid = account_sid
+        self.from_number = from_number
+        self.messaging_service_sid = messaging_service_sid
+        self.status_callback_url = status_callback_url
+        self.http_client = BaseUrlHttpClient(base_url, timeout=timeout, pool_size=pool_size)
+        self.client = Client(account_sid, auth_token, http_client=self.http_client)
+
+    def send(self, message: OutgoingSms) -> SendResult:
+        """Hand one message to Twilio; raise `SmsError` classified permanent or transient."""
+        sender: dict[str, str] = (
+            {"messaging_service_sid": self.messaging_service_sid}
+            if self.messaging_service_sid
+            else {"from_": self.from_number or ""}
+        )
+        if self.status_callback_url:
+            sender["status_callback"] = self.status_callback_url
+        try:
+            created = self.client.messages.create(to=message.to, body=message.body, **sender)
+        except (TwilioException, requests.RequestException, ValueError) as exc:
+            raise to_sms_error(exc) from exc
+        return _result(created)
+
+    def find_sent(self, to: str, body: str, since: datetime) -> SendResult | None:
+        """Twilio's record of `body` sent to `to` at or after `since` (earliest match), or None.
+
+        Raises `SmsError` when Twilio cannot be asked; the caller must then neither mark the
+        message sent nor send it again until a later pass can ask.
+        """
+        if since.tzinfo is None:
+            raise ValueError("find_sent needs an aware `since`")
+        # the library formats the datetime without converting it: give it UTC
+        after = (since - RECONCILE_SLACK).astimezone(timezone.utc)
+        try:
+            found = self.client.messages.list(to=to, date_sent_after=after, page_size=100, limit=1000)
+        except (TwilioException, requests.RequestException, ValueError) as exc:
+            raise to_sms_error(exc) from exc
+        matches = [item for item in found if _same_body(item.body, body)]
+        if not matches:
+            return None
+        earliest = min(matches, key=lambda item: item.date_created or datetime.max.replace(tzinfo=timezone.utc))
+        return _result(earliest)
+
+
+def _same_body(sent: str | None, body: str) -> bool:
+    # trial accounts prefix every body with "Sent from your Twilio trial account - "
+    return sent is not None and (sent == body or sent.endswith(" - " + body))
+
+
+def _result(instance: Any) -> SendResult:
+    price = instance.price
+    return SendResult(
+        provider_message_id=instance.sid,
+        segments=_int_or_none(instance.num_segments),
+        # Twilio reports charges as negative strings ("-0.00750"); record the cost
+        price=abs(float(price)) if price not in (None, "") else None,
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+def to_sms_error(exc: BaseException) -> SmsError:
+    """Turn anything the twilio client or its HTTP layer raised into a classified SmsError."""
+    http_status: int | None = None
+    code: int | None = None
+    detail = ""
+    if isinstance(exc, TwilioRestException):
+        http_status = exc.status
+        code = _int_or_none(exc.code)
+        # without a JSON body the library repeats the HTTP status as the code
+        if code == http_status:
+            code = None
+        detail = str(exc.msg)
+    elif isinstance(exc, TwilioServiceException):
+        http_status, code = exc.status, _int_or_none(exc.code)
+        detail = exc.detail or exc.title
+    elif isinstance(exc, TwilioException):
+        # e.g. TwilioException("Unable to fetch page", response) from list()
+        response = next((arg for arg in exc.args if isinstance(arg, Response)), None)
+        if response is not None:
+            http_status = response.status_code
+            code, detail = _error_body(response.text)
+        detail = detail or str(exc.args[0] if exc.args else exc)
+    elif isinstance(exc, (requests.ConnectTimeout)):
+        return SmsError(f"twilio: connect timeout: {_short(exc)}", permanent=False, code=CONNECT_TIMEOUT)
+    elif isinstance(exc, requests.Timeout):
+        return SmsError(f"twilio: read timeout: {_short(exc)}", permanent=False, code=READ_TIMEOUT)
+    elif isinstance(exc, requests.ConnectionError):
+        return SmsError(f"twilio: connection failed: {_short(exc)}", permanent=False, code=CONNECTION_ERROR)
+    elif isinstance(exc, requests.RequestException):
+        return SmsError(f"twilio: HTTP failure: {_short(exc)}", permanent=False, code=CONNECTION_ERROR)
+    else:  # ValueError: a 2xx answer whose body is not the expected JSON
+        return SmsError(f"twilio: unreadable reply: {_short(exc)}", permanent=False, code=BAD_REPLY)
+    if http_status == 401 and code is None:
+        code = int(AUTH_ERROR_CODE)
+    permanent = classify(http_status, code)
+    shown_code = f" code {code}" if code is not None else ""
+    message = mask_mobile(f"twilio: HTTP {http_status}{shown_code}: {detail}".strip())
+    return SmsError(
+        message,
+        permanent=permanent,
+        code=str(code) if code is not None else None,
+        http_status=http_status,
+    )
+
+
+def _error_body(text: str) -> tuple[int | None, str]:
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return None, ""
+    if not isinstance(payload, dict):
+        return None, ""
+    return _int_or_none(payload.get("code")), str(payload.get("message") or payload.get("detail") or "")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return mask_mobile(text.splitlines()[0][:200]) if text else type(exc).__name__
+
+
+def status_callback_url(settings: Settings) -> str | None:
+    """Where Twilio posts delivery receipts, when the board has a public URL."""
+    if not settings.web.public_url:
+        return None
+    return settings.web.public_url.rstrip("/") + "/twilio/status"
+
+
+def twilio_backend_from_settings(settings: Settings, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> TwilioBackend:
+    """The backend for `sms.backend = "twilio"`; ConfigError naming what is missing."""
+    section = settings.twilio
+    missing = [
+        name
+        for name, value in (
+            ("TWILIO_ACCOUNT_SID", section.account_sid),
+            ("TWILIO_AUTH_TOKEN", section.auth_token),
+        )
+        if not value
+    ]
+    if not (section.from_number or section.messaging_service_sid):
+        missing.append("TWILIO_FROM_NUMBER 或/or TWILIO_MESSAGING_SERVICE_SID")
+    if missing:
+        names = ", ".join(missing)
+        raise ConfigError(f"Twilio 配置缺少环境变量: {names}", f"Twilio is missing environment variables: {names}")
+    if section.base_url and urlsplit(section.base_url).scheme not in ("http", "https"):
+        raise ConfigError(
+            f"DEADLINE_WATCH_TWILIO_BASE_URL 必须以 http:// 或 https:// 开头: {section.base_url}",
+            f"DEADLINE_WATCH_TWILIO_BASE_URL must start with http:// or https://: {section.base_url}",
+        )
+    return TwilioBackend(
+        account_sid=section.account_sid or "",
+        auth_token=section.auth_token or "",
+        from_number=section.from_number,
+        messaging_service_sid=section.messaging_service_sid,
+        base_url=section.base_url,
+        status_callback_url=status_callback_url(settings),
+        timeout=timeout,
+        pool_size=max(10, settings.sms.concurrency * 2),
+    )
