@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 
@@ -19,6 +19,7 @@ class OutgoingSms:
     milestone: str
     due_date: date
     notification_id: int | None = None
+    sent_at: datetime | None = None  # the dispatch instant; the file backend records it
 
 
 @dataclass(frozen=True)
@@ -31,3 +32,14 @@ class SendResult:
 class SmsBackend(Protocol):
     def send(self, message: OutgoingSms) -> SendResult:
         """Hand one message to the provider; raise `SmsError(permanent=...)` on failure."""
+
+
+class SupportsFindSent(Protocol):
+    """Optional extra of a backend: did the provider already accept this message?
+
+    Used after a crash or an ambiguous error (the provider has no idempotency key) to
+    decide between "mark sent" and "send again". Returns None when nothing matches.
+    """
+
+    def find_sent(self, to: str, body: str, since: datetime) -> SendResult | None:
+        """The provider's record of `body` sent to `to` at or after `since`, if any."""

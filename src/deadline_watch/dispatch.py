@@ -1,0 +1,535 @@
+"""One delivery pass: reconcile stale claims, claim due rows, send through a backend, record each outcome.
+
+The claim is a single UPDATE .. WHERE id IN (SELECT .. FOR UPDATE SKIP LOCKED LIMIT n)
+RETURNING .. committed before any network call, so two workers never take the same row
+and no transaction is open while the provider is talking. Every outcome is recorded in a
+transaction of its own right after its send, which keeps the window in which a crash
+leaves an ambiguous `sending` row as small as one message.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from datetime import datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import audit
+from .clock import Clock, utc
+from .config import Settings
+from .db import insert_ignore, transaction
+from .errors import SmsError
+from .logs import get_logger
+from .models import (
+    Escalation,
+    EscalationReason,
+    EscalationState,
+    Milestone,
+    Notification,
+    NotificationState,
+    Person,
+    Project,
+)
+from .ratelimit import RateLimiter, shared_limiter
+from .reconcile import find_already_sent, mark_sent, provider_id_taken, reconcile_stale
+from .retry import ErrorClass, backoff_seconds, classify
+from .sms.base import OutgoingSms, SendResult, SmsBackend
+
+NOTIFICATIONS = Notification.__table__
+
+# Test hook for the crash suite (tests/reliability): "after_send" or "after_send:3" makes
+# the process SIGKILL itself at that point (the 3rd time it is reached). Points:
+# before_claim_commit, after_claim_commit, after_send (= before the outcome is recorded).
+CRASH_ENV = "DEADLINE_WATCH_CRASH_AT"
+OPTED_OUT_CODE = "21610"
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0  # accepted by the provider in this pass
+    failed: int = 0  # permanent error or retry deadline passed: never retried, on the board
+    deferred: int = 0  # transient error rescheduled, or moved to the next send-window opening
+    claimed: int = 0
+    reconciled: int = 0  # the provider already had it (stale claim or retry): marked sent
+    requeued: int = 0  # stale claims the provider never saw: pending again
+    cancelled: int = 0  # recipient opted out
+    released: int = 0  # claimed rows handed back untouched after an auth failure
+    auth_failed: bool = False
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    id: int
+    to_number: str
+    body: str
+    rule: str
+    due_date: object
+    attempts: int
+    created_at: datetime
+    claimed_at: datetime
+    milestone_id: int
+    recipient_id: int | None
+    project_code: str
+    milestone_name: str
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    row: ClaimedRow
+    result: SendResult | None = None
+    error: SmsError | None = None
+    sent_at: datetime | None = None
+    already_sent: bool = False  # found at the provider before a retry: not sent again
+    released: bool = False  # never attempted because the pass stopped
+
+
+# ---------------------------------------------------------------- send window
+
+
+def in_send_window(instant: datetime, settings: Settings) -> bool:
+    start, end = settings.reminders.send_window
+    local = utc(instant).astimezone(settings.tz).time()
+    return start <= local < end
+
+
+def next_window_opening(instant: datetime, settings: Settings) -> datetime:
+    """The first instant at or after `instant` inside the send window."""
+    if in_send_window(instant, settings):
+        return instant
+    start: time = settings.reminders.send_window[0]
+    local = utc(instant).astimezone(settings.tz)
+    day = local.date() if local.time() < start else local.date() + timedelta(days=1)
+    return datetime.combine(day, start, tzinfo=settings.tz)
+
+
+# ---------------------------------------------------------------- crash hook
+
+_crash_hits: dict[str, int] = {}
+_crash_lock = threading.Lock()
+
+
+def crash_point(name: str) -> None:
+    """SIGKILL this process at a named point when DEADLINE_WATCH_CRASH_AT asks for it (tests only)."""
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted:
+        return
+    point, _, nth = wanted.partition(":")
+    if point != name:
+        return
+    with _crash_lock:
+        _crash_hits[name] = _crash_hits.get(name, 0) + 1
+        if _crash_hits[name] >= int(nth or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- claim
+
+
+def claim_due(sessions: sessionmaker[Session], *, now: datetime, limit: int) -> list[ClaimedRow]:
+    """Take up to `limit` due pending rows in ONE statement and commit before returning."""
+    with transaction(sessions) as session:
+        due = (
+            sa.select(NOTIFICATIONS.c.id)
+            .where(NOTIFICATIONS.c.state == NotificationState.PENDING, NOTIFICATIONS.c.next_attempt_at <= now)
+            .order_by(NOTIFICATIONS.c.next_attempt_at, NOTIFICATIONS.c.id)
+            .limit(limit)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        claimed = session.execute(
+            sa.update(NOTIFICATIONS)
+            .where(NOTIFICATIONS.c.id.in_(due.scalar_subquery()))
+            .values(
+                state=NotificationState.SENDING,
+                claimed_at=now,
+                attempts=NOTIFICATIONS.c.attempts + 1,
+                updated_at=now,
+            )
+            .returning(NOTIFICATIONS.c.id)
+        ).scalars().all()
+        rows = _claimed_details(session, claimed)
+        crash_point("before_claim_commit")
+    crash_point("after_claim_commit")
+    return rows
+
+
+def _claimed_details(session: Session, ids: list[int]) -> list[ClaimedRow]:
+    if not ids:
+        return []
+    n = NOTIFICATIONS.c
+    query = (
+        sa.select(
+            n.id, n.to_number, n.body, n.rule, n.due_date, n.attempts, n.created_at, n.claimed_at,
+            n.milestone_id, n.recipient_id, Project.code, Milestone.name,
+        )
+        .join(Milestone, Milestone.id == n.milestone_id)
+        .join(Project, Project.id == Milestone.project_id)
+        .where(n.id.in_(ids))
+        .order_by(n.next_attempt_at, n.id)
+    )
+    return [ClaimedRow(*row) for row in session.execute(query).all()]
+
+
+# ---------------------------------------------------------------- housekeeping before claiming
+
+
+def cancel_opted_out(sessions: sessionmaker[Session], *, now: datetime) -> list[int]:
+    """Pending rows whose recipient opted out are cancelled, never sent."""
+    with transaction(sessions) as session:
+        opted_out = sa.select(Person.id).where(Person.opted_out_at.is_not(None))
+        return list(
+            session.execute(
+                sa.update(NOTIFICATIONS)
+                .where(NOTIFICATIONS.c.state == NotificationState.PENDING, NOTIFICATIONS.c.recipient_id.in_(opted_out))
+                .values(
+                    state=NotificationState.CANCELLED,
+                    last_error="recipient opted out / 接收人已退订",
+                    updated_at=now,
+                )
+                .returning(NOTIFICATIONS.c.id)
+            ).scalars()
+        )
+
+
+def defer_to_window(sessions: sessionmaker[Session], settings: Settings, *, now: datetime) -> int:
+    """Outside the send window: due rows wait for the next opening instead of being claimed."""
+    opening = next_window_opening(now, settings)
+    with transaction(sessions) as session:
+        moved = session.execute(
+            sa.update(NOTIFICATIONS)
+            .where(NOTIFICATIONS.c.state == NotificationState.PENDING, NOTIFICATIONS.c.next_attempt_at <= now)
+            .values(next_attempt_at=opening, updated_at=now)
+        )
+        return moved.rowcount
+
+
+# ---------------------------------------------------------------- the pass
+
+
+def batch_limit(settings: Settings) -> int:
+    """Rows per claim: a batch must finish well inside the claim timeout even at the rate cap,
+    or another worker would take its unsent tail for a crashed one."""
+    sms = settings.sms
+    by_rate = int(sms.rate_per_second * sms.claim_timeout_seconds / 2)
+    return max(1, min(sms.batch_size, by_rate))
+
+
+def run_delivery_pass(
+    sessions: sessionmaker[Session],
+    backend: SmsBackend,
+    settings: Settings,
+    *,
+    now: datetime,
+    clock: Clock | None = None,
+    limiter: RateLimiter | None = None,
+    rng: random.Random | None = None,
+) -> DeliveryResult:
+    """Deliver everything due at `now`. With `clock`, later batches and send times use its time."""
+    if now.tzinfo is None:
+        raise ValueError("run_delivery_pass needs an aware `now`")
+    log = get_logger()
+    outcome = DeliveryResult()
+    current: Callable[[], datetime] = clock.now if clock is not None else (lambda: now)
+    limiter = limiter or shared_limiter(settings.sms.rate_per_second)
+    rng = rng or random.Random()
+
+    settled = reconcile_stale(sessions, backend, claim_timeout_seconds=settings.sms.claim_timeout_seconds, now=now)
+    outcome.reconciled += settled.reconciled
+    outcome.requeued += settled.requeued
+
+    cancelled = cancel_opted_out(sessions, now=now)
+    outcome.cancelled += len(cancelled)
+    if cancelled:
+        log.info("sms.cancelled", notification_ids=cancelled, reason="opted_out")
+
+    if not in_send_window(now, settings):
+        outcome.deferred += defer_to_window(sessions, settings, now=now)
+        log.info("delivery.done", **outcome.as_dict(), outside_window=True)
+        return outcome
+
+    size = batch_limit(settings)
+    with ThreadPoolExecutor(max_workers=settings.sms.concurrency, thread_name_prefix="sms-send") as pool:
+        while not outcome.auth_failed:
+            claim_at = current()
+            if not in_send_window(claim_at, settings):
+                break
+            claimed = claim_due(sessions, now=claim_at, limit=size)
+            if not claimed:
+                break
+            outcome.claimed += len(claimed)
+            _deliver_batch(pool, claimed, sessions, backend, settings, limiter, rng, current, outcome)
+    log.info("delivery.done", **outcome.as_dict())
+    return outcome
+
+
+def _deliver_batch(
+    pool: ThreadPoolExecutor,
+    claimed: list[ClaimedRow],
+    sessions: sessionmaker[Session],
+    backend: SmsBackend,
+    settings: Settings,
+    limiter: RateLimiter,
+    rng: random.Random,
+    current: Callable[[], datetime],
+    outcome: DeliveryResult,
+) -> None:
+    stop = threading.Event()
+    futures = [pool.submit(_send_one, row, backend, limiter, stop, current) for row in claimed]
+    # Outcomes are recorded here, on the calling thread, one short transaction each: a
+    # single writer keeps SQLite free of lock contention and the pool free of DB sessions.
+    for future in as_completed(futures):
+        _record(future.result(), sessions, settings, rng, current(), outcome, stop)
+
+
+def _send_one(
+    row: ClaimedRow,
+    backend: SmsBackend,
+    limiter: RateLimiter,
+    stop: threading.Event,
+    current: Callable[[], datetime],
+) -> SendOutcome:
+    if stop.is_set():
+        return SendOutcome(row, released=True)
+    if row.attempts > 1:
+        # A retry may follow an ambiguous failure (a timeout after the request left):
+        # ask the provider first, since a second send would be a duplicate.
+        try:
+            found = find_already_sent(backend, to=row.to_number, body=row.body, since=row.created_at)
+        except SmsError as exc:
+            return SendOutcome(row, error=exc)
+        except Exception as exc:  # noqa: BLE001 - any lookup failure only postpones the message
+            return SendOutcome(row, error=SmsError(f"{type(exc).__name__}: {exc}", permanent=False))
+        if found is not None:
+            return SendOutcome(row, result=found, sent_at=row.claimed_at, already_sent=True)
+    if not limiter.acquire(stop):
+        return SendOutcome(row, released=True)
+    sent_at = current()
+    message = OutgoingSms(
+        to=row.to_number,
+        body=row.body,
+        dedup_key=f"notification:{row.id}",
+        kind=row.rule,
+        project_code=row.project_code,
+        milestone=row.milestone_name,
+        due_date=row.due_date,  # type: ignore[arg-type]
+        notification_id=row.id,
+        sent_at=sent_at,
+    )
+    try:
+        result = backend.send(message)
+    except SmsError as exc:
+        if classify(exc) is ErrorClass.AUTH:
+            stop.set()
+        return SendOutcome(row, error=exc)
+    except Exception as exc:  # noqa: BLE001 - an unknown failure is retried; the retry asks first
+        return SendOutcome(row, error=SmsError(f"{type(exc).__name__}: {exc}", permanent=False))
+    crash_point("after_send")
+    return SendOutcome(row, result=result, sent_at=sent_at)
+
+
+# ---------------------------------------------------------------- recording outcomes
+
+
+def _record(
+    sent: SendOutcome,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    rng: random.Random,
+    now: datetime,
+    outcome: DeliveryResult,
+    stop: threading.Event,
+) -> None:
+    log = get_logger()
+    row = sent.row
+    if sent.released:
+        with transaction(sessions) as session:
+            _release(session, row, now=now, error=None)
+        outcome.released += 1
+        return
+    if sent.result is not None:
+        with transaction(sessions) as session:
+            if sent.already_sent and provider_id_taken(session, sent.result.provider_message_id):
+                # that provider message belongs to another row: this one was never sent
+                _reschedule(session, row, now=now, when=now, error="provider match belongs to another row")
+                outcome.deferred += 1
+                return
+            recorded = mark_sent(
+                session, row.id, sent.result, sent_at=sent.sent_at or now, now=now, claimed_at=row.claimed_at
+            )
+        if not recorded:
+            log.error("sms.record_conflict", notification_id=row.id, provider_message_id=sent.result.provider_message_id)
+        elif sent.already_sent:
+            outcome.reconciled += 1
+            log.info("sms.reconciled", notification_id=row.id, provider_message_id=sent.result.provider_message_id)
+        else:
+            outcome.sent += 1
+            log.info(
+                "sms.sent",
+                notification_id=row.id,
+                provider_message_id=sent.result.provider_message_id,
+                to=row.to_number,
+                attempts=row.attempts,
+            )
+        return
+
+    error = sent.error
+    assert error is not None
+    kind = classify(error)
+    message = str(error)[:1000]
+    if kind is ErrorClass.AUTH:
+        with transaction(sessions) as session:
+            _release(session, row, now=now, error=message, code=error.code)
+        outcome.released += 1
+        if not outcome.auth_failed:
+            outcome.auth_failed = True
+            log.error(
+                "sms.auth_failed",
+                notification_id=row.id,
+                code=error.code,
+                http_status=error.http_status,
+                error=message,
+                action="sending stopped; the queue is kept for when the credentials are fixed",
+            )
+        return
+    deadline = row.created_at + timedelta(hours=settings.sms.retry_deadline_hours)
+    if kind is ErrorClass.TRANSIENT and now < deadline:
+        delay = backoff_seconds(
+            row.attempts, base=settings.sms.retry_base_seconds, cap=settings.sms.retry_cap_seconds, rng=rng
+        )
+        when = next_window_opening(now + timedelta(seconds=delay), settings)
+        with transaction(sessions) as session:
+            _reschedule(session, row, now=now, when=when, error=message, code=error.code)
+        outcome.deferred += 1
+        log.warning(
+            "sms.retry",
+            notification_id=row.id,
+            attempts=row.attempts,
+            next_attempt_at=when.isoformat(),
+            code=error.code,
+            http_status=error.http_status,
+            error=message,
+        )
+        return
+    if kind is ErrorClass.TRANSIENT:
+        message = f"gave up after {row.attempts} attempts ({settings.sms.retry_deadline_hours:g} h): {message}"
+    with transaction(sessions) as session:
+        _fail(session, row, now=now, error=message, code=error.code)
+    outcome.failed += 1
+    log.error("sms.failed", notification_id=row.id, code=error.code, http_status=error.http_status, error=message)
+
+
+def _owned(row: ClaimedRow) -> list:
+    return [
+        NOTIFICATIONS.c.id == row.id,
+        NOTIFICATIONS.c.state == NotificationState.SENDING,
+        NOTIFICATIONS.c.claimed_at == row.claimed_at,
+    ]
+
+
+def _release(session: Session, row: ClaimedRow, *, now: datetime, error: str | None, code: str | None = None) -> None:
+    """Back to pending as if never claimed: the attempt is not counted."""
+    values: dict = {
+        "state": NotificationState.PENDING,
+        "claimed_at": None,
+        "attempts": NOTIFICATIONS.c.attempts - 1,
+        "updated_at": now,
+    }
+    if error is not None:
+        values.update(last_error=error, provider_error_code=code)
+    session.execute(sa.update(NOTIFICATIONS).where(*_owned(row)).values(**values))
+
+
+def _reschedule(
+    session: Session, row: ClaimedRow, *, now: datetime, when: datetime, error: str, code: str | None = None
+) -> None:
+    session.execute(
+        sa.update(NOTIFICATIONS)
+        .where(*_owned(row))
+        .values(
+            state=NotificationState.PENDING,
+            next_attempt_at=when,
+            claimed_at=None,
+            last_error=error,
+            provider_error_code=code,
+            updated_at=now,
+        )
+    )
+
+
+def _fail(session: Session, row: ClaimedRow, *, now: datetime, error: str, code: str | None) -> None:
+    """failed, never retried, and an "unreachable" item on the board for the milestone."""
+    failed = session.execute(
+        sa.update(NOTIFICATIONS)
+        .where(*_owned(row))
+        .values(
+            state=NotificationState.FAILED,
+            last_error=error,
+            provider_error_code=code,
+            claimed_at=None,
+            updated_at=now,
+        )
+    )
+    if failed.rowcount != 1:
+        return
+    if code == OPTED_OUT_CODE and row.recipient_id is not None:
+        # the provider's opt-out list is the source of truth: record it on the person
+        session.execute(
+            sa.update(Person.__table__)
+            .where(Person.__table__.c.id == row.recipient_id, Person.__table__.c.opted_out_at.is_(None))
+            .values(opted_out_at=now)
+        )
+    open_unreachable(session, row, now=now, error=error, code=code)
+
+
+def open_unreachable(session: Session, row: ClaimedRow, *, now: datetime, error: str, code: str | None) -> None:
+    """Put "cannot reach the official" on the board: one escalation per failed notification."""
+    dedup_key = f"unreachable:{row.id}"
+    detail = f"短信无法送达 / SMS undeliverable: {row.to_number} ({code or 'no code'}) {error}"[:2000]
+    inserted = insert_ignore(
+        session,
+        Escalation.__table__,
+        [
+            {
+                "dedup_key": dedup_key,
+                "milestone_id": row.milestone_id,
+                "reason": EscalationReason.UNREACHABLE,
+                "due_date": row.due_date,
+                "level": 1,
+                "state": EscalationState.OPEN,
+                "opened_at": now,
+                "raised_at": now,
+                "notes": detail,
+            }
+        ],
+        "dedup_key",
+    )
+    if not inserted:
+        return
+    escalation_id = session.execute(
+        sa.select(Escalation.__table__.c.id).where(Escalation.__table__.c.dedup_key == dedup_key)
+    ).scalar_one()
+    audit.record(
+        session,
+        now=now,
+        actor="dispatch",
+        action="escalation.opened",
+        entity_type="escalation",
+        entity_id=escalation_id,
+        after={
+            "reason": EscalationReason.UNREACHABLE,
+            "milestone_id": row.milestone_id,
+            "notification_id": row.id,
+            "provider_error_code": code,
+            "level": 1,
+        },
+    )

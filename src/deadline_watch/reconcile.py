@@ -1,0 +1,138 @@
+"""Crash reconciliation: rows left in `sending` by a dead worker are asked about, not re-sent blindly.
+
+Twilio's Messages API has no idempotency key, so a claim older than
+`sms.claim_timeout_seconds` is ambiguous: the provider may or may not have accepted the
+message. A backend with `find_sent` is asked; a match marks the row `sent`, no match puts
+it back to `pending` for a re-send. A backend without it (console) cannot know: re-send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from .db import transaction
+from .errors import SmsError
+from .logs import get_logger
+from .models import Notification, NotificationState
+from .sms.base import SendResult, SmsBackend
+
+NOTIFICATIONS = Notification.__table__
+# Provider clocks and ours may differ a little; look a bit further back than the intent's birth.
+LOOKUP_MARGIN = timedelta(minutes=5)
+
+
+@dataclass
+class ReconcileResult:
+    reconciled: int = 0  # the provider had it: marked sent
+    requeued: int = 0  # the provider never saw it: pending again
+    unresolved: int = 0  # the provider could not be asked now: left for the next pass
+
+
+def find_already_sent(backend: SmsBackend, *, to: str, body: str, since: datetime) -> SendResult | None:
+    """Ask the provider (outside any transaction) whether it accepted this message since `since`.
+
+    None when nothing matches or the backend has no lookup; raises SmsError when the
+    provider cannot be asked.
+    """
+    find_sent = getattr(backend, "find_sent", None)
+    if find_sent is None:
+        return None
+    return find_sent(to, body, since - LOOKUP_MARGIN)
+
+
+def provider_id_taken(session: Session, provider_message_id: str) -> bool:
+    """A provider id already recorded on a row belongs to that row's intent, not another's."""
+    taken = session.execute(
+        sa.select(NOTIFICATIONS.c.id).where(NOTIFICATIONS.c.provider_message_id == provider_message_id)
+    ).first()
+    return taken is not None
+
+
+def mark_sent(
+    session: Session,
+    notification_id: int,
+    result: SendResult,
+    *,
+    sent_at: datetime,
+    now: datetime,
+    claimed_at: datetime | None = None,
+) -> bool:
+    """sending -> sent with the provider's id; False when the row was no longer ours."""
+    values = {
+        "state": NotificationState.SENT,
+        "provider_message_id": result.provider_message_id,
+        "sent_at": sent_at,
+        "last_error": None,
+        "provider_error_code": None,
+        "updated_at": now,
+    }
+    if result.segments is not None:
+        values["segments"] = result.segments
+    if result.price is not None:
+        values["price"] = result.price
+    condition = [NOTIFICATIONS.c.id == notification_id, NOTIFICATIONS.c.state == NotificationState.SENDING]
+    if claimed_at is not None:
+        condition.append(NOTIFICATIONS.c.claimed_at == claimed_at)
+    updated = session.execute(sa.update(NOTIFICATIONS).where(*condition).values(**values))
+    return updated.rowcount == 1
+
+
+def reconcile_stale(
+    sessions: sessionmaker[Session], backend: SmsBackend, *, claim_timeout_seconds: float, now: datetime
+) -> ReconcileResult:
+    """Settle every `sending` row whose claim is older than the timeout."""
+    log = get_logger()
+    outcome = ReconcileResult()
+    cutoff = now - timedelta(seconds=claim_timeout_seconds)
+    with transaction(sessions) as session:
+        stale = session.execute(
+            sa.select(
+                NOTIFICATIONS.c.id,
+                NOTIFICATIONS.c.to_number,
+                NOTIFICATIONS.c.body,
+                NOTIFICATIONS.c.claimed_at,
+                NOTIFICATIONS.c.created_at,
+            )
+            .where(NOTIFICATIONS.c.state == NotificationState.SENDING, NOTIFICATIONS.c.claimed_at < cutoff)
+            .order_by(NOTIFICATIONS.c.claimed_at, NOTIFICATIONS.c.id)
+        ).all()
+    for row in stale:
+        try:
+            found = find_already_sent(backend, to=row.to_number, body=row.body, since=row.created_at)
+        except SmsError as exc:
+            outcome.unresolved += 1
+            log.warning("sms.reconcile_unresolved", notification_id=row.id, error=str(exc))
+            continue
+        with transaction(sessions) as session:
+            if found is not None and not provider_id_taken(session, found.provider_message_id):
+                if mark_sent(session, row.id, found, sent_at=row.claimed_at, now=now, claimed_at=row.claimed_at):
+                    outcome.reconciled += 1
+                    log.info(
+                        "sms.reconciled",
+                        notification_id=row.id,
+                        provider_message_id=found.provider_message_id,
+                    )
+                continue
+            requeued = session.execute(
+                sa.update(NOTIFICATIONS)
+                .where(
+                    NOTIFICATIONS.c.id == row.id,
+                    NOTIFICATIONS.c.state == NotificationState.SENDING,
+                    NOTIFICATIONS.c.claimed_at == row.claimed_at,
+                )
+                .values(
+                    state=NotificationState.PENDING,
+                    next_attempt_at=now,
+                    claimed_at=None,
+                    last_error="claim expired, provider has no record: will re-send",
+                    updated_at=now,
+                )
+            )
+            if requeued.rowcount == 1:
+                outcome.requeued += 1
+                log.warning("sms.requeued", notification_id=row.id)
+    return outcome

@@ -1,0 +1,58 @@
+"""Retry policy of SMS delivery: classify a provider error, and how long to wait before the next try."""
+
+from __future__ import annotations
+
+import random
+from enum import StrEnum
+
+from .errors import SmsError
+
+# Twilio error codes that no retry can fix: the message (or recipient) is the problem.
+PERMANENT_CODES = frozenset(
+    {
+        "21211",  # invalid To number
+        "21408",  # permission to send to this region not enabled
+        "21610",  # recipient replied STOP (unsubscribed)
+        "21612",  # To number not reachable from this sender
+        "21614",  # To number is not a mobile
+        "21617",  # body exceeds the concatenated length limit
+        "30003",  # unreachable handset
+        "30004",  # message blocked
+        "30005",  # unknown destination handset
+        "30006",  # landline or unreachable carrier
+    }
+)
+# Account-level refusals: nothing is wrong with the message, everything is wrong with us.
+AUTH_CODES = frozenset({"20003", "20005"})
+TRANSIENT_CODES = frozenset({"20429", "20500", "20503"})
+
+
+class ErrorClass(StrEnum):
+    TRANSIENT = "transient"  # try again later with backoff
+    PERMANENT = "permanent"  # fail this message, never retry, tell the board
+    AUTH = "auth"  # stop the whole pass, release the queue untouched
+
+
+def classify(error: SmsError) -> ErrorClass:
+    """Twilio code first, then HTTP status, then the backend's own permanent flag."""
+    code = str(error.code) if error.code is not None else None
+    if code in AUTH_CODES or error.http_status == 401:
+        return ErrorClass.AUTH
+    if code in TRANSIENT_CODES:
+        return ErrorClass.TRANSIENT
+    if code in PERMANENT_CODES:
+        return ErrorClass.PERMANENT
+    if error.http_status is not None and (error.http_status == 429 or error.http_status >= 500):
+        return ErrorClass.TRANSIENT
+    return ErrorClass.PERMANENT if error.permanent else ErrorClass.TRANSIENT
+
+
+def backoff_seconds(attempts: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with "equal jitter": between half and all of min(cap, base * 2^(n-1)).
+
+    Half the delay is fixed so a 429 is never retried at once; the other half is random so
+    that many rows failing together do not come back together.
+    """
+    rng = rng or random.Random()
+    ceiling = min(cap, base * 2 ** max(0, attempts - 1))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)

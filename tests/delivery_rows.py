@@ -1,0 +1,52 @@
+"""Outbox rows for the delivery tests: pending notifications written straight through the model."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+import factories as f
+from deadline_watch.db import transaction
+from deadline_watch.models import Notification
+
+
+def queue(
+    sessions: sessionmaker[Session],
+    count: int,
+    *,
+    now: datetime,
+    due_date: date = date(2026, 3, 9),
+    next_attempt_at: datetime | None = None,
+    rule: str = "reminder",
+    mobiles: list[str] | None = None,
+) -> list[int]:
+    """`count` pending notifications due at `next_attempt_at` (default `now`); returns their ids."""
+    with transaction(sessions) as session:
+        owner = f.person(session)
+        milestone = f.milestone(session, due_date, project_=f.project(session, owner=owner))
+        rows = []
+        for index in range(count):
+            mobile = mobiles[index % len(mobiles)] if mobiles else owner.mobile
+            rows.append(
+                Notification(
+                    dedup_key=f"{rule}:{milestone.id}:{due_date.isoformat()}:{index}",
+                    milestone_id=milestone.id,
+                    rule=rule,
+                    level=1 if rule == "escalation" else None,
+                    due_date=due_date,
+                    days_left=7,
+                    recipient_id=owner.id,
+                    to_number=mobile,
+                    body=f"【高新区督办】{owner.name}同志:您负责的项目节点将于{due_date:%m月%d日}到期,请抓紧推进。#{index}",
+                    segments=1,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=next_attempt_at or now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
