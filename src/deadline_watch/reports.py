@@ -154,7 +154,7 @@ def weekly_report(session: Session, *, at: date, settings: Settings) -> Report:
     next_start, next_end = end + timedelta(days=1), end + timedelta(days=7)
     active = Project.status == ProjectStatus.ACTIVE
     not_cancelled = Milestone.status.in_((MilestoneStatus.OPEN, MilestoneStatus.COMPLETED))
-    by_due = [Milestone.due_date, Project.code, Milestone.position]
+    by_due = [Milestone.due_date, Project.code, Milestone.position, Milestone.id]
 
     # overdue from the day after the due date: first overdue day within [start, end]
     became_overdue = _milestone_rows(
@@ -173,7 +173,7 @@ def weekly_report(session: Session, *, at: date, settings: Settings) -> Report:
         Milestone.completed_on >= start,
         Milestone.completed_on <= end,
         Project.status != ProjectStatus.CANCELLED,
-        order_by=[Milestone.completed_on, Project.code, Milestone.position],
+        order_by=[Milestone.completed_on, Milestone.due_date, Project.code, Milestone.position, Milestone.id],
     )
     due_next = _milestone_rows(
         session,
@@ -186,11 +186,13 @@ def weekly_report(session: Session, *, at: date, settings: Settings) -> Report:
     )
     still_overdue = _milestone_rows(
         session,
-        Milestone.status == MilestoneStatus.OPEN,
+        not_cancelled,
         active,
         Milestone.due_date < at,
-        (Milestone.completed_on.is_(None)) | (Milestone.completed_on > at),
-        order_by=[Milestone.due_date, Project.code, Milestone.position],
+        # completed after `at` was still overdue on `at` (a report for a past date stays the same)
+        (Milestone.completed_on.is_(None) & (Milestone.status == MilestoneStatus.OPEN))
+        | (Milestone.completed_on > at),
+        order_by=by_due,
     )
     year, week, _ = start.isocalendar()
     sheets = [
