@@ -533,3 +533,41 @@ def open_unreachable(session: Session, row: ClaimedRow, *, now: datetime, error:
             "level": 1,
         },
     )
+
+
+# ---------------------------------------------------------------- operator actions
+
+RESENDABLE = (NotificationState.FAILED, NotificationState.UNDELIVERED, NotificationState.CANCELLED)
+
+
+def requeue(session: Session, notification_id: int, *, now: datetime, actor: str) -> Notification:
+    """Put a failed, undelivered or cancelled notification back in the queue (an operator's call)."""
+    from .errors import DeadlineWatchError, NotFoundError
+
+    row = session.get(Notification, notification_id)
+    if row is None:
+        raise NotFoundError(f"没有编号为 {notification_id} 的短信", f"no notification with id {notification_id}")
+    if row.state not in RESENDABLE:
+        raise DeadlineWatchError(
+            f"短信 {notification_id} 状态为 {row.state},只有 failed/undelivered/cancelled 可以重发",
+            f"notification {notification_id} is {row.state}; only failed, undelivered or cancelled ones can be re-sent",
+        )
+    before = {"state": row.state, "attempts": row.attempts, "provider_error_code": row.provider_error_code}
+    row.state = NotificationState.PENDING
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.claimed_at = None
+    row.last_error = None
+    row.provider_error_code = None
+    row.updated_at = now
+    audit.record(
+        session,
+        now=now,
+        actor=actor,
+        action="notification.requeued",
+        entity_type="notification",
+        entity_id=row.id,
+        before=before,
+        after={"state": row.state, "next_attempt_at": now},
+    )
+    return row

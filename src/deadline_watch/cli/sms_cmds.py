@@ -1,12 +1,16 @@
-"""Commands of this area are registered here (filled in by its issue)."""
+"""SMS commands: `deliver` (one delivery pass), `resend` (requeue a failed SMS), `fake-twilio`."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..app import AppContext
 
 
 @click.command("fake-twilio")
@@ -67,6 +71,66 @@ def fake_twilio_command(
         click.echo(f"# stopped; {len(fake.messages)} message(s) accepted", err=True)
 
 
+@click.command("deliver")
+@click.option("--now", "now_text", metavar="INSTANT",
+              help="Deliver as if it were this instant (ISO 8601; without an offset: the configured timezone).")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object.")
+@click.pass_obj
+def deliver_command(app: "AppContext", now_text: str | None, as_json: bool) -> None:
+    """Run one delivery pass: reconcile stale claims, send every due SMS, record the outcomes."""
+    import json
+    import sys
+
+    from ..clock import parse_instant
+    from ..dispatch import run_delivery_pass
+    from ..errors import DeadlineWatchError
+    from ..sms.factory import make_backend
+
+    settings = app.settings
+    sessions = app.checked_sessions()
+    # with --json the console backend's messages go to stderr so stdout stays one JSON object
+    backend = make_backend(settings, stream=sys.stderr if as_json else None)
+    if now_text:
+        try:
+            now = parse_instant(now_text.strip(), settings.tz)
+        except ValueError:
+            raise DeadlineWatchError(
+                f"时间格式错误: {now_text!r},应为 ISO 8601", f"bad instant {now_text!r}: expected ISO 8601"
+            ) from None
+        result = run_delivery_pass(sessions, backend, settings, now=now)
+    else:
+        result = run_delivery_pass(sessions, backend, settings, now=app.now(), clock=app.clock)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        click.echo(
+            f"已发送 sent {result.sent} · 失败 failed {result.failed} · 推迟 deferred {result.deferred} · "
+            f"核对 reconciled {result.reconciled} · 重排 requeued {result.requeued} · "
+            f"取消 cancelled {result.cancelled}"
+        )
+    if result.auth_failed:
+        raise ConfigError(
+            "短信服务商拒绝了账号凭据 (Twilio 20003),已停止发送,队列保留不变: 请检查 TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN",
+            "the SMS provider rejected the credentials (Twilio 20003); sending stopped and the queue is kept: "
+            "check TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN",
+        )
+
+
+@click.command("resend")
+@click.argument("notification_id", type=int)
+@click.pass_obj
+def resend_command(app: "AppContext", notification_id: int) -> None:
+    """Put a failed, undelivered or cancelled SMS back in the queue for the next delivery pass."""
+    from ..db import transaction
+    from ..dispatch import requeue
+
+    with transaction(app.checked_sessions()) as session:
+        row = requeue(session, notification_id, now=app.now(), actor="cli")
+        click.echo(f"短信 {row.id} 已重新排队 / notification {row.id} queued again")
+
+
 def register(group: click.Group) -> None:
     """Add this module's commands to the top-level group."""
     group.add_command(fake_twilio_command)
+    group.add_command(deliver_command)
+    group.add_command(resend_command)
