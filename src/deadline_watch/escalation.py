@@ -1,0 +1,178 @@
+"""Automatic escalation state changes, each with its audit event.
+
+Opening uses INSERT .. ON CONFLICT DO NOTHING on `Escalation.dedup_key`, raising and
+resolving are conditional UPDATEs: whichever concurrent scan wins does the change, writes
+the audit event and enqueues the SMS; the others see zero rows and do nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from . import audit, db
+from .logs import get_logger
+from .models import Escalation, EscalationReason, EscalationState
+from .scan import EscalationDecision, EscalationFacts, MilestoneFacts, escalation_key
+
+ACTOR = "watch"
+UNRESOLVED = (EscalationState.OPEN.value, EscalationState.ACKNOWLEDGED.value)
+
+
+def open_escalation(session: Session, facts: MilestoneFacts, level: int, *, now: datetime) -> int | None:
+    """Open the board item for this milestone and due date; None if it already exists."""
+    key = escalation_key(facts.milestone_id, facts.due_date)
+    row = {
+        "dedup_key": key,
+        "milestone_id": facts.milestone_id,
+        "reason": EscalationReason.OVERDUE.value,
+        "due_date": facts.due_date,
+        "level": level,
+        "state": EscalationState.OPEN.value,
+        "opened_at": now,
+        "notes": "",
+    }
+    if not db.insert_ignore(session, Escalation.__table__, [row], "dedup_key"):
+        return None
+    escalation_id = session.scalar(sa.select(Escalation.id).where(Escalation.dedup_key == key))
+    assert escalation_id is not None
+    audit.record(
+        session,
+        now=now,
+        actor=ACTOR,
+        action="escalation.opened",
+        entity_type="escalation",
+        entity_id=escalation_id,
+        after={"milestone_id": facts.milestone_id, "due_date": facts.due_date, "level": level, "state": "open"},
+    )
+    get_logger().info(
+        "escalation.opened", escalation_id=escalation_id, project_code=facts.project_code, level=level
+    )
+    return escalation_id
+
+
+def raise_level(session: Session, decision: EscalationDecision, *, now: datetime) -> bool:
+    """Move an unresolved escalation up to `decision.level`; False if someone else did."""
+    assert decision.escalation_id is not None
+    result = session.execute(
+        sa.update(Escalation)
+        .where(
+            Escalation.id == decision.escalation_id,
+            Escalation.level < decision.level,
+            Escalation.state.in_(UNRESOLVED),
+        )
+        .values(level=decision.level, raised_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:
+        return False
+    audit.record(
+        session,
+        now=now,
+        actor=ACTOR,
+        action="escalation.raised",
+        entity_type="escalation",
+        entity_id=decision.escalation_id,
+        before={"level": decision.from_level},
+        after={"level": decision.level},
+    )
+    get_logger().info(
+        "escalation.raised",
+        escalation_id=decision.escalation_id,
+        project_code=decision.facts.project_code,
+        level=decision.level,
+    )
+    return True
+
+
+def move_due_date(session: Session, decision: EscalationDecision, current: EscalationFacts, *, now: datetime) -> bool:
+    """The due date changed but is still past: the same board item follows the new date.
+
+    If a board item for the new date already exists (a date moved back and forth), the
+    old one is resolved as deadline_extended instead.
+    """
+    facts = decision.facts
+    new_key = escalation_key(facts.milestone_id, facts.due_date)
+    taken = session.scalar(sa.select(Escalation.id).where(Escalation.dedup_key == new_key))
+    if taken is not None:
+        return resolve(session, current, "deadline_extended", now=now, note=f"新截止日期 {facts.due_date}")
+    result = session.execute(
+        sa.update(Escalation)
+        .where(
+            Escalation.id == current.id,
+            Escalation.due_date == current.due_date,
+            Escalation.state.in_(UNRESOLVED),
+        )
+        .values(due_date=facts.due_date, dedup_key=new_key, level=decision.level)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:
+        return False
+    audit.record(
+        session,
+        now=now,
+        actor=ACTOR,
+        action="escalation.due_date_changed",
+        entity_type="escalation",
+        entity_id=current.id,
+        before={"due_date": current.due_date, "level": current.level},
+        after={"due_date": facts.due_date, "level": decision.level},
+    )
+    return True
+
+
+def resolve(
+    session: Session,
+    current: EscalationFacts,
+    resolution: str,
+    *,
+    now: datetime,
+    note: str | None = None,
+    actor: str = ACTOR,
+) -> bool:
+    """Resolve an unresolved escalation (completed_late, deadline_extended, cancelled...)."""
+    values: dict = {"state": EscalationState.RESOLVED.value, "resolution": resolution, "resolved_at": now}
+    if note:
+        existing = session.scalar(sa.select(Escalation.notes).where(Escalation.id == current.id)) or ""
+        values["notes"] = f"{existing}\n{note}".strip()
+    result = session.execute(
+        sa.update(Escalation)
+        .where(Escalation.id == current.id, Escalation.state.in_(UNRESOLVED))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:
+        return False
+    audit.record(
+        session,
+        now=now,
+        actor=actor,
+        action="escalation.resolved",
+        entity_type="escalation",
+        entity_id=current.id,
+        before={"state": current.state, "level": current.level},
+        after={"state": "resolved", "resolution": resolution, "note": note},
+    )
+    get_logger().info("escalation.resolved", escalation_id=current.id, resolution=resolution)
+    return True
+
+
+def resolution_note(facts: MilestoneFacts, resolution: str) -> str | None:
+    if resolution == "completed_late" and facts.completed_on:
+        return f"完成日期 completed on {facts.completed_on.isoformat()}"
+    if resolution == "deadline_extended":
+        return f"新截止日期 new due date {facts.due_date.isoformat()}"
+    if resolution == "cancelled":
+        return f"项目状态 project {facts.project_status}, 节点状态 milestone {facts.status}"
+    return None
+
+
+def unresolved_for_milestone(session: Session, milestone_id: int) -> list[EscalationFacts]:
+    rows = session.execute(
+        sa.select(Escalation.id, Escalation.due_date, Escalation.level, Escalation.state).where(
+            Escalation.milestone_id == milestone_id, Escalation.state.in_(UNRESOLVED)
+        )
+    )
+    return [EscalationFacts(row[0], milestone_id, row[1], row[2], row[3]) for row in rows]

@@ -1,0 +1,113 @@
+"""Writing SMS intents to the Notification outbox, and cancelling the ones gone stale.
+
+An intent is inserted with its dedup key through INSERT .. ON CONFLICT DO NOTHING in
+the caller's transaction (the same one that changed the state it derives from), so any
+number of concurrent scans leave each intent exactly once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from . import db
+from .config import Settings
+from .logs import get_logger
+from .models import Notification, NotificationState
+from .render import render_sms
+from .scan import SmsIntent
+
+_INSERT_CHUNK = 1000
+
+
+def intent_row(intent: SmsIntent, settings: Settings, *, now: datetime) -> dict:
+    rendered = render_sms(intent.template, settings, **intent.context)
+    return {
+        "dedup_key": intent.dedup_key,
+        "milestone_id": intent.milestone_id,
+        "rule": intent.rule,
+        "level": intent.level,
+        "due_date": intent.due_date,
+        "days_left": intent.days_left,
+        "recipient_id": intent.recipient.id,
+        "to_number": intent.recipient.mobile,
+        "body": rendered.body,
+        "segments": rendered.segments,
+        "state": NotificationState.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": intent.send_at or now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def enqueue(
+    session: Session,
+    intents: list[SmsIntent],
+    settings: Settings,
+    *,
+    now: datetime,
+    fresh_out: list[SmsIntent] | None = None,
+) -> int:
+    """Insert the intents not already in the outbox; returns how many were new.
+
+    `fresh_out`, when given, receives the intents that were not in the outbox before.
+    """
+    if not intents:
+        return 0
+    table = Notification.__table__
+    # skip rendering intents already present (the common case on every tick after the first)
+    keys = [intent.dedup_key for intent in intents]
+    existing: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        existing.update(session.scalars(sa.select(Notification.dedup_key).where(Notification.dedup_key.in_(chunk))))
+    fresh = [intent for intent in intents if intent.dedup_key not in existing]
+    if fresh_out is not None:
+        fresh_out.extend(fresh)
+    inserted = 0
+    for start in range(0, len(fresh), _INSERT_CHUNK):
+        rows = [intent_row(intent, settings, now=now) for intent in fresh[start : start + _INSERT_CHUNK]]
+        inserted += db.insert_ignore(session, table, rows, "dedup_key")
+    return inserted
+
+
+def cancel(session: Session, reasons: dict[int, str], *, now: datetime) -> int:
+    """Cancel pending notifications (id -> reason); rows already claimed are left alone."""
+    cancelled = 0
+    by_reason: dict[str, list[int]] = {}
+    for notification_id, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(notification_id)
+    for reason, ids in by_reason.items():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            result = session.execute(
+                sa.update(Notification)
+                .where(Notification.id.in_(chunk), Notification.state == NotificationState.PENDING.value)
+                .values(state=NotificationState.CANCELLED.value, last_error=f"cancelled: {reason}", updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            cancelled += result.rowcount or 0
+    if cancelled:
+        get_logger().info("outbox.cancelled", count=cancelled, reasons=dict(Counter(reasons.values())))
+    return cancelled
+
+
+def cancel_for_milestone(session: Session, milestone_id: int, reason: str, *, now: datetime) -> int:
+    """Cancel every pending notification of one milestone (completion, cancellation)."""
+    ids = session.scalars(
+        sa.select(Notification.id).where(
+            Notification.milestone_id == milestone_id, Notification.state == NotificationState.PENDING.value
+        )
+    ).all()
+    return cancel(session, {notification_id: reason for notification_id in ids}, now=now)
+
+
+def list_notifications(session: Session, *, state: str | None = None, limit: int = 200) -> list[Notification]:
+    statement = sa.select(Notification).order_by(Notification.id.desc()).limit(limit)
+    if state and state != "all":
+        statement = statement.where(Notification.state == state)
+    return list(session.scalars(statement))
