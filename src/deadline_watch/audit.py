@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent
@@ -43,3 +44,20 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_many(session: Session, events: list[dict[str, Any]]) -> int:
+    """Add many audit events with one executemany INSERT (bulk imports); each dict has
+    the keyword arguments of `record`. Same conversion of dates, same table."""
+    if not events:
+        return 0
+    rows = [
+        {
+            **event,
+            "before": _plain(event["before"]) if event.get("before") is not None else None,
+            "after": _plain(event["after"]) if event.get("after") is not None else None,
+        }
+        for event in events
+    ]
+    session.execute(insert(AuditEvent.__table__), rows)
+    return len(rows)

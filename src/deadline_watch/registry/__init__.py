@@ -1,0 +1,102 @@
+"""Registry import and export: CSV/XLSX rows in, validated, upserted in one transaction.
+
+    report = import_path(sessions, Path("清单.csv"), now=now, options=ImportOptions(dry_run=True))
+    report.errors   # every problem with its spreadsheet line, column, value and reason
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..db import transaction
+from .export import export_path
+from .reader import FileProblem, Opener, open_registry
+from .report import Change, ImportReport, RowError
+from .upsert import apply_plan, load_existing, make_plan
+from .validate import read_registry
+
+__all__ = [
+    "Change",
+    "ImportOptions",
+    "ImportReport",
+    "RowError",
+    "export_path",
+    "import_bytes",
+    "import_path",
+]
+
+ProgressFn = Callable[[str, int, int | None], None]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    dry_run: bool = False  # validate and compare, write nothing
+    prune: bool = False  # mark projects/milestones absent from the file cancelled
+    skip_invalid: bool = False  # write the valid rows, report the others
+    encoding: str | None = None  # force a CSV encoding instead of detecting it
+    sheet: str | None = None  # XLSX sheet name (default: the first sheet)
+
+
+def import_path(sessions: sessionmaker[Session], path: Path, *, now: datetime,
+                options: ImportOptions | None = None, actor: str = "import",
+                progress: ProgressFn | None = None) -> ImportReport:
+    """Import a registry file; problems come back in the report, never as an exception
+    (only database failures raise, after rolling back)."""
+    path = Path(path)
+    return _import(sessions, lambda: path.open("rb"), str(path), path.name, now=now,
+                   options=options or ImportOptions(), actor=actor, progress=progress)
+
+
+def import_bytes(sessions: sessionmaker[Session], *, filename: str, content: bytes, now: datetime,
+                 options: ImportOptions | None = None, actor: str = "import",
+                 progress: ProgressFn | None = None) -> ImportReport:
+    """Import an uploaded file's content; `filename` only helps tell .xlsx from CSV."""
+    return _import(sessions, lambda: io.BytesIO(content), filename, filename, now=now,
+                   options=options or ImportOptions(), actor=actor, progress=progress)
+
+
+def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filename: str, *,
+            now: datetime, options: ImportOptions, actor: str,
+            progress: ProgressFn | None) -> ImportReport:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    report = ImportReport(source=source, dry_run=options.dry_run)
+    try:
+        registry = open_registry(opener, filename, encoding=options.encoding, sheet=options.sheet)
+    except FileProblem as problem:
+        report.add_error(problem.line, problem.column, problem.value, problem.reason_zh, problem.reason_en)
+        return report
+    report.kind, report.encoding, report.sheet = registry.kind, registry.encoding, registry.sheet
+
+    def tick() -> None:
+        if progress is not None:
+            progress("read", registry.position(), registry.total)
+
+    parsed = read_registry(registry.rows, report, progress=tick if progress else None)
+    if progress is not None:
+        progress("read", registry.total or registry.position(), registry.total)
+    if parsed.file_problem or (report.errors and not options.skip_invalid):
+        return report
+    if options.dry_run:
+        with sessions() as session:
+            plan = make_plan(parsed, load_existing(session), prune=options.prune)
+            session.rollback()
+        plan.fill(report)
+        return report
+    if progress is not None:
+        progress("write", 0, None)
+    with transaction(sessions) as session:
+        existing = load_existing(session)
+        plan = make_plan(parsed, existing, prune=options.prune)
+        apply_plan(session, plan, parsed, existing, now=now, actor=actor)
+    plan.fill(report)
+    report.written = True
+    if progress is not None:
+        progress("write", 1, 1)
+    return report

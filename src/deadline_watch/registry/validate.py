@@ -1,0 +1,317 @@
+"""Validating the whole file before anything is written.
+
+Rows stream in from the reader; each is trimmed and parsed cell by cell, then checked
+against the rows before it (a project's columns must agree on all its rows, a mobile
+belongs to one name, a milestone appears once). What survives is a compact in-memory
+registry keyed by natural keys; every problem becomes a `RowError` with its line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..models import Milestone, Person, Project, ProjectLevel, Unit
+from .cells import (
+    CO_UNIT_JOINER,
+    CellError,
+    cell_text,
+    clean_person_name,
+    clean_text,
+    parse_date,
+    parse_mobile,
+    split_co_units,
+)
+from .columns import BY_KEY, COLUMNS, HEADER_SEARCH_ROWS, HeaderMap, looks_like_header, map_header
+from .reader import FileProblem, Row
+from .report import ImportReport
+
+LEVELS = {level.value for level in ProjectLevel}
+_LIMITS = {  # column key -> max length, from the model's column sizes
+    "project_code": Project.__table__.c.code.type.length,
+    "project_name": Project.__table__.c.name.type.length,
+    "unit": Unit.__table__.c.name.type.length,
+    "owner": Person.__table__.c.name.type.length,
+    "lead_leader": Person.__table__.c.name.type.length,
+    "milestone": Milestone.__table__.c.name.type.length,
+}
+# project-level fields compared across a project's rows, with the column that holds each
+PROJECT_FIELDS = (
+    ("name", "project_name"),
+    ("unit", "unit"),
+    ("owner_name", "owner"),
+    ("owner_mobile", "owner_mobile"),
+    ("lead_name", "lead_leader"),
+    ("lead_mobile", "lead_leader_mobile"),
+    ("co_units", "co_units"),
+    ("level", "level"),
+    ("note", "note"),
+)
+
+
+@dataclass(slots=True)
+class MilestoneRow:
+    name: str
+    due_date: date
+    completed_on: date | None
+    line: int
+    rows: int = 1  # identical duplicates merged into this one
+
+
+@dataclass(slots=True)
+class ProjectRow:
+    code: str
+    name: str
+    unit: str
+    owner_name: str
+    owner_mobile: str
+    lead_name: str | None
+    lead_mobile: str | None
+    co_units: str
+    level: str | None
+    note: str
+    line: int
+    milestones: dict[str, MilestoneRow] = field(default_factory=dict)
+
+
+@dataclass
+class ParsedRegistry:
+    projects: dict[str, ProjectRow] = field(default_factory=dict)
+    persons: dict[str, tuple[str, int]] = field(default_factory=dict)  # mobile -> (name, line)
+    # every project code and (code, milestone) seen on any row, valid or not: --prune
+    # must never cancel something the admin did list, even on a row that was skipped
+    seen_codes: set[str] = field(default_factory=set)
+    seen_milestones: set[tuple[str, str]] = field(default_factory=set)
+    rows_read: int = 0
+    rows_invalid: int = 0
+    file_problem: bool = False
+
+
+ProgressFn = Callable[[int, int | None], None]
+
+
+def read_registry(rows: Iterable[Row], report: ImportReport, *,
+                  progress: Callable[[], None] | None = None) -> ParsedRegistry:
+    """Validate every row; errors go to `report`, valid rows into the returned registry."""
+    parsed = ParsedRegistry()
+    validator = _Validator(parsed, report)
+    header: HeaderMap | None = None
+    try:
+        for line, cells in rows:
+            if progress is not None and line % 1000 == 0:
+                progress()
+            if not any(clean_text(cell) for cell in cells):
+                continue
+            if header is None:
+                if looks_like_header(cells):
+                    header, problems = map_header(line, cells)
+                    for column, reason_zh, reason_en in problems:
+                        report.add_error(line, column, "", reason_zh, reason_en)
+                    if problems:
+                        parsed.file_problem = True
+                        return parsed
+                    validator.header = header
+                    continue
+                if line >= HEADER_SEARCH_ROWS:
+                    break
+                continue  # a title row above the header
+            validator.row(line, cells)
+    except FileProblem as problem:
+        report.add_error(problem.line, problem.column, problem.value, problem.reason_zh, problem.reason_en)
+        parsed.file_problem = True
+        return parsed
+    if header is None:
+        report.add_error(
+            1, None, "",
+            f"找不到标题行: 前 {HEADER_SEARCH_ROWS} 行中没有含“项目编号”(project_code)的行",
+            f"no header row: none of the first {HEADER_SEARCH_ROWS} rows names 项目编号 / project_code",
+        )
+        parsed.file_problem = True
+        return parsed
+    if parsed.rows_read == 0:
+        report.add_error(
+            header.line + 1, None, "", "文件中没有数据行", "the file has no data rows"
+        )
+        parsed.file_problem = True
+        return parsed
+    validator.finish()
+    return parsed
+
+
+class _Validator:
+    def __init__(self, parsed: ParsedRegistry, report: ImportReport) -> None:
+        self.parsed = parsed
+        self.report = report
+        self.header: HeaderMap  # set once the header row is found
+        self.bad_projects: set[str] = set()
+        self.bad_milestones: set[tuple[str, str]] = set()
+        self.project_rows: dict[str, int] = {}  # valid rows per project, for the skipped count
+
+    # ------------------------------------------------------------ one row
+    def row(self, line: int, cells: list[object]) -> None:
+        self.parsed.rows_read += 1
+        errors_before = len(self.report.errors)
+        index = self.header.index
+
+        def raw(key: str) -> object:
+            position = index.get(key)
+            if position is None or position >= len(cells):
+                return None
+            return cells[position]
+
+        def fail(key: str, value: object, reason_zh: str, reason_en: str) -> None:
+            self.report.add_error(line, self.header.title(key), cell_text(value), reason_zh, reason_en)
+
+        def text(key: str) -> str:
+            value = raw(key)
+            cleaned = clean_person_name(value) if key in ("owner", "lead_leader") else clean_text(value)
+            if not cleaned and BY_KEY[key].required:
+                fail(key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
+            limit = _LIMITS.get(key)
+            if limit and len(cleaned) > limit:
+                fail(key, value, f"过长: 最多 {limit} 个字符", f"too long: at most {limit} characters")
+            return cleaned
+
+        def mobile(key: str) -> str | None:
+            value = raw(key)
+            if not clean_text(value):
+                if BY_KEY[key].required:
+                    fail(key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
+                return None
+            try:
+                return parse_mobile(value)
+            except CellError as exc:
+                fail(key, value, exc.reason_zh, exc.reason_en)
+                return None
+
+        def day(key: str) -> date | None:
+            value = raw(key)
+            if not isinstance(value, date) and not clean_text(value):
+                if BY_KEY[key].required:
+                    fail(key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
+                return None
+            try:
+                return parse_date(value)
+            except CellError as exc:
+                fail(key, value, exc.reason_zh, exc.reason_en)
+                return None
+
+        code = text("project_code")
+        name = text("project_name")
+        unit = text("unit")
+        owner_name = text("owner")
+        owner_mobile = mobile("owner_mobile")
+        lead_name = text("lead_leader") or None
+        lead_mobile = mobile("lead_leader_mobile")
+        milestone = text("milestone")
+        due_date = day("due_date")
+        completed_on = day("completed_on")
+        co_units = CO_UNIT_JOINER.join(split_co_units(raw("co_units")))
+        level = text("level") or None
+        note = text("note")
+        if level is not None and level not in LEVELS:
+            fail("level", raw("level"), "项目级别只能是 省级、市级 或 区级", "level must be 省级, 市级 or 区级")
+        if lead_name and not lead_mobile and not clean_text(raw("lead_leader_mobile")):
+            fail("lead_leader_mobile", raw("lead_leader_mobile"),
+                 "填写了牵头领导,但缺少其手机号", "a lead leader is named but their mobile is missing")
+        if lead_mobile and not lead_name:
+            fail("lead_leader", raw("lead_leader"),
+                 "填写了牵头领导手机,但缺少姓名", "a lead leader mobile is given but no name")
+        if code:
+            self.parsed.seen_codes.add(code)
+            if milestone:
+                self.parsed.seen_milestones.add((code, milestone))
+        if len(self.report.errors) > errors_before:
+            self.parsed.rows_invalid += 1
+            return
+        assert owner_mobile is not None and due_date is not None
+        incoming = ProjectRow(code, name, unit, owner_name, owner_mobile, lead_name, lead_mobile,
+                              co_units, level, note, line)
+        if not self._persons_agree(line, incoming):
+            self.parsed.rows_invalid += 1
+            return
+        project = self.parsed.projects.get(code)
+        if project is None:
+            project = self.parsed.projects[code] = incoming
+        elif not self._project_agrees(line, project, incoming):
+            self.parsed.rows_invalid += 1
+            self.bad_projects.add(code)
+            return
+        self.project_rows[code] = self.project_rows.get(code, 0) + 1
+        self._add_milestone(line, project, MilestoneRow(milestone, due_date, completed_on, line))
+
+    def _persons_agree(self, line: int, row: ProjectRow) -> bool:
+        agree = True
+        pairs = [("owner_mobile", row.owner_mobile, row.owner_name)]
+        if row.lead_mobile and row.lead_name:
+            pairs.append(("lead_leader_mobile", row.lead_mobile, row.lead_name))
+        for key, number, name in pairs:
+            known = self.parsed.persons.get(number)
+            if known is None:
+                self.parsed.persons[number] = (name, line)
+            elif known[0] != name:
+                agree = False
+                self.report.add_error(
+                    line, self.header.title(key), number,
+                    f"同一手机号对应两个姓名: 第 {known[1]} 行为 {known[0]},第 {line} 行为 {name}",
+                    f"one mobile, two names: line {known[1]} says {known[0]}, line {line} says {name}",
+                )
+        return agree
+
+    def _project_agrees(self, line: int, first: ProjectRow, row: ProjectRow) -> bool:
+        agree = True
+        for attribute, key in PROJECT_FIELDS:
+            before, now = getattr(first, attribute), getattr(row, attribute)
+            if before != now:
+                agree = False
+                self.report.add_error(
+                    line, self.header.title(key), now or "",
+                    f"项目 {row.code} 的 {BY_KEY[key].zh} 与第 {first.line} 行不一致"
+                    f"(第 {first.line} 行为 {before or '空'},第 {line} 行为 {now or '空'})",
+                    f"project {row.code}: {key} differs from line {first.line} "
+                    f"(line {first.line} has {before or 'nothing'}, line {line} has {now or 'nothing'})",
+                )
+        return agree
+
+    def _add_milestone(self, line: int, project: ProjectRow, row: MilestoneRow) -> None:
+        known = project.milestones.get(row.name)
+        if known is None:
+            project.milestones[row.name] = row
+            return
+        if (known.due_date, known.completed_on) == (row.due_date, row.completed_on):
+            known.rows += 1  # an identical repeat: merged silently
+            return
+        self.bad_milestones.add((project.code, row.name))
+        self.parsed.rows_invalid += 1
+        self.project_rows[project.code] -= 1
+        differs = []
+        if known.due_date != row.due_date:
+            differs.append(("due_date", known.due_date, row.due_date))
+        if known.completed_on != row.completed_on:
+            differs.append(("completed_on", known.completed_on, row.completed_on))
+        for key, before, now in differs:
+            self.report.add_error(
+                line, self.header.title(key), now.isoformat() if now else "",
+                f"项目 {project.code} 的节点 {row.name} 出现两次且不一致"
+                f"(第 {known.line} 行为 {before or '空'},第 {line} 行为 {now or '空'})",
+                f"project {project.code}, milestone {row.name} appears twice and differs "
+                f"(line {known.line} has {before or 'nothing'}, line {line} has {now or 'nothing'})",
+            )
+
+    # ------------------------------------------------------------ whole file
+    def finish(self) -> None:
+        """Drop what conflicted (only matters with --skip-invalid: otherwise nothing is written)."""
+        skipped = self.parsed.rows_invalid
+        for code in self.bad_projects:
+            project = self.parsed.projects.pop(code, None)
+            if project is not None:
+                skipped += self.project_rows.get(code, 0)
+        for code, name in self.bad_milestones:
+            project = self.parsed.projects.get(code)
+            if project is not None and name in project.milestones:
+                skipped += project.milestones.pop(name).rows
+                if not project.milestones:
+                    del self.parsed.projects[code]
+        self.report.rows_read = self.parsed.rows_read
+        self.report.rows_skipped = skipped if self.report.errors else 0
