@@ -17,6 +17,7 @@ import json
 import random
 import re
 import secrets
+import sys
 import threading
 import time
 import urllib.error
@@ -200,7 +201,9 @@ class FakeTwilio:
             self._record_file = self.record_path.open("a", encoding="utf-8")
         self._server = _Server((self.host, self.requested_port), _Handler)
         self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-twilio", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
+        )
         self._thread.start()
         self._callback_thread = threading.Thread(target=self._run_callbacks, name="fake-twilio-callbacks", daemon=True)
         self._callback_thread.start()
@@ -541,6 +544,12 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 256
     fake: FakeTwilio
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that timed out and hung up is an expected event here, not a crash
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
