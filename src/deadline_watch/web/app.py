@@ -1,0 +1,115 @@
+"""The board's ASGI app: `create_app(app_context)` wires routes, templates, auth and errors."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..app import AppContext
+from ..errors import DeadlineWatchError, NotFoundError, SchemaError
+from ..logs import get_logger
+from ..supervision import SupervisionError
+from . import metrics
+from .auth import Forbidden, LoginRequired, LoginThrottle, SessionCodec, load_secret_key, unit_of_work
+from .rendering import STATIC_DIR, make_templates, page
+from .routes import admin, api, escalations, evaluation, login, ops, projects, reports
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _status_for(err: DeadlineWatchError) -> int:
+    if isinstance(err, NotFoundError):
+        return 404
+    if isinstance(err, SupervisionError):
+        return 409
+    if isinstance(err, SchemaError):
+        return 503
+    return 400
+
+
+def create_app(app_context: AppContext) -> FastAPI:
+    settings = app_context.settings
+    app = FastAPI(
+        title="deadline-watch 督办看板 API",
+        version=__version__,
+        description="重点项目节点督办看板的 JSON 接口 / JSON API of the project-deadline supervision board.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.app_context = app_context
+    app.state.session_codec = SessionCodec(
+        load_secret_key(settings.web.secret_key), settings.web.session_max_age_hours * 3600
+    )
+    app.state.templates = make_templates(settings)
+    app.state.login_throttle = LoginThrottle()
+    app.state.metrics_registry = metrics.make_registry(app_context)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    for module in (login, ops, escalations, projects, evaluation, reports, admin, api):
+        app.include_router(module.router)
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi_document(request: Request) -> JSONResponse:
+        with unit_of_work(request):
+            pass
+        return JSONResponse(app.openapi())
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path not in ("/login",) and not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _exc: LoginRequired) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": "需要登录 / login required"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        get_logger().info("web.forbidden", path=request.url.path, detail=exc.message)
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.message}, status_code=403)
+        return page(request, "error.html", status_code=403, heading="没有权限", message=exc.message)
+
+    @app.exception_handler(DeadlineWatchError)
+    async def user_error(request: Request, exc: DeadlineWatchError) -> Response:
+        status = _status_for(exc)
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.message}, status_code=status)
+        return page(request, "error.html", status_code=status, message=exc.message)
+
+    get_logger().info("web.app_created", database=_safe_url(settings.database.url))
+    return app
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without a password, for the log."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = rest.split("@", 1)[1]
+        return f"{scheme}{sep}***@{rest}"
+    return url

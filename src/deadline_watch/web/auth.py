@@ -1,0 +1,241 @@
+"""Who is asking: signed session cookies, API tokens, CSRF checks, roles, login throttling.
+
+The session cookie (HttpOnly, SameSite=Lax) is signed with itsdangerous and holds the
+user id and that session's CSRF token. Forms send the token as `csrf_token`, API writes
+as the `X-CSRF-Token` header; requests authenticated by a per-user API token
+(`Authorization: Bearer ...`) carry no cookie and so need no CSRF token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from fastapi import Request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from .. import db
+from ..app import AppContext
+from ..clock import local_date
+from ..logs import get_logger
+from ..models import User, UserRole
+from ..users import user_for_token
+
+SESSION_COOKIE = "dw_session"
+CSRF_HEADER = "X-CSRF-Token"
+SECRET_FILE = Path("deadline-watch-secret.key")
+
+EVERYONE = (UserRole.ADMIN, UserRole.SUPERVISOR, UserRole.VIEWER)
+ACTORS = (UserRole.ADMIN, UserRole.SUPERVISOR)
+ADMINS = (UserRole.ADMIN,)
+
+
+class LoginRequired(Exception):
+    """No valid session or token: pages redirect to /login, the API answers 401."""
+
+
+class Forbidden(Exception):
+    """Logged in, but the role does not allow this (or the CSRF token is missing/wrong)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def load_secret_key(configured: str | None, path: Path = SECRET_FILE) -> str:
+    """The configured key, else one kept in `path` (created with a random key on first use)."""
+    if configured:
+        return configured
+    log = get_logger()
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            log.info("web.secret_key_loaded", path=str(path.resolve()))
+            return key
+    key = secrets.token_urlsafe(48)
+    path.write_text(key + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    log.warning(
+        "web.secret_key_generated",
+        path=str(path.resolve()),
+        detail="no web.secret_key configured; generated one and saved it (set DEADLINE_WATCH_SECRET_KEY to choose your own)",
+    )
+    return key
+
+
+class SessionCodec:
+    """Signs and reads the session cookie's payload (`uid`, `csrf`)."""
+
+    def __init__(self, secret_key: str, max_age_seconds: int) -> None:
+        self._serializer = URLSafeTimedSerializer(secret_key, salt="deadline-watch-session")
+        self.max_age_seconds = max_age_seconds
+
+    def dumps(self, payload: dict) -> str:
+        return self._serializer.dumps(payload)
+
+    def loads(self, cookie: str | None) -> dict | None:
+        if not cookie:
+            return None
+        try:
+            payload = self._serializer.loads(cookie, max_age=self.max_age_seconds)
+        except BadSignature:
+            return None
+        return payload if isinstance(payload, dict) else None
+
+
+def session_payload(request: Request) -> dict:
+    """The verified cookie payload of this request ({} when absent or tampered with)."""
+    cached = getattr(request.state, "session_payload", None)
+    if cached is None:
+        codec: SessionCodec = request.app.state.session_codec
+        cached = codec.loads(request.cookies.get(SESSION_COOKIE)) or {}
+        request.state.session_payload = cached
+    return cached
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The logged-in user as the pages see them."""
+
+    id: int
+    username: str
+    role: str
+    csrf_token: str
+    via_token: bool = False
+
+    @property
+    def can_act(self) -> bool:
+        return self.role in ACTORS
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == UserRole.ADMIN
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.username}"
+
+
+def load_viewer(session: Session, request: Request) -> Viewer:
+    """The user behind the request's bearer token or session cookie; LoginRequired otherwise."""
+    token = bearer_token(request)
+    if token is not None:
+        user = user_for_token(session, token)
+        if user is None:
+            raise LoginRequired()
+        return Viewer(user.id, user.username, user.role, csrf_token="", via_token=True)
+    payload = session_payload(request)
+    uid = payload.get("uid")
+    if not isinstance(uid, int):
+        raise LoginRequired()
+    user = session.get(User, uid)
+    if user is None or not user.active or payload.get("pw") != password_stamp(user):
+        raise LoginRequired()
+    return Viewer(user.id, user.username, user.role, csrf_token=str(payload.get("csrf", "")))
+
+
+def password_stamp(user: User) -> str:
+    """A short fingerprint of the password hash: changing the password ends old sessions."""
+    return user.password_hash[-12:]
+
+
+def check_csrf(request: Request, viewer: Viewer, submitted: str | None) -> None:
+    """Refuse a cookie-authenticated write whose CSRF token does not match the session's."""
+    if viewer.via_token:
+        return
+    expected = viewer.csrf_token
+    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+        raise Forbidden("CSRF 校验失败,请刷新页面后重试 / CSRF token missing or wrong")
+
+
+def check_role(viewer: Viewer, allowed: tuple[str, ...]) -> None:
+    if viewer.role not in allowed:
+        raise Forbidden("没有权限执行此操作 / your role does not allow this")
+
+
+@dataclass
+class Work:
+    """One request's unit of work: the open transaction, who asks, and when."""
+
+    session: Session
+    viewer: Viewer
+    now: datetime
+    today: date
+    context: AppContext
+
+
+@contextmanager
+def unit_of_work(
+    request: Request,
+    *,
+    allowed: tuple[str, ...] = EVERYONE,
+    write: bool = False,
+    csrf: str | None = None,
+) -> Iterator[Work]:
+    """Open the request's one transaction, load the user and check role (and CSRF on writes)."""
+    app_context: AppContext = request.app.state.app_context
+    with db.transaction(app_context.sessions) as session:
+        viewer = load_viewer(session, request)
+        if write:
+            check_role(viewer, allowed)
+            check_csrf(request, viewer, csrf if csrf is not None else request.headers.get(CSRF_HEADER))
+        else:
+            check_role(viewer, allowed)
+        now = app_context.now()
+        yield Work(session, viewer, now, local_date(now, app_context.settings.tz), app_context)
+
+
+class LoginThrottle:
+    """Failed logins per client address in a sliding window; too many and the address waits.
+
+    Per-account locking lives in `users.authenticate` (User.failed_logins / locked_until);
+    this catches one address trying many usernames.
+    """
+
+    def __init__(self, limit: int = 20, window: timedelta = timedelta(minutes=15)) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, list[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, address: str, now: datetime) -> list[datetime]:
+        kept = [at for at in self._failures.get(address, []) if now - at < self.window]
+        if kept:
+            self._failures[address] = kept
+        else:
+            self._failures.pop(address, None)
+        return kept
+
+    def blocked_until(self, address: str, now: datetime) -> datetime | None:
+        with self._lock:
+            recent = self._recent(address, now)
+            if len(recent) >= self.limit:
+                return recent[0] + self.window
+            return None
+
+    def failed(self, address: str, now: datetime) -> None:
+        with self._lock:
+            self._recent(address, now)
+            self._failures.setdefault(address, []).append(now)
+            if len(self._failures) > 10_000:  # bound memory under a spray from many addresses
+                oldest = min(self._failures, key=lambda key: self._failures[key][-1])
+                self._failures.pop(oldest, None)
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self._failures.pop(address, None)

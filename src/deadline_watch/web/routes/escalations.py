@@ -1,0 +1,92 @@
+"""The escalation queue (home page), one escalation's page, and the actions on it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from ... import supervision
+from ...models import Escalation, Unit, User
+from ..auth import ACTORS, Work, unit_of_work
+from ..queue_view import QueueQuery, queue_page
+from ..rendering import page
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def queue(
+    request: Request,
+    unit: str = "",
+    level: str = "",
+    state: str = "",
+    project_level: str = "",
+    q: str = "",
+    page_number: int = Query(1, alias="page", ge=1, le=100_000),
+) -> Response:
+    query = QueueQuery.from_params(unit=unit, level=level, state=state, project_level=project_level,
+                                   text=q, page=page_number)
+    with unit_of_work(request) as work:
+        result = queue_page(work, query)
+        return page(request, "queue.html", viewer=work.viewer, nav="queue", result=result, query=query)
+
+
+@router.get("/escalations/{escalation_id}")
+def escalation_page(request: Request, escalation_id: int) -> Response:
+    with unit_of_work(request) as work:
+        detail = supervision.escalation_detail(work.session, escalation_id, today=work.today)
+        return page(
+            request,
+            "escalation.html",
+            viewer=work.viewer,
+            nav="queue",
+            detail=detail,
+            assignable=supervision.assignable_users(work.session) if work.viewer.can_act else [],
+            resolutions=supervision.HUMAN_RESOLUTIONS,
+            done=request.query_params.get("done", ""),
+        )
+
+
+def apply_action(
+    work: Work,
+    escalation_id: int,
+    action: str,
+    *,
+    assignee: str | None = None,
+    text: str | None = None,
+    resolution: str | None = None,
+) -> Escalation:
+    """One place that turns an action name into a supervision call (pages and API share it)."""
+    actor = work.session.get(User, work.viewer.id)
+    assert actor is not None  # load_viewer found this user in the same transaction
+    if action == "acknowledge":
+        return supervision.acknowledge(work.session, escalation_id, actor=actor, now=work.now)
+    if action == "assign":
+        return supervision.assign(work.session, escalation_id, assignee=assignee or "", actor=actor, now=work.now)
+    if action == "note":
+        return supervision.add_note(work.session, escalation_id, text=text or "", actor=actor, now=work.now)
+    if action == "resolve":
+        return supervision.resolve(
+            work.session, escalation_id, resolution=resolution or "", note=text, actor=actor, now=work.now
+        )
+    raise supervision.SupervisionError(f"未知操作: {action}", f"unknown action: {action}")
+
+
+@router.post("/escalations/{escalation_id}/{action}")
+def escalation_action(
+    request: Request,
+    escalation_id: int,
+    action: str,
+    csrf_token: str = Form(""),
+    assignee: str = Form(""),
+    text: str = Form(""),
+    resolution: str = Form(""),
+) -> Response:
+    with unit_of_work(request, allowed=ACTORS, write=True, csrf=csrf_token) as work:
+        apply_action(work, escalation_id, action, assignee=assignee, text=text, resolution=resolution)
+    return RedirectResponse(f"/escalations/{escalation_id}?done={action}", status_code=303)
+
+
+def unit_names(work: Work) -> list[str]:
+    return list(work.session.scalars(select(Unit.name).order_by(Unit.name)))

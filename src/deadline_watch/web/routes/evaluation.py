@@ -1,0 +1,62 @@
+"""Evaluation per unit and per official over a chosen period, with an SVG bar chart."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+
+from ... import evaluation
+from ...errors import DeadlineWatchError
+from ...logs import mask_mobile
+from ..auth import unit_of_work
+from ..rendering import page
+
+router = APIRouter(include_in_schema=False)
+LONGEST_PERIOD = timedelta(days=3 * 366)
+
+
+class PeriodError(DeadlineWatchError):
+    """The chosen evaluation period is not a valid date range."""
+
+
+def parse_period(start: str | None, end: str | None, *, today: date) -> tuple[date, date]:
+    """The period asked for; by default the current month up to its last day."""
+    first = today.replace(day=1)
+    next_month = (first + timedelta(days=32)).replace(day=1)
+    try:
+        start_day = date.fromisoformat(start) if start else first
+        end_day = date.fromisoformat(end) if end else next_month - timedelta(days=1)
+    except ValueError:
+        raise PeriodError("日期格式应为 YYYY-MM-DD", "dates must be YYYY-MM-DD") from None
+    if end_day < start_day:
+        raise PeriodError("结束日期早于开始日期", "the end date is before the start date")
+    if end_day - start_day > LONGEST_PERIOD:
+        raise PeriodError("统计区间最长三年", "the period may span at most three years")
+    return start_day, end_day
+
+
+def evaluate_for(work, start: date, end: date) -> evaluation.Evaluation:
+    """The evaluation, with officials' mobiles masked unless an admin is looking."""
+    result = evaluation.evaluate(work.session, start=start, end=end, today=work.today)
+    if work.viewer.is_admin:
+        return result
+    officials = [replace(row, mobile=mask_mobile(row.mobile) if row.mobile else None) for row in result.officials]
+    return replace(result, officials=officials)
+
+
+@router.get("/evaluation")
+def evaluation_page(request: Request, start: str = "", end: str = "") -> Response:
+    with unit_of_work(request) as work:
+        start_day, end_day = parse_period(start, end, today=work.today)
+        result = evaluate_for(work, start_day, end_day)
+        chart = evaluation.bar_chart_svg(
+            result.units, title=f"各单位按时完成率 {start_day.isoformat()} 至 {end_day.isoformat()}"
+        )
+        return page(
+            request, "evaluation.html", viewer=work.viewer, nav="evaluation", result=result,
+            chart=Markup(chart), start=start_day, end=end_day,
+        )

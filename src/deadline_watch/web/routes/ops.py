@@ -1,0 +1,102 @@
+"""Operations: /healthz and /metrics (no login), and the Twilio callbacks (signed, no login)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select, text
+
+from ... import db
+from ...app import AppContext
+from ...errors import DeadlineWatchError
+from ...models import TickRun
+from .. import metrics
+
+router = APIRouter()
+
+
+def calendar_warnings() -> list[str]:
+    try:
+        from ...calendar import fallback_years
+    except ImportError:  # pragma: no cover - the calendar module ships with the package
+        return []
+    return [
+        f"{year} 年节假日数据缺失,按周一至周五计算工作日 / no holiday data for {year}: Monday-Friday assumed"
+        for year in fallback_years()
+    ]
+
+
+@router.get("/healthz", tags=["operations"], summary="Health: database, schema, last tick")
+def healthz(request: Request) -> JSONResponse:
+    app_context: AppContext = request.app.state.app_context
+    checks: dict = {"database": "ok", "schema": "ok", "last_tick": None, "warnings": calendar_warnings()}
+    healthy = True
+    try:
+        with db.transaction(app_context.sessions) as session:
+            session.execute(text("select 1"))
+            last = session.execute(
+                select(func.max(TickRun.started_at), func.max(TickRun.finished_at))
+            ).one()
+        started, finished = last
+        checks["last_tick"] = (finished or started).isoformat() if (finished or started) else None
+    except Exception as exc:  # any database failure makes the check fail, with its class shown
+        checks["database"] = f"error: {exc.__class__.__name__}"
+        healthy = False
+    if healthy:
+        try:
+            db.require_head(app_context.engine)
+        except DeadlineWatchError as err:
+            checks["schema"] = f"error: {err.message}"
+            healthy = False
+    checks["status"] = "ok" if healthy else "error"
+    return JSONResponse(checks, status_code=200 if healthy else 503)
+
+
+@router.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+def metrics_endpoint(request: Request) -> Response:
+    return Response(metrics.render(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _callback_url(request: Request) -> str:
+    """The URL Twilio signed: the configured public URL when behind a proxy, else the request's."""
+    public_url = request.app.state.app_context.settings.web.public_url
+    if public_url:
+        url = public_url.rstrip("/") + request.url.path
+        return url + (f"?{request.url.query}" if request.url.query else "")
+    return str(request.url)
+
+
+async def _twilio(request: Request, handler_name: str) -> Response:
+    form = await request.form()
+    params = {key: str(value) for key, value in form.items()}
+    app_context: AppContext = request.app.state.app_context
+    if handler_name == "status":
+        from ...sms.callbacks import handle_status_callback as handler
+    else:
+        from ...sms.inbound import handle_inbound as handler
+    from starlette.concurrency import run_in_threadpool
+
+    status = await run_in_threadpool(
+        lambda: handler(
+            app_context.sessions,
+            app_context.settings,
+            url=_callback_url(request),
+            params=params,
+            signature=request.headers.get("X-Twilio-Signature", ""),
+            now=app_context.now(),
+        )
+    )
+    if status == 200:
+        return Response('<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="text/xml")
+    return Response(status_code=status)
+
+
+@router.post("/twilio/status", include_in_schema=False)
+async def twilio_status(request: Request) -> Response:
+    return await _twilio(request, "status")
+
+
+@router.post("/twilio/inbound", include_in_schema=False)
+async def twilio_inbound(request: Request) -> Response:
+    return await _twilio(request, "inbound")

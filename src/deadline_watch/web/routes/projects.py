@@ -1,0 +1,48 @@
+"""The traffic-light board of active projects and one project's page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from ... import lights
+from ..auth import unit_of_work
+from ..rendering import page
+from .escalations import unit_names
+
+router = APIRouter(include_in_schema=False)
+PROJECTS_PER_PAGE = 100
+
+
+@router.get("/projects")
+def project_board(
+    request: Request,
+    unit: str = "",
+    level: str = "",
+    q: str = "",
+    page_number: int = Query(1, alias="page", ge=1, le=100_000),
+) -> Response:
+    with unit_of_work(request) as work:
+        settings = work.context.settings
+        filters = {"unit": unit or None, "level": level or None, "text": q.strip() or None}
+        total = lights.project_board_count(work.session, **filters)
+        rows = lights.project_board(
+            work.session, today=work.today, settings=settings, limit=PROJECTS_PER_PAGE,
+            offset=(page_number - 1) * PROJECTS_PER_PAGE, **filters,
+        )
+        pages = max((total + PROJECTS_PER_PAGE - 1) // PROJECTS_PER_PAGE, 1)
+        return page(
+            request, "projects.html", viewer=work.viewer, nav="projects", rows=rows, total=total,
+            units=unit_names(work), params={"unit": unit, "level": level, "q": q},
+            page_number=page_number, pages=pages, today=work.today,
+        )
+
+
+@router.get("/projects/{code}")
+def project_page(request: Request, code: str) -> Response:
+    with unit_of_work(request) as work:
+        detail = lights.project_detail(
+            work.session, code, today=work.today, settings=work.context.settings,
+            mask_mobiles=not work.viewer.is_admin,
+        )
+        return page(request, "project.html", viewer=work.viewer, nav="projects", detail=detail, today=work.today)

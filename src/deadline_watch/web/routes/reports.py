@@ -1,0 +1,59 @@
+"""/reports: the weekly dispatch and monthly summary, downloadable as .xlsx or .csv."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ...errors import DeadlineWatchError
+from ..auth import unit_of_work
+from ..rendering import page
+
+router = APIRouter(include_in_schema=False)
+
+MEDIA_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
+KINDS = {"weekly": "每周调度", "monthly": "每月汇总"}
+
+
+class ReportRequestError(DeadlineWatchError):
+    """A report was asked for with an unknown kind, format or date."""
+
+
+def parse_at(text: str | None, *, today: date) -> date:
+    if not text:
+        return today
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ReportRequestError("日期格式应为 YYYY-MM-DD", "the date must be YYYY-MM-DD") from None
+
+
+@router.get("/reports")
+def reports_page(request: Request) -> Response:
+    with unit_of_work(request) as work:
+        return page(request, "reports.html", viewer=work.viewer, nav="reports", today=work.today, kinds=KINDS)
+
+
+@router.get("/reports/{kind}.{fmt}")
+def report_download(request: Request, kind: str, fmt: str, at: str = "") -> Response:
+    from ... import reports
+
+    if kind not in KINDS or fmt not in MEDIA_TYPES:
+        raise ReportRequestError(f"没有这种报表: {kind}.{fmt}", f"no such report: {kind}.{fmt}")
+    with unit_of_work(request) as work:
+        day = parse_at(at, today=work.today)
+        report = reports.build_report(work.session, kind, at=day, settings=work.context.settings)
+        content = reports.render(report, fmt)
+    filename = f"{report.slug}.{fmt}"
+    disposition = "inline" if fmt == "html" else "attachment"
+    return Response(
+        content,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
+    )

@@ -1,0 +1,19 @@
+"""`serve`: run the board with uvicorn (127.0.0.1 by default)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from ..app import AppContext
+from ..logs import get_logger
+from .app import create_app
+
+
+def serve(app_context: AppContext, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve until interrupted. The schema is checked first so a stale database fails fast."""
+    app_context.checked_sessions()
+    app = create_app(app_context)
+    get_logger().info("web.serving", url=f"http://{host}:{port}/")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            proxy_headers=False, server_header=False)
+    uvicorn.Server(config).run()
