@@ -1,0 +1,117 @@
+"""Replies to our SMS: STOP/退订 opt the person out, START/UNSTOP opt back in."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+import factories as f
+from deadline_watch.config import Settings
+from deadline_watch.db import transaction
+from deadline_watch.models import AuditEvent, Person
+from deadline_watch.sms.callbacks import mark_opted_out
+from deadline_watch.sms.fake_twilio import FakeTwilio, new_sid
+from deadline_watch.sms.inbound import handle_inbound, reply_intent
+
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+TOKEN = "inbound-token"
+PUBLIC = "https://dw.example.gov.cn"
+URL = PUBLIC + "/twilio/inbound"
+MOBILE = "+8613800138000"
+SETTINGS = Settings.model_validate({"twilio": {"auth_token": TOKEN}, "web": {"public_url": PUBLIC}})
+
+
+def reply(body: str, from_: str = MOBILE) -> dict[str, str]:
+    sid = new_sid()
+    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "f" * 32, "From": from_, "To": "+15005550006", "Body": body, "NumMedia": "0"}
+
+
+def post(sessions, params, *, signature: str | None = "sign", now: datetime = NOW) -> int:
+    if signature == "sign":
+        signature = FakeTwilio(auth_token=TOKEN).signature_for(URL, params)
+    return handle_inbound(sessions, SETTINGS, url=URL, params=params, signature=signature, now=now)
+
+
+@pytest.fixture
+def official(sessions: sessionmaker[Session]) -> int:
+    with transaction(sessions) as session:
+        return f.person(session, mobile=MOBILE).id
+
+
+def opted_out_at(sessions: sessionmaker[Session], person_id: int) -> datetime | None:
+    with sessions() as session:
+        return session.get(Person, person_id).opted_out_at
+
+
+def audit_actions(sessions: sessionmaker[Session]) -> list[tuple[str, str]]:
+    with sessions() as session:
+        return [(e.action, e.actor) for e in session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id))]
+
+
+@pytest.mark.parametrize(
+    ("body", "intent"),
+    [
+        ("STOP", "opt_out"),
+        (" stop. ", "opt_out"),
+        ("StopAll", "opt_out"),
+        ("UNSUBSCRIBE", "opt_out"),
+        ("cancel", "opt_out"),
+        ("END", "opt_out"),
+        ("quit", "opt_out"),
+        ("退订", "opt_out"),
+        ("【退订】", "opt_out"),
+        ("td", "opt_out"),
+        ("START", "opt_in"),
+        ("unstop", "opt_in"),
+        ("收到,马上办理", None),
+        ("please stop reminding me about project 5", None),
+        ("", None),
+    ],
+)
+def test_reply_keywords(body: str, intent: str | None) -> None:
+    assert reply_intent(body) == intent
+
+
+@pytest.mark.parametrize("body", ["STOP", "退订"])
+def test_stop_reply_marks_the_person_opted_out_with_an_audit_event(
+    sessions: sessionmaker[Session], official: int, body: str
+) -> None:
+    assert post(sessions, reply(body)) == 204
+    assert opted_out_at(sessions, official) == NOW
+    assert audit_actions(sessions) == [("person.opted_out", "sms:reply")]
+
+
+def test_start_reply_clears_the_opt_out(sessions: sessionmaker[Session], official: int) -> None:
+    post(sessions, reply("TD"))
+    assert post(sessions, reply("START"), now=NOW + timedelta(hours=1)) == 204
+    assert opted_out_at(sessions, official) is None
+    assert [action for action, _ in audit_actions(sessions)] == ["person.opted_out", "person.opted_in"]
+
+
+def test_ordinary_reply_changes_nothing(sessions: sessionmaker[Session], official: int) -> None:
+    assert post(sessions, reply("收到,马上办理")) == 204
+    assert opted_out_at(sessions, official) is None and audit_actions(sessions) == []
+
+
+def test_stop_from_an_unknown_number_is_accepted_and_writes_nothing(sessions: sessionmaker[Session], official: int) -> None:
+    assert post(sessions, reply("STOP", from_="+8613999999999")) == 204
+    assert opted_out_at(sessions, official) is None and audit_actions(sessions) == []
+
+
+@pytest.mark.parametrize("signature", [None, "", "bm90IGEgc2lnbmF0dXJl"], ids=["missing", "empty", "bad"])
+def test_unsigned_or_forged_stop_is_refused(sessions: sessionmaker[Session], official: int, signature: str | None) -> None:
+    assert post(sessions, reply("STOP"), signature=signature) == 403
+    assert opted_out_at(sessions, official) is None
+
+
+def test_mark_opted_out_keeps_the_first_instant(sessions: sessionmaker[Session], official: int) -> None:
+    with transaction(sessions) as session:
+        assert mark_opted_out(session, MOBILE, NOW, "twilio:21610").id == official
+    with transaction(sessions) as session:
+        mark_opted_out(session, MOBILE, NOW + timedelta(days=1), "twilio:21610")
+        assert mark_opted_out(session, "+8613999999999", NOW, "twilio:21610") is None
+    assert opted_out_at(sessions, official) == NOW
+    assert audit_actions(sessions) == [("person.opted_out", "twilio:21610")]
