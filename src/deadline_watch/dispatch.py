@@ -138,29 +138,39 @@ def crash_point(name: str) -> None:
 def claim_due(sessions: sessionmaker[Session], *, now: datetime, limit: int) -> list[ClaimedRow]:
     """Take up to `limit` due pending rows in ONE statement and commit before returning."""
     with transaction(sessions) as session:
-        due = (
-            sa.select(NOTIFICATIONS.c.id)
-            .where(NOTIFICATIONS.c.state == NotificationState.PENDING, NOTIFICATIONS.c.next_attempt_at <= now)
-            .order_by(NOTIFICATIONS.c.next_attempt_at, NOTIFICATIONS.c.id)
-            .limit(limit)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        claimed = session.execute(
-            sa.update(NOTIFICATIONS)
-            .where(NOTIFICATIONS.c.id.in_(due.scalar_subquery()))
-            .values(
-                state=NotificationState.SENDING,
-                claimed_at=now,
-                attempts=NOTIFICATIONS.c.attempts + 1,
-                updated_at=now,
-            )
-            .returning(NOTIFICATIONS.c.id)
-        ).scalars().all()
-        rows = _claimed_details(session, claimed)
+        rows = claim_rows(session, now=now, limit=limit)
         crash_point("before_claim_commit")
     crash_point("after_claim_commit")
     return rows
+
+
+def claim_rows(session: Session, *, now: datetime, limit: int) -> list[ClaimedRow]:
+    """The claim statement itself, in the caller's transaction (which must commit before any send).
+
+    UPDATE .. WHERE id IN (SELECT .. FOR UPDATE SKIP LOCKED LIMIT n) RETURNING id: a row
+    another transaction is claiming is skipped, not waited for and never taken twice. On
+    SQLite every write transaction is BEGIN IMMEDIATE, so claims simply run one after another.
+    """
+    due = (
+        sa.select(NOTIFICATIONS.c.id)
+        .where(NOTIFICATIONS.c.state == NotificationState.PENDING, NOTIFICATIONS.c.next_attempt_at <= now)
+        .order_by(NOTIFICATIONS.c.next_attempt_at, NOTIFICATIONS.c.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claimed = session.execute(
+        sa.update(NOTIFICATIONS)
+        .where(NOTIFICATIONS.c.id.in_(due.scalar_subquery()))
+        .values(
+            state=NotificationState.SENDING,
+            claimed_at=now,
+            attempts=NOTIFICATIONS.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(NOTIFICATIONS.c.id)
+    ).scalars().all()
+    return _claimed_details(session, list(claimed))
 
 
 def _claimed_details(session: Session, ids: list[int]) -> list[ClaimedRow]:

@@ -1,0 +1,109 @@
+"""Two delivery workers at once: every message exactly once, because the claim is one statement."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import postgres_schema_engine
+
+from delivery_child import counts, received, start_deliver, write_config
+from delivery_rows import queue
+from deadline_watch import db
+from deadline_watch.db import transaction
+from deadline_watch.dispatch import claim_rows
+from deadline_watch.models import Notification, NotificationState
+from deadline_watch.sms.fake_twilio import FakeTwilio
+
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+MOBILES = [f"+86137{n:08d}" for n in range(1, 8)]
+
+
+@pytest.fixture
+def pg_sessions(pg_schema):
+    engine = postgres_schema_engine(pg_schema)
+    db.upgrade(engine)
+    yield db.session_factory(engine)
+    engine.dispose()
+
+
+def test_two_delivery_processes_send_each_message_exactly_once(sessions, db_url, tmp_path) -> None:
+    total = 240
+    queue(sessions, total, now=NOW, mobiles=MOBILES)
+    config = write_config(tmp_path, concurrency=4, batch_size=15)
+    with FakeTwilio(seed=1, latency_ms=20) as fake:
+        workers = [start_deliver(fake, config, db_url, now=NOW) for _ in range(2)]
+        outputs = [worker.communicate(timeout=120) for worker in workers]
+        for worker, (_stdout, stderr) in zip(workers, outputs):
+            assert worker.returncode == 0, stderr
+        sent = [counts(stdout)["sent"] for stdout, _ in outputs]
+        got = received(fake)
+    assert sum(sent) == total
+    assert min(sent) > 0, "both workers should have shared the queue"
+    assert len(got) == total and max(got.values()) == 1
+    with transaction(sessions) as session:
+        assert session.scalars(sa.select(sa.func.count()).where(Notification.state == "sent")).one() == total
+
+
+def naive_select(session, *, now: datetime, limit: int) -> list[int]:
+    return list(
+        session.scalars(
+            sa.select(Notification.id)
+            .where(Notification.state == NotificationState.PENDING, Notification.next_attempt_at <= now)
+            .order_by(Notification.id)
+            .limit(limit)
+        )
+    )
+
+
+def naive_mark(session, ids: list[int], *, now: datetime) -> int:
+    return session.execute(
+        sa.update(Notification.__table__)
+        .where(Notification.__table__.c.id.in_(ids))
+        .values(state=NotificationState.SENDING, claimed_at=now)
+    ).rowcount
+
+
+@pytest.mark.postgres
+def test_select_then_update_in_two_steps_lets_two_workers_take_the_same_rows(pg_sessions) -> None:
+    sessions = pg_sessions
+    queue(sessions, 5, now=NOW)
+    worker_a, worker_b = sessions(), sessions()
+    try:
+        with worker_a.begin(), worker_b.begin():
+            taken_a = naive_select(worker_a, now=NOW, limit=5)
+            taken_b = naive_select(worker_b, now=NOW, limit=5)
+            naive_mark(worker_a, taken_a, now=NOW)
+        # A committed; B's update now goes through on the same rows
+        with worker_b.begin():
+            assert naive_mark(worker_b, taken_b, now=NOW) == 5
+    finally:
+        worker_a.close()
+        worker_b.close()
+    assert set(taken_a) & set(taken_b) == set(taken_a), "both workers believe they own every row"
+
+
+@pytest.mark.postgres
+def test_single_statement_claim_skips_rows_another_worker_is_claiming(pg_sessions) -> None:
+    sessions = pg_sessions
+    queue(sessions, 5, now=NOW)
+    worker_a, worker_b = sessions(), sessions()
+    try:
+        with worker_a.begin():
+            claimed_a = claim_rows(worker_a, now=NOW, limit=3)
+            with worker_b.begin():
+                # fail rather than hang if the claim ever waited for A's locks
+                worker_b.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+                claimed_b = claim_rows(worker_b, now=NOW, limit=5)
+        with worker_b.begin():
+            claimed_late = claim_rows(worker_b, now=NOW, limit=5)
+    finally:
+        worker_a.close()
+        worker_b.close()
+    ids_a = {row.id for row in claimed_a}
+    ids_b = {row.id for row in claimed_b}
+    assert len(ids_a) == 3 and len(ids_b) == 2
+    assert not ids_a & ids_b
+    assert claimed_late == []  # after both commits nothing pending is left to take twice
