@@ -110,11 +110,23 @@ def _open_csv(opener: Opener, forced: str | None) -> RegistrySource:
 
 def _check_decodes(opener: Opener, encoding: str) -> None:
     """Decode the whole file once (streaming) so an error names its line before any row is used."""
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    # BOM-less codecs keep error offsets relative to the bytes read (the -sig and utf-16
+    # decoders swallow the BOM and shift them)
+    bare = {"utf-8-sig": ("utf-8", codecs.BOM_UTF8)}.get(encoding)
+    bom = b""
+    if encoding == "utf-16":
+        with opener() as stream:
+            bom = stream.read(2)
+        bare = ("utf-16-le" if bom == codecs.BOM_UTF16_LE else "utf-16-be", bom)
+    decoder = codecs.getincrementaldecoder(bare[0] if bare else encoding)(errors="strict")
     lines_before = 0
     with opener() as stream:
+        first = True
         while True:
             chunk = stream.read(CHUNK)
+            if first and bare and chunk.startswith(bare[1]):
+                chunk = chunk[len(bare[1]):]
+            first = False
             pending = decoder.getstate()[0]
             try:
                 decoder.decode(chunk, final=not chunk)

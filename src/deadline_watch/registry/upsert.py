@@ -217,7 +217,8 @@ def make_plan(parsed: ParsedRegistry, existing: Existing, *, prune: bool) -> Pla
                 plan.project_updates.append((old, project, fields))
             else:
                 plan.projects_unchanged += 1
-        for position, milestone in enumerate(project.milestones.values(), start=1):
+        for milestone in project.milestones.values():
+            position = milestone.position
             known = old_milestones.get(milestone.name)
             if known is None:
                 plan.new_milestones.append(

@@ -56,6 +56,7 @@ class MilestoneRow:
     due_date: date
     completed_on: date | None
     line: int
+    position: int  # order of first appearance within its project in the file
     rows: int = 1  # identical duplicates merged into this one
 
 
@@ -147,6 +148,9 @@ class _Validator:
         self.bad_projects: set[str] = set()
         self.bad_milestones: set[tuple[str, str]] = set()
         self.project_rows: dict[str, int] = {}  # valid rows per project, for the skipped count
+        # code -> milestone -> position, counting invalid rows too so that skipping one
+        # row does not shift the positions of the rows after it
+        self.positions: dict[str, dict[str, int]] = {}
 
     # ------------------------------------------------------------ one row
     def row(self, line: int, cells: list[object]) -> None:
@@ -222,6 +226,8 @@ class _Validator:
             self.parsed.seen_codes.add(code)
             if milestone:
                 self.parsed.seen_milestones.add((code, milestone))
+                positions = self.positions.setdefault(code, {})
+                positions.setdefault(milestone, len(positions) + 1)
         if len(self.report.errors) > errors_before:
             self.parsed.rows_invalid += 1
             return
@@ -239,7 +245,7 @@ class _Validator:
             self.bad_projects.add(code)
             return
         self.project_rows[code] = self.project_rows.get(code, 0) + 1
-        self._add_milestone(line, project, MilestoneRow(milestone, due_date, completed_on, line))
+        self._add_milestone(line, project, MilestoneRow(milestone, due_date, completed_on, line, self.positions[code][milestone]))
 
     def _persons_agree(self, line: int, row: ProjectRow) -> bool:
         agree = True
