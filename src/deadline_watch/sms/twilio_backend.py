@@ -8,6 +8,7 @@ crash or an ambiguous failure, because the Messages API has no idempotency key.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -41,6 +42,10 @@ CONNECT_TIMEOUT = "connect_timeout"
 BAD_REPLY = "bad_reply"
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+# The library logs every request at INFO with its query (recipient numbers included);
+# keep that out of any handler a web server or operator sets to INFO.
+_HTTP_LOGGER = logging.getLogger("deadline_watch.sms.twilio_http")
+_HTTP_LOGGER.setLevel(logging.WARNING)
 # Twilio's clock and ours differ a little; reconciliation looks back this much further.
 RECONCILE_SLACK = timedelta(minutes=5)
 
@@ -78,7 +83,7 @@ class BaseUrlHttpClient(TwilioHttpClient):
     """
 
     def __init__(self, base_url: str | None, *, timeout: float, pool_size: int = 32) -> None:
-        super().__init__(timeout=timeout, pool_connections=True)
+        super().__init__(timeout=timeout, pool_connections=True, logger=_HTTP_LOGGER)
         self.base_url = base_url.rstrip("/") if base_url else None
         # requests' default pool keeps only 10 connections per host; dispatch may run more workers.
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
