@@ -321,8 +321,18 @@ def _send_one(
             return SendOutcome(row, error=SmsError(f"{type(exc).__name__}: {exc}", permanent=False))
         if found is not None:
             return SendOutcome(row, result=found, sent_at=row.claimed_at, already_sent=True)
-    if not limiter.acquire(stop):
+    permit = limiter.acquire(stop)
+    if permit is None:
         return SendOutcome(row, released=True)
+    try:
+        return _send_now(row, backend, stop, current)
+    finally:
+        limiter.done(permit)
+
+
+def _send_now(
+    row: ClaimedRow, backend: SmsBackend, stop: threading.Event, current: Callable[[], datetime]
+) -> SendOutcome:
     sent_at = current()
     message = OutgoingSms(
         to=row.to_number,

@@ -1,9 +1,12 @@
-"""A pacing token bucket shared by every sending thread of one process.
+"""A pacing rate limiter shared by every sending thread of one process.
 
-Guarantee: never more than `rate_per_second` requests start in any one-second window
-(half-open, measured on this process's monotonic clock). Requests are spread evenly at a
-little under the cap (`headroom`), so that network jitter between us and the provider
-cannot bunch them into a window above the cap at the provider's end either.
+Guarantee: never more than `rate_per_second` requests *arrive at the provider* in any
+one-second window. A request's arrival lies somewhere between the moment we start it and
+the moment its answer is back, so a request may start only when the request
+floor(rate) places before it has finished at least one second ago. On top of that,
+requests are spread evenly at a little under the cap (`headroom`) so the provider sees a
+steady stream rather than bursts. With a slow provider (latency L seconds) the achieved
+rate can drop to about rate / (1 + L): the cap is never traded for throughput.
 """
 
 from __future__ import annotations
@@ -13,16 +16,24 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class Permit:
+    """One request's place in line; hand it back with `RateLimiter.done` when the answer is in."""
+
+    slot: float  # earliest start by even pacing (monotonic seconds)
+    done_at: float | None = None
+    started: bool = False
 
 
 class RateLimiter:
-    """Hands out send slots: evenly spaced, and at most floor(rate) in any one second."""
-
     def __init__(
         self,
         rate_per_second: float,
         *,
-        headroom: float = 0.95,
+        headroom: float = 0.97,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -34,33 +45,44 @@ class RateLimiter:
         self.interval = 1.0 / (rate_per_second * headroom)
         # the hard cap per one-second window; a rate below 1 still allows one request
         self.per_window = max(1, math.floor(rate_per_second))
-        self._recent: deque[float] = deque(maxlen=self.per_window)
+        self._line: deque[Permit] = deque(maxlen=self.per_window + 1)
         self._next_slot: float | None = None
         self._monotonic = monotonic
         self._sleep = sleep
         self._lock = threading.Lock()
 
-    def reserve(self) -> float:
-        """Book the next free slot and return its monotonic instant (maybe in the past)."""
+    def _reserve(self) -> tuple[Permit, Permit | None]:
         with self._lock:
             now = self._monotonic()
             slot = now if self._next_slot is None else max(now, self._next_slot)
-            if len(self._recent) == self.per_window:
-                slot = max(slot, self._recent[0] + 1.0)
-            self._recent.append(slot)
             self._next_slot = slot + self.interval
-            return slot
+            permit = Permit(slot)
+            self._line.append(permit)
+            before = self._line[0] if len(self._line) > self.per_window else None
+            return permit, before
 
-    def acquire(self, cancel: threading.Event | None = None) -> bool:
-        """Wait for a slot; False when `cancel` was set while waiting (the slot is not reused)."""
-        slot = self.reserve()
+    def acquire(self, cancel: threading.Event | None = None) -> Permit | None:
+        """Wait until a request may start; None when `cancel` was set while waiting."""
+        permit, before = self._reserve()
         while True:
             if cancel is not None and cancel.is_set():
-                return False
-            remaining = slot - self._monotonic()
-            if remaining <= 0:
-                return True
-            self._sleep(min(remaining, 0.05) if cancel is not None else remaining)
+                self.done(permit)
+                return None
+            now = self._monotonic()
+            wait = permit.slot - now
+            if before is not None:
+                finished = before.done_at
+                # the request floor(rate) places earlier is still in flight: poll for its answer
+                wait = max(wait, 0.002 if finished is None else finished + 1.0 - now)
+            if wait <= 0:
+                permit.started = True
+                return permit
+            self._sleep(min(wait, 0.05))
+
+    def done(self, permit: Permit) -> None:
+        """The request's answer is in (or it was never made)."""
+        # a permit never used constrains nobody: count it as finished long ago
+        permit.done_at = self._monotonic() if permit.started else float("-inf")
 
 
 _shared: dict[float, RateLimiter] = {}
