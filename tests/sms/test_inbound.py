@@ -91,6 +91,11 @@ def test_start_reply_clears_the_opt_out(sessions: sessionmaker[Session], officia
     assert [action for action, _ in audit_actions(sessions)] == ["person.opted_out", "person.opted_in"]
 
 
+def test_twilio_advanced_opt_out_type_is_trusted_for_custom_keywords(sessions: sessionmaker[Session], official: int) -> None:
+    assert post(sessions, {**reply("不要再发了"), "OptOutType": "STOP"}) == 204
+    assert opted_out_at(sessions, official) == NOW
+
+
 def test_ordinary_reply_changes_nothing(sessions: sessionmaker[Session], official: int) -> None:
     assert post(sessions, reply("收到,马上办理")) == 204
     assert opted_out_at(sessions, official) is None and audit_actions(sessions) == []

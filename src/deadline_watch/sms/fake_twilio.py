@@ -196,6 +196,7 @@ class FakeTwilio:
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self) -> FakeTwilio:
+        self._stopping = False
         if self.record_path:
             self.record_path.parent.mkdir(parents=True, exist_ok=True)
             self._record_file = self.record_path.open("a", encoding="utf-8")

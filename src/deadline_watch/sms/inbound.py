@@ -47,7 +47,10 @@ def apply_inbound(session: Session, params: Mapping[str, str], *, now: datetime)
     """Record one incoming message; returns the intent acted on, if any."""
     sender = (params.get("From") or "").strip()
     body = params.get("Body") or ""
-    intent = reply_intent(body)
+    # With Advanced Opt-Out on a messaging service Twilio names the keyword's meaning itself
+    # (custom keywords included); trust it over our own list.
+    opt_out_type = (params.get("OptOutType") or "").strip().upper()
+    intent = {"STOP": "opt_out", "START": "opt_in"}.get(opt_out_type) or reply_intent(body)
     log = get_logger()
     if intent == "opt_out":
         mark_opted_out(session, sender, now, SOURCE)

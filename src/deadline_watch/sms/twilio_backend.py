@@ -31,7 +31,9 @@ OPTED_OUT_CODE = "21610"  # the recipient replied STOP: mark the person opted ou
 TOO_MANY_REQUESTS_CODE = "20429"
 
 TRANSIENT_CODES = frozenset({20429, 20500, 20503, 30001})
-PERMANENT_CODES = frozenset({20003, 20404, 21211, 21408, 21606, 21610, 21612, 21614, 30004, 30005, 30006})
+PERMANENT_CODES = frozenset(
+    {20003, 20005, 20404, 21211, 21408, 21606, 21610, 21612, 21614, 21617, 30003, 30004, 30005, 30006}
+)
 
 # Codes given to failures that never reached an HTTP answer.
 CONNECTION_ERROR = "connection"
