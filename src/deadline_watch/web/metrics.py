@@ -70,7 +70,7 @@ class BoardCollector:
 
 def _latency_histogram(delays: list[timedelta]) -> HistogramMetricFamily:
     seconds = [max(delay.total_seconds(), 0.0) for delay in delays]
-    buckets = [(str(bound), sum(1 for s in seconds if s <= bound)) for bound in LATENCY_BUCKETS]
+    buckets = [(str(float(bound)), sum(1 for s in seconds if s <= bound)) for bound in LATENCY_BUCKETS]
     buckets.append(("+Inf", len(seconds)))
     return HistogramMetricFamily(
         "deadline_watch_sms_latency_seconds",
