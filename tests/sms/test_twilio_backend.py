@@ -261,3 +261,14 @@ def test_base_url_without_http_scheme_is_refused() -> None:
     )
     with pytest.raises(ConfigError, match="DEADLINE_WATCH_TWILIO_BASE_URL"):
         twilio_backend_from_settings(settings)
+
+
+def test_fetch_status_reads_twilio_current_status_as_callback_parameters(fake_twilio: FakeTwilio) -> None:
+    backend = backend_for(fake_twilio)
+    sid = backend.send(sms()).provider_message_id
+    assert backend.fetch_status(sid) == {"MessageSid": sid, "MessageStatus": "sent"}
+    fake_twilio.message(sid).status, fake_twilio.message(sid).error_code = "undelivered", 30005
+    assert backend.fetch_status(sid) == {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30005"}
+    with pytest.raises(SmsError) as caught:
+        backend.fetch_status("SM" + "0" * 32)
+    assert caught.value.http_status == 404 and caught.value.permanent is True

@@ -149,6 +149,21 @@ class TwilioBackend:
             raise to_sms_error(exc) from exc
         return _result(created)
 
+    def fetch_status(self, provider_message_id: str) -> dict[str, str]:
+        """Twilio's current status of one message, shaped like a status callback's parameters.
+
+        For rows whose delivery receipt never came (a callback lost, or none requested):
+        feed the result to `callbacks.apply_status_callback`. Raises `SmsError`.
+        """
+        try:
+            fetched = self.client.messages(provider_message_id).fetch()
+        except (TwilioException, requests.RequestException, ValueError) as exc:
+            raise to_sms_error(exc) from exc
+        params = {"MessageSid": fetched.sid or provider_message_id, "MessageStatus": str(fetched.status or "")}
+        if fetched.error_code:
+            params["ErrorCode"] = str(fetched.error_code)
+        return params
+
     def find_sent(self, to: str, body: str, since: datetime) -> SendResult | None:
         """Twilio's record of `body` sent to `to` at or after `since` (earliest match), or None.
 
