@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from ..app import AppContext
+from ..errors import RegistryError
 from ..registry import ImportOptions, ImportReport, export_path, import_path
 from ..registry.report import Change
 
@@ -55,7 +56,12 @@ def import_command(app: AppContext, path: Path, dry_run: bool, encoding: str | N
     else:
         _print_plain(report)
     if report.errors:
-        raise click.exceptions.Exit(1)
+        # exit 1 through the CLI's one error path (click's Exit code is lost by main())
+        written = "有效行已写入 / the valid rows were written" if report.written else "未写入 / nothing written"
+        raise RegistryError(
+            f"导入发现 {len(report.errors)} 个错误,{written}",
+            f"the import found {len(report.errors)} error(s); {written.split(' / ')[1]}",
+        )
 
 
 def _import_with_bar(app: AppContext, sessions, path: Path, options: ImportOptions) -> ImportReport:

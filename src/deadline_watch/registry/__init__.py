@@ -81,6 +81,8 @@ def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filena
     parsed = read_registry(registry.rows, report, progress=tick if progress else None)
     if progress is not None:
         progress("read", registry.total or registry.position(), registry.total)
+    if not options.skip_invalid:
+        report.rows_skipped = 0  # nothing is written at all: no row was "skipped"
     if parsed.file_problem or (report.errors and not options.skip_invalid):
         return report
     if options.dry_run:

@@ -81,6 +81,8 @@ def _open_csv(opener: Opener, forced: str | None) -> RegistrySource:
             raise FileProblem(f"未知的编码: {forced}", f"unknown encoding: {forced}") from None
         if encoding == "utf-8" and start.startswith(codecs.BOM_UTF8):
             encoding = "utf-8-sig"
+        if encoding == "utf-16" and not start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16-le"  # what Windows writes when the BOM is missing
         _check_decodes(opener, encoding)
     elif start.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
@@ -149,7 +151,10 @@ def _check_decodes(opener: Opener, encoding: str) -> None:
 def _sniff_delimiter(opener: Opener, encoding: str) -> str:
     with opener() as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-        sample = text.read(64 * 1024)
+        try:
+            sample = text.read(64 * 1024)
+        except UnicodeError as exc:
+            raise FileProblem(f"无法按 {encoding} 解码", f"cannot decode as {encoding}: {exc}", line=1) from None
     lines = [line for line in sample.splitlines() if line.strip()][:5]
     joined = "\n".join(lines)
     counts = {delimiter: joined.count(delimiter) for delimiter in (",", "\t", ";")}
@@ -171,6 +176,11 @@ def _csv_rows(text: io.TextIOWrapper, delimiter: str) -> Iterator[Row]:
             except csv.Error as exc:
                 raise FileProblem(
                     f"CSV 格式错误: {exc}", f"malformed CSV: {exc}", line=line + 1
+                ) from None
+            except UnicodeError as exc:  # only if the decoding pre-check missed something
+                raise FileProblem(
+                    f"无法解码第 {line + 1} 行附近的内容", f"cannot decode the text near line {line + 1}: {exc}",
+                    line=line + 1,
                 ) from None
             line += 1
             yield line, record

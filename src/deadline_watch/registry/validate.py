@@ -157,6 +157,15 @@ class _Validator:
         self.parsed.rows_read += 1
         errors_before = len(self.report.errors)
         index = self.header.index
+        for key, position in index.items():
+            value = cells[position] if position < len(cells) else None
+            if isinstance(value, str) and "\x00" in value:
+                # PostgreSQL cannot store NUL; it is never meant in a spreadsheet cell
+                self.report.add_error(line, self.header.title(key), value.replace("\x00", "\\0"),
+                                      "单元格含有空字符 (NUL)", "the cell contains a NUL character")
+        if len(self.report.errors) > errors_before:
+            self.parsed.rows_invalid += 1
+            return
 
         def raw(key: str) -> object:
             position = index.get(key)
