@@ -207,3 +207,26 @@ def test_project_detail_of_unknown_code_raises_not_found(sessions, settings) -> 
     with transaction(sessions) as s, pytest.raises(NotFoundError) as caught:
         project_detail(s, "NOPE-404", today=TODAY, settings=settings)
     assert "NOPE-404" in caught.value.message and caught.value.exit_code == 1
+
+
+def test_board_light_filter_keeps_projects_with_such_a_milestone(sessions, settings) -> None:
+    with transaction(sessions) as s:
+        f.milestone(s, TODAY - timedelta(days=1), project_=f.project(s, "L-RED"))
+        f.milestone(s, TODAY + timedelta(days=7), project_=f.project(s, "L-YELLOW"))
+        f.milestone(s, TODAY + timedelta(days=8), project_=f.project(s, "L-GREEN"))
+        f.milestone(s, TODAY - timedelta(days=9), project_=f.project(s, "L-GREY"), completed_on=TODAY)
+    with transaction(sessions) as s:
+        for light_ in ("red", "yellow", "green"):
+            rows = project_board(s, today=TODAY, settings=settings, light=light_)
+            assert [p.code for p in rows] == [f"L-{light_.upper()}"]
+            assert rows[0].worst == light_
+            assert project_board_count(s, light=light_, today=TODAY, settings=settings) == 1
+
+
+def test_board_text_search_treats_wildcards_literally(sessions, settings) -> None:
+    with transaction(sessions) as s:
+        f.project(s, "P-100%", name="完成率100%工程")
+        f.project(s, "P-1000", name="普通工程")
+    with transaction(sessions) as s:
+        assert [p.code for p in project_board(s, today=TODAY, settings=settings, text="100%")] == ["P-100%"]
+        assert [p.code for p in project_board(s, today=TODAY, settings=settings, text="P-1_0")] == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import and_, func, or_, select
@@ -146,7 +146,34 @@ class ProjectLights:
         return max((m.days_overdue for m in self.milestones), default=0)
 
 
-def _board_filters(unit: str | int | None, level: str | None, text: str | None) -> list:
+def _light_condition(light: str, *, today: date, window: int):
+    """EXISTS a milestone of this project with the given light (red, yellow or green)."""
+    open_milestone = [
+        Milestone.project_id == Project.id,
+        Milestone.status == MilestoneStatus.OPEN,
+        Milestone.completed_on.is_(None),
+    ]
+    horizon = today + timedelta(days=window)
+    if light == Light.RED:
+        due = [Milestone.due_date < today]
+    elif light == Light.YELLOW:
+        due = [Milestone.due_date >= today, Milestone.due_date <= horizon]
+    elif light == Light.GREEN:
+        due = [Milestone.due_date > horizon]
+    else:
+        raise ValueError(f"light filter must be red, yellow or green, not {light!r}")
+    return select(Milestone.id).where(*open_milestone, *due).exists()
+
+
+def _board_filters(
+    unit: str | int | None,
+    level: str | None,
+    text: str | None,
+    light: str | None = None,
+    *,
+    today: date | None = None,
+    window: int = 0,
+) -> list:
     conditions = [Project.status == ProjectStatus.ACTIVE]
     if unit is not None and unit != "":
         if isinstance(unit, int):
@@ -155,23 +182,39 @@ def _board_filters(unit: str | int | None, level: str | None, text: str | None) 
             conditions.append(Unit.name == unit)
     if level:
         conditions.append(Project.level == level)
-    if text:
-        pattern = f"%{text.strip()}%"
+    if text and text.strip():
+        needle = text.strip()
         conditions.append(
-            or_(Project.code.ilike(pattern), Project.name.ilike(pattern), Person.name.ilike(pattern))
+            or_(
+                Project.code.icontains(needle, autoescape=True),
+                Project.name.icontains(needle, autoescape=True),
+                Person.name.icontains(needle, autoescape=True),
+            )
         )
+    if light:
+        if today is None:
+            raise ValueError("a light filter needs today")
+        conditions.append(_light_condition(light, today=today, window=window))
     return conditions
 
 
 def project_board_count(
-    session: Session, *, unit: str | int | None = None, level: str | None = None, text: str | None = None
+    session: Session,
+    *,
+    unit: str | int | None = None,
+    level: str | None = None,
+    text: str | None = None,
+    light: str | None = None,
+    today: date | None = None,
+    settings: Settings | None = None,
 ) -> int:
     """How many active projects `project_board` would list without limit (for pagination)."""
+    window = reminder_days(settings) if settings is not None else 0
     query = (
         select(func.count(Project.id))
         .join(Unit, Unit.id == Project.unit_id)
         .join(Person, Person.id == Project.owner_id)
-        .where(*_board_filters(unit, level, text))
+        .where(*_board_filters(unit, level, text, light, today=today, window=window))
     )
     return session.scalar(query) or 0
 
@@ -184,20 +227,22 @@ def project_board(
     unit: str | int | None = None,
     level: str | None = None,
     text: str | None = None,
+    light: str | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[ProjectLights]:
     """Every active project (filtered, ordered by code) with its milestones' lights.
 
     Two queries: one page of projects, then all milestones of that page. `unit` is a
-    unit name or a unit id; `text` matches project code, project name or owner name.
+    unit name or a unit id; `text` matches project code, project name or owner name;
+    `light` ("red", "yellow", "green") keeps projects with at least one such milestone.
     """
     window = reminder_days(settings)
     query = (
         select(Project.id, Project.code, Project.name, Unit.name, Project.level, Person.name, Project.status)
         .join(Unit, Unit.id == Project.unit_id)
         .join(Person, Person.id == Project.owner_id)
-        .where(*_board_filters(unit, level, text))
+        .where(*_board_filters(unit, level, text, light, today=today, window=window))
         .order_by(Project.code)
         .offset(max(offset, 0))
     )
