@@ -105,6 +105,17 @@ def test_list_filters_by_to_and_date_sent(fixed_fake: FakeTwilio) -> None:
     assert [m["body"] for m in page["messages"]] == ["late, other number"]
 
 
+def test_held_messages_have_no_date_sent_until_released(fixed_fake: FakeTwilio) -> None:
+    client = client_for(fixed_fake)
+    fixed_fake.hold_in_queue = True
+    held = client.messages.create(to=TO, from_="+15005550006", body="held")
+    [listed] = client.messages.list(to=TO)
+    assert (listed.status, listed.date_sent) == ("queued", None)
+    assert client.messages.list(to=TO, date_sent_after=T0 - timedelta(minutes=1)) == []
+    fixed_fake.release_queue()
+    assert [m.sid for m in client.messages.list(to=TO, date_sent_after=T0 - timedelta(minutes=1))] == [held.sid]
+
+
 def test_list_pages_are_followed_by_the_client(fake_twilio: FakeTwilio) -> None:
     client = client_for(fake_twilio)
     for index in range(23):

@@ -272,3 +272,13 @@ def test_fetch_status_reads_twilio_current_status_as_callback_parameters(fake_tw
     with pytest.raises(SmsError) as caught:
         backend.fetch_status("SM" + "0" * 32)
     assert caught.value.http_status == 404 and caught.value.permanent is True
+
+
+def test_find_sent_sees_a_message_still_waiting_in_twilios_queue(fixed_fake: FakeTwilio) -> None:
+    backend = backend_for(fixed_fake)
+    fixed_fake.hold_in_queue = True  # a throttled sender: accepted, no date_sent yet
+    sent = backend.send(sms())
+
+    found = backend.find_sent(TO, BODY, T0 - timedelta(seconds=5))
+    assert found is not None and found.provider_message_id == sent.provider_message_id
+    assert backend.find_sent(TO, BODY, T0 + timedelta(hours=1)) is None

@@ -121,6 +121,8 @@ class FakeMessage:
     num_segments: int
     status: str = "queued"
     error_code: int | None = None
+    # False while the message waits in Twilio's queue (no date_sent yet, invisible to DateSent filters)
+    handed_over: bool = True
 
     def as_record(self) -> dict[str, Any]:
         record = asdict(self)
@@ -174,6 +176,8 @@ class FakeTwilio:
         # statuses posted to each message's StatusCallback, e.g. ("sent", "delivered")
         self.callback_statuses: tuple[str, ...] = tuple(callback_statuses)
         self.callback_delay = callback_delay
+        # True: accepted messages stay "queued" (as behind a throttled sender) until `release_queue()`
+        self.hold_in_queue = False
         self.clock: Clock = clock or SystemClock(ZoneInfo("UTC"))
         self.number_errors: dict[str, int] = {}  # To -> Twilio error code on send
         self.requests_seen = 0
@@ -299,6 +303,12 @@ class FakeTwilio:
     def message(self, sid: str) -> FakeMessage | None:
         with self._lock:
             return self._by_sid.get(sid)
+
+    def release_queue(self) -> None:
+        """Hand every held message to the "carrier": it gets its date_sent and status sent."""
+        with self._lock:
+            for message in self._messages:
+                message.handed_over = True
 
     def count_to(self, to: str) -> int:
         return sum(1 for message in self.messages if message.to == to)
@@ -428,6 +438,7 @@ class FakeTwilio:
             body=form.get("Body", ""),
             status_callback=form.get("StatusCallback") or None,
             received_at=self.clock.now().astimezone(timezone.utc),
+            handed_over=not self.hold_in_queue,
             num_segments=max(1, count_segments(form.get("Body", ""))),
         )
         with self._lock:
@@ -444,9 +455,9 @@ class FakeTwilio:
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{message.sid}.json"
         # once accepted the fake hands the message to the "carrier" at once: sent at receipt
         status = "accepted" if just_created and message.messaging_service_sid else message.status
-        if not just_created and status == "queued":
+        if not just_created and status == "queued" and message.handed_over:
             status = "sent"
-        sent_at = None if just_created else message.received_at
+        sent_at = message.received_at if message.handed_over and not just_created else None
         return {
             "account_sid": self.account_sid,
             "api_version": API_VERSION,
@@ -479,7 +490,7 @@ class FakeTwilio:
             selected = [m for m in selected if m.from_ == query["From"]]
         for key in ("DateSent", "DateSent<", "DateSent>"):
             if key in query:
-                selected = [m for m in selected if _date_matches(m.received_at, key, query[key])]
+                selected = [m for m in selected if m.handed_over and _date_matches(m.received_at, key, query[key])]
         selected.sort(key=lambda m: m.received_at, reverse=True)
         page_size = max(1, min(1000, int(query.get("PageSize", "50"))))
         page = int(query.get("Page", "0"))

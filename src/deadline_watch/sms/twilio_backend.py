@@ -175,14 +175,25 @@ class TwilioBackend:
         # the library formats the datetime without converting it: give it UTC
         after = (since - RECONCILE_SLACK).astimezone(timezone.utc)
         try:
-            found = self.client.messages.list(to=to, date_sent_after=after, page_size=100, limit=1000)
+            found = self._matches(self.client.messages.list(to=to, date_sent_after=after, page_size=100, limit=1000), body, after)
+            if not found:
+                # A message still waiting in Twilio's queue (a throttled sender) has no
+                # date_sent yet, so the DateSent filter cannot see it: look at the newest ones.
+                found = self._matches(self.client.messages.list(to=to, page_size=50, limit=50), body, after)
         except (TwilioException, requests.RequestException, ValueError) as exc:
             raise to_sms_error(exc) from exc
-        matches = [item for item in found if _same_body(item.body, body)]
-        if not matches:
+        if not found:
             return None
-        earliest = min(matches, key=lambda item: item.date_created or datetime.max.replace(tzinfo=timezone.utc))
-        return _result(earliest)
+        return _result(min(found, key=lambda item: item.date_created or after))
+
+    @staticmethod
+    def _matches(listed: list[Any], body: str, after: datetime) -> list[Any]:
+        # DateSent precision is documented as whole days: check the instant here as well
+        return [
+            item
+            for item in listed
+            if _same_body(item.body, body) and (item.date_created is None or item.date_created >= after)
+        ]
 
 
 def _same_body(sent: str | None, body: str) -> bool:
