@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def board_command(app: AppContext, host: str | None, port: int | None) -> None:
 
     host = host or app.settings.web.host
     port = port or app.settings.web.port
+    app.checked_sessions()
     click.echo(f"督办看板 / board: http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
     serve(app, host=host, port=port)
 
@@ -60,7 +62,7 @@ def users_group() -> None:
 
 def _read_password(password_stdin: bool) -> str:
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("密码 / password", hide_input=True, confirmation_prompt="再次输入 / repeat")
     return password

@@ -1,0 +1,105 @@
+"""Board accounts: creation rules, argon2 passwords, lockout, API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+import factories
+from deadline_watch import users
+from deadline_watch.db import transaction
+from deadline_watch.errors import NotFoundError
+from deadline_watch.models import AuditEvent, Person
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashing(monkeypatch):
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+def test_supervisor_with_mobile_becomes_a_supervisor_person(sessions):
+    with transaction(sessions) as session:
+        user = users.add_user(session, username="李督办", role="supervisor", password="long-enough",
+                              mobile="138 0013 8000", now=NOW)
+        assert user.person.mobile == "+8613800138000"
+        assert user.person.has_role("supervisor")
+        assert user.password_hash.startswith("$argon2")
+        assert session.scalars(select(AuditEvent).where(AuditEvent.action == "user.added")).one()
+
+
+def test_existing_person_with_that_mobile_gains_the_supervisor_role(sessions):
+    with transaction(sessions) as session:
+        official = factories.person(session, name="赵主任", mobile="+8613800138001", roles="lead_leader")
+        user = users.add_user(session, username="zhao", role="supervisor", password="long-enough",
+                              mobile="+8613800138001", now=NOW)
+        assert user.person_id == official.id
+        assert official.roles.split() == ["lead_leader", "supervisor"]
+        assert len(session.scalars(select(Person)).all()) == 1
+
+
+def test_admin_or_viewer_with_mobile_is_not_notified_as_supervisor(sessions):
+    with transaction(sessions) as session:
+        admin = users.add_user(session, username="admin", role="admin", password="long-enough",
+                               mobile="13800138002", now=NOW)
+        assert not admin.person.has_role("supervisor")
+
+
+@pytest.mark.parametrize(
+    ("username", "role", "password", "mobile"),
+    [("a", "viewer", "long-enough", None), ("bob", "boss", "long-enough", None),
+     ("bob", "viewer", "short", None), ("bob", "supervisor", "long-enough", "12345")],
+)
+def test_invalid_accounts_are_refused_with_a_message(sessions, username, role, password, mobile):
+    with transaction(sessions) as session, pytest.raises(users.UserError) as raised:
+        users.add_user(session, username=username, role=role, password=password, mobile=mobile, now=NOW)
+    assert " / " in raised.value.message
+
+
+def test_duplicate_username_is_refused(sessions):
+    with transaction(sessions) as session:
+        users.add_user(session, username="bob", role="viewer", password="long-enough", now=NOW)
+        with pytest.raises(users.UserError):
+            users.add_user(session, username="bob", role="admin", password="long-enough", now=NOW)
+
+
+def test_lock_doubles_after_each_further_failure_up_to_an_hour(sessions):
+    with transaction(sessions) as session:
+        users.add_user(session, username="bob", role="viewer", password="long-enough", now=NOW)
+        locks = []
+        now = NOW
+        for _ in range(12):
+            result = users.authenticate(session, username="bob", password="wrong", now=now)
+            assert not result.ok
+            if result.locked_until:
+                locks.append(result.locked_until - now)
+                now = result.locked_until  # wait the lock out, then fail again
+        assert locks[:3] == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+        assert max(locks) == users.LONGEST_LOCK
+        assert users.authenticate(session, username="bob", password="long-enough", now=now).ok
+
+
+def test_right_password_during_a_lock_is_still_refused(sessions):
+    with transaction(sessions) as session:
+        users.add_user(session, username="bob", role="viewer", password="long-enough", now=NOW)
+        for _ in range(users.FAILURES_BEFORE_LOCK):
+            users.authenticate(session, username="bob", password="wrong", now=NOW)
+        assert not users.authenticate(session, username="bob", password="long-enough", now=NOW).ok
+
+
+def test_api_token_is_stored_hashed_and_reissue_revokes_the_old_one(sessions):
+    with transaction(sessions) as session:
+        users.add_user(session, username="bob", role="supervisor", password="long-enough", now=NOW)
+        first = users.issue_api_token(session, username="bob", now=NOW)
+        user = users.get_user(session, "bob")
+        assert first not in (user.api_token_hash or "") and len(user.api_token_hash) == 64
+        assert users.user_for_token(session, first).username == "bob"
+        second = users.issue_api_token(session, username="bob", now=NOW)
+        assert users.user_for_token(session, first) is None
+        assert users.user_for_token(session, second).username == "bob"
+        with pytest.raises(NotFoundError):
+            users.issue_api_token(session, username="nobody", now=NOW)
