@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -26,10 +27,10 @@ def _now(app: AppContext, now_text: str | None):
         ) from None
 
 
-def _backend(app: AppContext):
+def _backend(app: AppContext, *, stream=None):
     from ..sms.factory import make_backend
 
-    return make_backend(app.settings)
+    return make_backend(app.settings, stream=stream)
 
 
 def _echo_json(value: object) -> None:
@@ -47,7 +48,8 @@ def tick_command(app: AppContext, now_text: str | None, dry_run: bool, as_json: 
 
     sessions = app.checked_sessions()
     now = _now(app, now_text)
-    backend = None if dry_run else _backend(app)
+    # with --json stdout carries only the JSON object: the console backend prints to stderr
+    backend = None if dry_run else _backend(app, stream=sys.stderr if as_json else None)
     result = run_tick(sessions, app.settings, now=now, backend=backend, dry_run=dry_run)
     if as_json:
         values = result.as_dict()
