@@ -50,7 +50,13 @@ def mask_sensitive(_logger: Any, _method: str, event_dict: dict[str, Any]) -> di
 
 
 def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
-    """JSON lines when not on a terminal (or when asked), readable lines on a terminal."""
+    """JSON lines when not on a terminal (or when asked), readable lines on a terminal.
+
+    Without an explicit `stream`, each log call writes to whatever `sys.stderr` is at that
+    moment, so a replaced or closed stderr (test capture, a daemonised process) never
+    leaves loggers pointing at a dead file.
+    """
+    factory: Any = structlog.PrintLoggerFactory(file=stream) if stream else _current_stderr
     stream = stream or sys.stderr
     use_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
     renderer: Any = (
@@ -68,11 +74,30 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        logger_factory=factory,
         cache_logger_on_first_use=False,
     )
-    # Libraries that log through the standard library (alembic, uvicorn, apscheduler)
-    logging.basicConfig(level=max(logging.WARNING, getattr(logging, level.upper())), stream=stream)
+    # Libraries that log through the standard library (alembic, uvicorn, apscheduler).
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if not isinstance(h, _CurrentStderrHandler)]
+    root.addHandler(_CurrentStderrHandler())
+    root.setLevel(max(logging.WARNING, getattr(logging, level.upper())))
+
+
+class _CurrentStderrHandler(logging.StreamHandler):
+    """A stdlib handler that, like the structlog loggers, writes to the stderr of the moment."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def _current_stderr(*_args: Any) -> structlog.PrintLogger:
+    return structlog.PrintLogger(file=sys.stderr)
 
 
 def get_logger(name: str | None = None) -> Any:
