@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -72,7 +73,10 @@ def create_app(app_context: AppContext) -> FastAPI:
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next) -> Response:
+        started = time.perf_counter()
         response = await call_next(request)
+        # server time of this request, for browsers' dev tools and bench/bench_board.py
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if request.url.path not in ("/login",) and not request.url.path.startswith("/static/"):
