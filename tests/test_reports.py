@@ -236,3 +236,21 @@ def test_unwritable_directory_is_a_user_error(tmp_path) -> None:
     blocker.write_text("x")
     with pytest.raises(DeadlineWatchError):
         reports.write_atomic(blocker / "r.csv", b"x")
+
+
+def test_weekly_name_uses_iso_year_of_the_reported_week(sessions, settings) -> None:
+    with transaction(sessions) as s:
+        report = weekly_report(s, at=date(2027, 1, 4), settings=settings)  # Monday after 28 Dec - 3 Jan
+    assert report.slug == "weekly-2026-W53" and (report.start, report.end) == (d(28, 12), date(2027, 1, 3))
+
+
+def test_report_owner_is_the_milestone_override_when_set(sessions, settings) -> None:
+    with transaction(sessions) as s:
+        p = f.project(s, "O-1", owner=f.person(s, name="项目负责人"))
+        special = f.milestone(s, d(18), project_=p, name="专项节点")
+        special.owner_id = f.person(s, name="节点负责人").id
+        f.milestone(s, d(19), project_=p, name="普通节点")
+    with transaction(sessions) as s:
+        report = weekly_report(s, at=MONDAY, settings=settings)
+    owners = {row[3]: row[4] for row in report.sheet("本周新增逾期").rows}
+    assert owners == {"专项节点": "节点负责人", "普通节点": "项目负责人"}

@@ -52,12 +52,22 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> int:
     if not events:
         return 0
     rows = [
-        {
-            **event,
-            "before": _plain(event["before"]) if event.get("before") is not None else None,
-            "after": _plain(event["after"]) if event.get("after") is not None else None,
-        }
+        {**event, "before": _plain_flat(event.get("before")), "after": _plain_flat(event.get("after"))}
         for event in events
     ]
     session.execute(insert(AuditEvent.__table__), rows)
     return len(rows)
+
+
+def _plain_flat(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`_plain` for the usual flat dict, without recursing per value (bulk imports)."""
+    if value is None:
+        return None
+    plain = {}
+    for key, item in value.items():
+        if isinstance(item, (date, datetime)):
+            item = item.isoformat()
+        elif isinstance(item, (dict, list, tuple)):
+            item = _plain(item)
+        plain[key] = item
+    return plain

@@ -14,7 +14,8 @@ import random
 import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import queue
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 
@@ -49,6 +50,7 @@ NOTIFICATIONS = Notification.__table__
 # before_claim_commit, after_claim_commit, after_send (= before the outcome is recorded).
 CRASH_ENV = "DEADLINE_WATCH_CRASH_AT"
 OPTED_OUT_CODE = "21610"
+RECORD_GROUP = 200  # most outcomes recorded in one transaction
 
 
 @dataclass
@@ -294,11 +296,33 @@ def _deliver_batch(
     outcome: DeliveryResult,
 ) -> None:
     stop = threading.Event()
-    futures = [pool.submit(_send_one, row, backend, limiter, stop, current) for row in claimed]
-    # Outcomes are recorded here, on the calling thread, one short transaction each: a
-    # single writer keeps SQLite free of lock contention and the pool free of DB sessions.
-    for future in as_completed(futures):
-        _record(future.result(), sessions, settings, rng, current(), outcome, stop)
+    finished: queue.SimpleQueue[SendOutcome] = queue.SimpleQueue()
+
+    def send_and_report(row: ClaimedRow) -> None:
+        try:
+            finished.put(_send_one(row, backend, limiter, stop, current))
+        except BaseException as exc:  # a bug must not strand the row: retry it later
+            finished.put(SendOutcome(row, error=SmsError(f"{type(exc).__name__}: {exc}", permanent=False)))
+
+    for row in claimed:
+        pool.submit(send_and_report, row)
+    # Outcomes are recorded here, on the calling thread: a single writer keeps SQLite free
+    # of lock contention and the pool free of DB sessions. Whatever has finished meanwhile
+    # is recorded in one transaction (a group commit): one commit per message would cap
+    # PostgreSQL at its fsync rate, and a crash in between is settled by reconciliation.
+    remaining = len(claimed)
+    while remaining:
+        group = [finished.get()]
+        while len(group) < RECORD_GROUP:
+            try:
+                group.append(finished.get_nowait())
+            except queue.Empty:
+                break
+        remaining -= len(group)
+        now = current()
+        with transaction(sessions) as session:
+            for sent in group:
+                _record(session, sent, settings, rng, now, outcome)
 
 
 def _send_one(
@@ -361,31 +385,28 @@ def _send_now(
 
 
 def _record(
+    session: Session,
     sent: SendOutcome,
-    sessions: sessionmaker[Session],
     settings: Settings,
     rng: random.Random,
     now: datetime,
     outcome: DeliveryResult,
-    stop: threading.Event,
 ) -> None:
     log = get_logger()
     row = sent.row
     if sent.released:
-        with transaction(sessions) as session:
-            _release(session, row, now=now, error=None)
+        _release(session, row, now=now, error=None)
         outcome.released += 1
         return
     if sent.result is not None:
-        with transaction(sessions) as session:
-            if sent.already_sent and provider_id_taken(session, sent.result.provider_message_id):
-                # that provider message belongs to another row: this one was never sent
-                _reschedule(session, row, now=now, when=now, error="provider match belongs to another row")
-                outcome.deferred += 1
-                return
-            recorded = mark_sent(
-                session, row.id, sent.result, sent_at=sent.sent_at or now, now=now, claimed_at=row.claimed_at
-            )
+        if sent.already_sent and provider_id_taken(session, sent.result.provider_message_id):
+            # that provider message belongs to another row: this one was never sent
+            _reschedule(session, row, now=now, when=now, error="provider match belongs to another row")
+            outcome.deferred += 1
+            return
+        recorded = mark_sent(
+            session, row.id, sent.result, sent_at=sent.sent_at or now, now=now, claimed_at=row.claimed_at
+        )
         if not recorded:
             log.error("sms.record_conflict", notification_id=row.id, provider_message_id=sent.result.provider_message_id)
         elif sent.already_sent:
@@ -407,8 +428,7 @@ def _record(
     kind = classify(error)
     message = str(error)[:1000]
     if kind is ErrorClass.AUTH:
-        with transaction(sessions) as session:
-            _release(session, row, now=now, error=message, code=error.code)
+        _release(session, row, now=now, error=message, code=error.code)
         outcome.released += 1
         if not outcome.auth_failed:
             outcome.auth_failed = True
@@ -427,8 +447,7 @@ def _record(
             row.attempts, base=settings.sms.retry_base_seconds, cap=settings.sms.retry_cap_seconds, rng=rng
         )
         when = next_window_opening(now + timedelta(seconds=delay), settings)
-        with transaction(sessions) as session:
-            _reschedule(session, row, now=now, when=when, error=message, code=error.code)
+        _reschedule(session, row, now=now, when=when, error=message, code=error.code)
         outcome.deferred += 1
         log.warning(
             "sms.retry",
@@ -442,8 +461,7 @@ def _record(
         return
     if kind is ErrorClass.TRANSIENT:
         message = f"gave up after {row.attempts} attempts ({settings.sms.retry_deadline_hours:g} h): {message}"
-    with transaction(sessions) as session:
-        _fail(session, row, now=now, error=message, code=error.code)
+    _fail(session, row, now=now, error=message, code=error.code)
     outcome.failed += 1
     log.error("sms.failed", notification_id=row.id, code=error.code, http_status=error.http_status, error=message)
 

@@ -80,7 +80,9 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
     # Libraries that log through the standard library (alembic, uvicorn, apscheduler).
     root = logging.getLogger()
     root.handlers = [h for h in root.handlers if not isinstance(h, _CurrentStderrHandler)]
-    root.addHandler(_CurrentStderrHandler())
+    handler = _CurrentStderrHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
     root.setLevel(max(logging.WARNING, getattr(logging, level.upper())))
 
 

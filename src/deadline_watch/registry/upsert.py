@@ -155,8 +155,11 @@ def _with_roles(roles: str, *added: str) -> str:
     return " ".join(words)
 
 
+_COMPLETED, _OPEN = MilestoneStatus.COMPLETED.value, MilestoneStatus.OPEN.value
+
+
 def _milestone_status(completed_on: date | None) -> str:
-    return MilestoneStatus.COMPLETED.value if completed_on else MilestoneStatus.OPEN.value
+    return _COMPLETED if completed_on else _OPEN
 
 
 def make_plan(parsed: ParsedRegistry, existing: Existing, *, prune: bool) -> Plan:
@@ -265,9 +268,10 @@ def _batches(rows: Iterable[dict], size: int = BATCH) -> Iterator[list[dict]]:
 
 
 def _insert_returning(session: Session, table, rows: Iterable[dict], *key_columns: str) -> dict:
-    """Bulk INSERT .. RETURNING id and the natural key; returns {natural key: id}."""
+    """Bulk INSERT .. RETURNING id and the natural key; returns {natural key: id}.
+    (Returning the key means row order does not matter, which keeps SQLite batching.)"""
     columns = [table.c[name] for name in key_columns]
-    statement = insert(table).returning(table.c.id, *columns, sort_by_parameter_order=True)
+    statement = insert(table).returning(table.c.id, *columns)
     ids: dict = {}
     for batch in _batches(rows):
         for row in session.execute(statement, batch):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from ..models import Milestone, Person, Project, ProjectLevel, Unit
 from .cells import (
@@ -27,6 +28,7 @@ from .columns import BY_KEY, COLUMNS, HEADER_SEARCH_ROWS, HeaderMap, looks_like_
 from .reader import FileProblem, Row
 from .report import ImportReport
 
+KEYS = tuple(column.key for column in COLUMNS)
 LEVELS = {level.value for level in ProjectLevel}
 _LIMITS = {  # column key -> max length, from the model's column sizes
     "project_code": Project.__table__.c.code.type.length,
@@ -75,6 +77,11 @@ class ProjectRow:
     line: int
     milestones: dict[str, MilestoneRow] = field(default_factory=dict)
 
+    def signature(self) -> tuple:
+        """The project-level values in PROJECT_FIELDS order, to compare with a later row."""
+        return (self.name, self.unit, self.owner_name, self.owner_mobile, self.lead_name,
+                self.lead_mobile, self.co_units, self.level, self.note)
+
 
 @dataclass
 class ParsedRegistry:
@@ -89,7 +96,18 @@ class ParsedRegistry:
     file_problem: bool = False
 
 
-ProgressFn = Callable[[int, int | None], None]
+
+
+@lru_cache(maxsize=4096)
+def _co_units(text: str) -> str:
+    return CO_UNIT_JOINER.join(split_co_units(text))
+
+
+def _is_blank(cells: list[object]) -> bool:
+    for cell in cells:
+        if cell is not None and cell != "" and clean_text(cell):
+            return False
+    return True
 
 
 def read_registry(rows: Iterable[Row], report: ImportReport, *,
@@ -102,7 +120,7 @@ def read_registry(rows: Iterable[Row], report: ImportReport, *,
         for line, cells in rows:
             if progress is not None and line % 1000 == 0:
                 progress()
-            if not any(clean_text(cell) for cell in cells):
+            if _is_blank(cells):
                 continue
             if header is None:
                 if looks_like_header(cells):
@@ -141,10 +159,21 @@ def read_registry(rows: Iterable[Row], report: ImportReport, *,
 
 
 class _Validator:
+    @property
+    def header(self) -> HeaderMap:
+        assert self._header is not None
+        return self._header
+
+    @header.setter
+    def header(self, header: HeaderMap) -> None:
+        self._header = header
+        self.order = [header.index.get(key) for key in KEYS]
+
     def __init__(self, parsed: ParsedRegistry, report: ImportReport) -> None:
         self.parsed = parsed
         self.report = report
-        self.header: HeaderMap  # set once the header row is found
+        self._header: HeaderMap | None = None
+        self.order: list[int | None] = []  # cell position of each column in KEYS order
         self.bad_projects: set[str] = set()
         self.bad_milestones: set[tuple[str, str]] = set()
         self.project_rows: dict[str, int] = {}  # valid rows per project, for the skipped count
@@ -153,118 +182,123 @@ class _Validator:
         self.positions: dict[str, dict[str, int]] = {}
 
     # ------------------------------------------------------------ one row
+    # This runs once per row of files with 100,000 rows: plain locals, no closures.
     def row(self, line: int, cells: list[object]) -> None:
         self.parsed.rows_read += 1
-        errors_before = len(self.report.errors)
-        index = self.header.index
-        for key, position in index.items():
-            value = cells[position] if position < len(cells) else None
-            if isinstance(value, str) and "\x00" in value:
-                # PostgreSQL cannot store NUL; it is never meant in a spreadsheet cell
-                self.report.add_error(line, self.header.title(key), value.replace("\x00", "\\0"),
-                                      "单元格含有空字符 (NUL)", "the cell contains a NUL character")
-        if len(self.report.errors) > errors_before:
+        report = self.report
+        errors_before = len(report.errors)
+        width = len(cells)
+        values = [cells[position] if position is not None and position < width else None
+                  for position in self.order]
+        try:
+            has_nul = "\x00" in "".join(values)  # type: ignore[arg-type]
+        except TypeError:  # None or a typed XLSX cell among them
+            has_nul = any(isinstance(value, str) and "\x00" in value for value in values)
+        if has_nul:
+            for key, value in zip(KEYS, values):
+                if isinstance(value, str) and "\x00" in value:
+                    # PostgreSQL cannot store NUL; it is never meant in a spreadsheet cell
+                    self.fail(line, key, value.replace("\x00", "\\0"),
+                              "单元格含有空字符 (NUL)", "the cell contains a NUL character")
             self.parsed.rows_invalid += 1
             return
-
-        def raw(key: str) -> object:
-            position = index.get(key)
-            if position is None or position >= len(cells):
-                return None
-            return cells[position]
-
-        def fail(key: str, value: object, reason_zh: str, reason_en: str) -> None:
-            self.report.add_error(line, self.header.title(key), cell_text(value), reason_zh, reason_en)
-
-        def text(key: str) -> str:
-            value = raw(key)
-            cleaned = clean_person_name(value) if key in ("owner", "lead_leader") else clean_text(value)
-            if not cleaned and BY_KEY[key].required:
-                fail(key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
-            limit = _LIMITS.get(key)
-            if limit and len(cleaned) > limit:
-                fail(key, value, f"过长: 最多 {limit} 个字符", f"too long: at most {limit} characters")
-            return cleaned
-
-        def mobile(key: str) -> str | None:
-            value = raw(key)
-            if not clean_text(value):
-                if BY_KEY[key].required:
-                    fail(key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
-                return None
-            try:
-                return parse_mobile(value)
-            except CellError as exc:
-                fail(key, value, exc.reason_zh, exc.reason_en)
-                return None
-
-        def day(key: str) -> date | None:
-            value = raw(key)
-            if not isinstance(value, date) and not clean_text(value):
-                if BY_KEY[key].required:
-                    fail(key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
-                return None
-            try:
-                return parse_date(value)
-            except CellError as exc:
-                fail(key, value, exc.reason_zh, exc.reason_en)
-                return None
-
-        code = text("project_code")
-        name = text("project_name")
-        unit = text("unit")
-        owner_name = text("owner")
-        owner_mobile = mobile("owner_mobile")
-        lead_name = text("lead_leader") or None
-        lead_mobile = mobile("lead_leader_mobile")
-        milestone = text("milestone")
-        due_date = day("due_date")
-        completed_on = day("completed_on")
-        co_units = CO_UNIT_JOINER.join(split_co_units(raw("co_units")))
-        level = text("level") or None
-        note = text("note")
+        (code_raw, name_raw, unit_raw, lead_raw, lead_mobile_raw, owner_raw, owner_mobile_raw,
+         milestone_raw, due_raw, completed_raw, co_units_raw, level_raw, note_raw) = values
+        code = clean_text(code_raw)
+        name = clean_text(name_raw)
+        unit = clean_text(unit_raw)
+        owner_name = clean_person_name(owner_raw)
+        lead_name = clean_person_name(lead_raw) or None
+        milestone = clean_text(milestone_raw)
+        level = clean_text(level_raw) or None
+        note = clean_text(note_raw)
+        if not (code and name and unit and owner_name and milestone):
+            for key, value, raw in (("project_code", code, code_raw), ("project_name", name, name_raw),
+                                    ("unit", unit, unit_raw), ("owner", owner_name, owner_raw),
+                                    ("milestone", milestone, milestone_raw)):
+                if not value:
+                    self.fail(line, key, raw, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
+        for key, value, raw in (("project_code", code, code_raw), ("project_name", name, name_raw),
+                                ("unit", unit, unit_raw), ("owner", owner_name, owner_raw),
+                                ("lead_leader", lead_name, lead_raw), ("milestone", milestone, milestone_raw)):
+            if value and len(value) > _LIMITS[key]:
+                self.fail(line, key, raw, f"过长: 最多 {_LIMITS[key]} 个字符",
+                          f"too long: at most {_LIMITS[key]} characters")
+        owner_mobile = self.mobile(line, "owner_mobile", owner_mobile_raw)
+        lead_mobile = self.mobile(line, "lead_leader_mobile", lead_mobile_raw)
+        due_date = self.day(line, "due_date", due_raw)
+        completed_on = self.day(line, "completed_on", completed_raw)
+        co_units = _co_units(co_units_raw) if isinstance(co_units_raw, str) else \
+            CO_UNIT_JOINER.join(split_co_units(co_units_raw))
         if level is not None and level not in LEVELS:
-            fail("level", raw("level"), "项目级别只能是 省级、市级 或 区级", "level must be 省级, 市级 or 区级")
-        if lead_name and not lead_mobile and not clean_text(raw("lead_leader_mobile")):
-            fail("lead_leader_mobile", raw("lead_leader_mobile"),
-                 "填写了牵头领导,但缺少其手机号", "a lead leader is named but their mobile is missing")
+            self.fail(line, "level", level_raw, "项目级别只能是 省级、市级 或 区级", "level must be 省级, 市级 or 区级")
+        if lead_name and not lead_mobile and not clean_text(lead_mobile_raw):
+            self.fail(line, "lead_leader_mobile", lead_mobile_raw,
+                      "填写了牵头领导,但缺少其手机号", "a lead leader is named but their mobile is missing")
         if lead_mobile and not lead_name:
-            fail("lead_leader", raw("lead_leader"),
-                 "填写了牵头领导手机,但缺少姓名", "a lead leader mobile is given but no name")
+            self.fail(line, "lead_leader", lead_raw,
+                      "填写了牵头领导手机,但缺少姓名", "a lead leader mobile is given but no name")
         if code:
             self.parsed.seen_codes.add(code)
             if milestone:
                 self.parsed.seen_milestones.add((code, milestone))
                 positions = self.positions.setdefault(code, {})
                 positions.setdefault(milestone, len(positions) + 1)
-        if len(self.report.errors) > errors_before:
+        if len(report.errors) > errors_before:
             self.parsed.rows_invalid += 1
             return
         assert owner_mobile is not None and due_date is not None
-        incoming = ProjectRow(code, name, unit, owner_name, owner_mobile, lead_name, lead_mobile,
-                              co_units, level, note, line)
-        if not self._persons_agree(line, incoming):
+        signature = (name, unit, owner_name, owner_mobile, lead_name, lead_mobile, co_units, level, note)
+        if not self._persons_agree(line, owner_name, owner_mobile, lead_name, lead_mobile):
             self.parsed.rows_invalid += 1
             return
         project = self.parsed.projects.get(code)
         if project is None:
-            project = self.parsed.projects[code] = incoming
-        elif not self._project_agrees(line, project, incoming):
+            project = self.parsed.projects[code] = ProjectRow(code, *signature, line)
+        elif project.signature() != signature and not self._project_agrees(line, project, signature):
             self.parsed.rows_invalid += 1
             self.bad_projects.add(code)
             return
         self.project_rows[code] = self.project_rows.get(code, 0) + 1
-        self._add_milestone(line, project, MilestoneRow(milestone, due_date, completed_on, line, self.positions[code][milestone]))
+        self._add_milestone(line, project, MilestoneRow(milestone, due_date, completed_on, line,
+                                                        self.positions[code][milestone]))
 
-    def _persons_agree(self, line: int, row: ProjectRow) -> bool:
+    def fail(self, line: int, key: str, value: object, reason_zh: str, reason_en: str) -> None:
+        self.report.add_error(line, self.header.title(key), cell_text(value), reason_zh, reason_en)
+
+    def mobile(self, line: int, key: str, value: object) -> str | None:
+        if value is None or value == "" or not clean_text(value):
+            if BY_KEY[key].required:
+                self.fail(line, key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
+            return None
+        try:
+            return parse_mobile(value)
+        except CellError as exc:
+            self.fail(line, key, value, exc.reason_zh, exc.reason_en)
+            return None
+
+    def day(self, line: int, key: str, value: object) -> date | None:
+        if value is None or value == "" or (not isinstance(value, date) and not clean_text(value)):
+            if BY_KEY[key].required:
+                self.fail(line, key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
+            return None
+        try:
+            return parse_date(value)
+        except CellError as exc:
+            self.fail(line, key, value, exc.reason_zh, exc.reason_en)
+            return None
+
+    def _persons_agree(self, line: int, owner_name: str, owner_mobile: str,
+                       lead_name: str | None, lead_mobile: str | None) -> bool:
         agree = True
-        pairs = [("owner_mobile", row.owner_mobile, row.owner_name)]
-        if row.lead_mobile and row.lead_name:
-            pairs.append(("lead_leader_mobile", row.lead_mobile, row.lead_name))
+        persons = self.parsed.persons
+        pairs = [("owner_mobile", owner_mobile, owner_name)]
+        if lead_mobile and lead_name:
+            pairs.append(("lead_leader_mobile", lead_mobile, lead_name))
         for key, number, name in pairs:
-            known = self.parsed.persons.get(number)
+            known = persons.get(number)
             if known is None:
-                self.parsed.persons[number] = (name, line)
+                persons[number] = (name, line)
             elif known[0] != name:
                 agree = False
                 self.report.add_error(
@@ -274,17 +308,17 @@ class _Validator:
                 )
         return agree
 
-    def _project_agrees(self, line: int, first: ProjectRow, row: ProjectRow) -> bool:
+    def _project_agrees(self, line: int, first: ProjectRow, signature: tuple) -> bool:
         agree = True
-        for attribute, key in PROJECT_FIELDS:
-            before, now = getattr(first, attribute), getattr(row, attribute)
+        for (attribute, key), now in zip(PROJECT_FIELDS, signature):
+            before = getattr(first, attribute)
             if before != now:
                 agree = False
                 self.report.add_error(
                     line, self.header.title(key), now or "",
-                    f"项目 {row.code} 的 {BY_KEY[key].zh} 与第 {first.line} 行不一致"
+                    f"项目 {first.code} 的 {BY_KEY[key].zh} 与第 {first.line} 行不一致"
                     f"(第 {first.line} 行为 {before or '空'},第 {line} 行为 {now or '空'})",
-                    f"project {row.code}: {key} differs from line {first.line} "
+                    f"project {first.code}: {key} differs from line {first.line} "
                     f"(line {first.line} has {before or 'nothing'}, line {line} has {now or 'nothing'})",
                 )
         return agree

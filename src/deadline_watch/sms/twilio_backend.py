@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -143,10 +145,8 @@ class TwilioBackend:
         )
         if self.status_callback_url:
             sender["status_callback"] = self.status_callback_url
-        try:
+        with classified_errors():
             created = self.client.messages.create(to=message.to, body=message.body, **sender)
-        except (TwilioException, requests.RequestException, ValueError) as exc:
-            raise to_sms_error(exc) from exc
         return _result(created)
 
     def fetch_status(self, provider_message_id: str) -> dict[str, str]:
@@ -155,10 +155,8 @@ class TwilioBackend:
         For rows whose delivery receipt never came (a callback lost, or none requested):
         feed the result to `callbacks.apply_status_callback`. Raises `SmsError`.
         """
-        try:
+        with classified_errors():
             fetched = self.client.messages(provider_message_id).fetch()
-        except (TwilioException, requests.RequestException, ValueError) as exc:
-            raise to_sms_error(exc) from exc
         params = {"MessageSid": fetched.sid or provider_message_id, "MessageStatus": str(fetched.status or "")}
         if fetched.error_code:
             params["ErrorCode"] = str(fetched.error_code)
@@ -174,14 +172,13 @@ class TwilioBackend:
             raise ValueError("find_sent needs an aware `since`")
         # the library formats the datetime without converting it: give it UTC
         after = (since - RECONCILE_SLACK).astimezone(timezone.utc)
-        try:
-            found = self._matches(self.client.messages.list(to=to, date_sent_after=after, page_size=100, limit=1000), body, after)
+        with classified_errors():
+            listed = self.client.messages.list(to=to, date_sent_after=after, page_size=100, limit=1000)
+            found = self._matches(listed, body, after)
             if not found:
                 # A message still waiting in Twilio's queue (a throttled sender) has no
                 # date_sent yet, so the DateSent filter cannot see it: look at the newest ones.
                 found = self._matches(self.client.messages.list(to=to, page_size=50, limit=50), body, after)
-        except (TwilioException, requests.RequestException, ValueError) as exc:
-            raise to_sms_error(exc) from exc
         if not found:
             return None
         return _result(min(found, key=lambda item: item.date_created or after))
@@ -216,6 +213,20 @@ def _int_or_none(value: Any) -> int | None:
         return int(value) if value is not None and value != "" else None
     except (TypeError, ValueError):
         return None
+
+
+@contextmanager
+def classified_errors() -> Iterator[None]:
+    """Re-raise whatever the twilio client or its HTTP layer raised as a classified SmsError.
+
+    Recent twilio releases raise `TwilioException`s that are not `TwilioRestException`s
+    (a failed list page, RFC 9457 service errors); network failures come as raw
+    `requests` exceptions; a 2xx reply that is not JSON surfaces as a ValueError.
+    """
+    try:
+        yield
+    except (TwilioException, requests.RequestException, ValueError) as exc:
+        raise to_sms_error(exc) from exc
 
 
 def to_sms_error(exc: BaseException) -> SmsError:
