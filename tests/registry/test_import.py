@@ -339,3 +339,22 @@ def test_export_then_import_changes_nothing(sessions, tmp_path, suffix):
 def test_the_sample_file_is_shipped_in_examples():
     examples = Path(__file__).resolve().parents[2] / "examples"
     assert (examples / "registry_sample.csv").read_bytes() == SAMPLE.read_bytes()
+
+
+def test_example_files_import_cleanly_and_agree(sessions, tmp_path):
+    import importlib.util
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    spec = importlib.util.spec_from_file_location("make_example_xlsx", examples / "make_example_xlsx.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    workbook = module.build(tmp_path / "example.xlsx")
+    report = import_path(sessions, workbook, now=NOW)
+    assert report.errors == [] and (report.projects_created, report.milestones_created) == (2, 8)
+    report = import_path(sessions, examples / "registry_example_en.csv", now=NOW)
+    assert report.errors == [] and report.changed == 0
+    with sessions() as session:
+        project = session.scalars(select(Project).where(Project.code == "GX-2026-0102")).one()
+        assert project.owner.name == "王芳" and project.lead_leader is None
+        assert project.co_units == "规划建设局、社区发展治理和社事局"
+        assert [m.name for m in project.milestones] == ["谋划立项", "组织实施", "入户调查", "验收结项"]

@@ -130,21 +130,21 @@ class Plan:
         report.projects_pruned = len(self.project_prunes)
         report.milestones_pruned = len(self.milestone_prunes)
         changes = report.changes
-        changes.extend(Change("created", "unit", name) for name in self.new_units)
-        changes.extend(Change("created", "person", f"{name} {mobile}") for mobile, (name, _) in self.new_persons.items())
-        changes.extend(Change("updated", "person", key, fields) for _, key, fields in self.person_updates)
         changes.extend(Change("created", "project", row.code) for row in self.new_projects)
         changes.extend(Change("updated", "project", row.code, fields) for _, row, fields in self.project_updates)
-        changes.extend(Change("created", "milestone", f"{code}/{name}") for code, name, *_ in self.new_milestones)
-        changes.extend(Change("updated", "milestone", key, fields) for _, key, fields in self.milestone_updates)
         changes.extend(
             Change("pruned", "project", code, {"status": (old, ProjectStatus.CANCELLED.value)})
             for _, code, old in self.project_prunes
         )
+        changes.extend(Change("created", "milestone", f"{code}/{name}") for code, name, *_ in self.new_milestones)
+        changes.extend(Change("updated", "milestone", key, fields) for _, key, fields in self.milestone_updates)
         changes.extend(
             Change("pruned", "milestone", key, {"status": (old, MilestoneStatus.CANCELLED.value)})
             for _, key, old in self.milestone_prunes
         )
+        changes.extend(Change("created", "person", f"{name} {mobile}") for mobile, (name, _) in self.new_persons.items())
+        changes.extend(Change("updated", "person", key, fields) for _, key, fields in self.person_updates)
+        changes.extend(Change("created", "unit", name) for name in self.new_units)
 
 
 def _with_roles(roles: str, *added: str) -> str:
