@@ -9,7 +9,7 @@ import pytest
 
 from deadline_watch.registry import ImportOptions, import_bytes
 
-from registry_files import EN, NOW, ZH, csv_bytes, project_rows, row
+from registry_files import EN, NOW, ZH, csv_bytes, project_rows
 
 
 def errors_of(no_db, content: bytes, filename: str = "r.csv", **options):

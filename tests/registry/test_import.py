@@ -3,7 +3,6 @@ updates with audit, --dry-run, --prune, --skip-invalid, atomicity, XLSX and expo
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
