@@ -231,3 +231,25 @@ def test_retry_after_ambiguous_error_asks_provider_first_and_does_not_duplicate(
     assert len(backend.accepted) == 1
     [row] = rows(sessions)
     assert row.state == "sent" and row.provider_message_id == f"SM{1:032d}"
+
+
+def test_shutdown_lets_sends_in_flight_finish_and_hands_the_rest_back(sessions) -> None:
+    queue(sessions, 30, now=NOW)
+    shutdown = threading.Event()
+
+    class StopsAfterFive(RecordingBackend):
+        def send(self, message: OutgoingSms) -> SendResult:
+            result = super().send(message)
+            if len(self.accepted) == 5:
+                shutdown.set()
+            return result
+
+    backend = StopsAfterFive()
+    result = run_delivery_pass(
+        sessions, backend, fast_settings(concurrency=2, batch_size=10), now=NOW, limiter=unlimited(), stop=shutdown
+    )
+    states = [(row.state, row.attempts) for row in rows(sessions)]
+    assert result.sent == len(backend.accepted) <= 6
+    assert states.count(("sent", 1)) == result.sent
+    assert states.count(("pending", 0)) == 30 - result.sent
+    assert result.released == 10 - result.sent  # the rest of the first batch; no second claim

@@ -145,6 +145,6 @@ def test_delivery_through_twilio_holds_the_cap_at_the_provider(sessions) -> None
         result = run_delivery_pass(sessions, backend, settings, now=now, limiter=RateLimiter(rate))
         received = [message.received_at for message in fake.messages]
     assert result.sent == 25
-    assert max_in_window(received) <= rate
+    assert max_in_window(received) <= rate  # the cap, as the provider saw it
     elapsed = (max(received) - min(received)) / timedelta(seconds=1)
-    assert 0.9 * rate <= (len(received) - 1) / elapsed <= rate * 1.05
+    assert (len(received) - 1) / elapsed >= 0.9 * rate  # and the cap is actually used

@@ -245,8 +245,13 @@ def run_delivery_pass(
     clock: Clock | None = None,
     limiter: RateLimiter | None = None,
     rng: random.Random | None = None,
+    stop: threading.Event | None = None,
 ) -> DeliveryResult:
-    """Deliver everything due at `now`. With `clock`, later batches and send times use its time."""
+    """Deliver everything due at `now`. With `clock`, later batches and send times use its time.
+
+    Setting `stop` (the daemon's shutdown) lets the requests in flight finish and be
+    recorded, and hands the rest of the claimed rows back to `pending` untouched.
+    """
     if now.tzinfo is None:
         raise ValueError("run_delivery_pass needs an aware `now`")
     log = get_logger()
@@ -271,7 +276,7 @@ def run_delivery_pass(
 
     size = batch_limit(settings)
     with ThreadPoolExecutor(max_workers=settings.sms.concurrency, thread_name_prefix="sms-send") as pool:
-        while not outcome.auth_failed:
+        while not outcome.auth_failed and not (stop is not None and stop.is_set()):
             claim_at = current()
             if not in_send_window(claim_at, settings):
                 break
@@ -279,7 +284,7 @@ def run_delivery_pass(
             if not claimed:
                 break
             outcome.claimed += len(claimed)
-            _deliver_batch(pool, claimed, sessions, backend, settings, limiter, rng, current, outcome)
+            _deliver_batch(pool, claimed, sessions, backend, settings, limiter, rng, current, outcome, stop)
     log.info("delivery.done", **outcome.as_dict())
     return outcome
 
@@ -294,8 +299,9 @@ def _deliver_batch(
     rng: random.Random,
     current: Callable[[], datetime],
     outcome: DeliveryResult,
+    shutdown: threading.Event | None,
 ) -> None:
-    stop = threading.Event()
+    stop = _EitherEvent(threading.Event(), shutdown)
     finished: queue.SimpleQueue[SendOutcome] = queue.SimpleQueue()
 
     def send_and_report(row: ClaimedRow) -> None:
@@ -325,11 +331,25 @@ def _deliver_batch(
                 _record(session, sent, settings, rng, now, outcome)
 
 
+class _EitherEvent:
+    """Set by this batch (an auth failure) or by the daemon's shutdown, whichever comes first."""
+
+    def __init__(self, own: threading.Event, outer: threading.Event | None) -> None:
+        self.own = own
+        self.outer = outer
+
+    def set(self) -> None:
+        self.own.set()
+
+    def is_set(self) -> bool:
+        return self.own.is_set() or (self.outer is not None and self.outer.is_set())
+
+
 def _send_one(
     row: ClaimedRow,
     backend: SmsBackend,
     limiter: RateLimiter,
-    stop: threading.Event,
+    stop: _EitherEvent,
     current: Callable[[], datetime],
 ) -> SendOutcome:
     if stop.is_set():
@@ -355,7 +375,7 @@ def _send_one(
 
 
 def _send_now(
-    row: ClaimedRow, backend: SmsBackend, stop: threading.Event, current: Callable[[], datetime]
+    row: ClaimedRow, backend: SmsBackend, stop: _EitherEvent, current: Callable[[], datetime]
 ) -> SendOutcome:
     sent_at = current()
     message = OutgoingSms(

@@ -17,6 +17,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class Cancel(Protocol):
+    def is_set(self) -> bool: ...
 
 
 @dataclass
@@ -61,7 +66,7 @@ class RateLimiter:
             before = self._line[0] if len(self._line) > self.per_window else None
             return permit, before
 
-    def acquire(self, cancel: threading.Event | None = None) -> Permit | None:
+    def acquire(self, cancel: Cancel | None = None) -> Permit | None:
         """Wait until a request may start; None when `cancel` was set while waiting."""
         permit, before = self._reserve()
         while True:
