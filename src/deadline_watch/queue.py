@@ -72,6 +72,7 @@ def list_escalations(
         conditions.append(Escalation.state.in_(states))
     if filt.level is not None:
         conditions.append(Escalation.level == filt.level)
+    needs_project = bool(filt.unit or filt.project_level or filt.text)
     if filt.unit:
         conditions.append(Unit.name == filt.unit)
     if filt.project_level:
@@ -82,13 +83,31 @@ def list_escalations(
             sa.or_(Project.code.ilike(pattern), Project.name.ilike(pattern), Milestone.name.ilike(pattern))
         )
 
-    def joined(statement: sa.Select) -> sa.Select:
-        statement = statement.select_from(Escalation).join(Milestone, Milestone.id == Escalation.milestone_id)
-        statement = statement.join(Project, Project.id == Milestone.project_id)
-        statement = statement.join(Unit, Unit.id == Project.unit_id)
+    def filtered(statement: sa.Select) -> sa.Select:
+        # Join only when a filter needs the project: the joins are on non-null foreign
+        # keys, so they never change the count, and the unfiltered queue stays on the
+        # (state, due_date) index (50,000 rows: a few ms instead of a second).
+        statement = statement.select_from(Escalation)
+        if needs_project:
+            statement = statement.join(Milestone, Milestone.id == Escalation.milestone_id)
+            statement = statement.join(Project, Project.id == Milestone.project_id)
+            if filt.unit:
+                statement = statement.join(Unit, Unit.id == Project.unit_id)
         return statement.where(*conditions)
 
-    total = session.scalar(joined(sa.select(sa.func.count(Escalation.id)))) or 0
+    # First the page's ids with the total (one pass: count(*) OVER ()), then the details
+    # of those ids only, so the last-SMS subquery runs for one page, not every match.
+    page = session.execute(
+        filtered(sa.select(Escalation.id, sa.func.count().over()))
+        .order_by(Escalation.due_date, Escalation.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    if not page:
+        total = session.scalar(filtered(sa.select(sa.func.count(Escalation.id)))) if offset else 0
+        return [], int(total or 0)
+    page_ids = [row[0] for row in page]
+    total = page[0][1]
     last_sms = (
         sa.select(Notification.state)
         .where(Notification.milestone_id == Escalation.milestone_id)
@@ -97,31 +116,32 @@ def list_escalations(
         .scalar_subquery()
     )
     statement = (
-        joined(
-            sa.select(
-                Escalation.id,
-                Project.code,
-                Project.name,
-                Milestone.name,
-                Milestone.id,
-                Project.id,
-                Escalation.due_date,
-                Escalation.level,
-                Escalation.state,
-                Escalation.reason,
-                Unit.name,
-                sa.func.coalesce(milestone_owner.name, project_owner.name),
-                sa.func.coalesce(milestone_owner.mobile, project_owner.mobile),
-                User.username,
-                last_sms,
-            )
+        sa.select(
+            Escalation.id,
+            Project.code,
+            Project.name,
+            Milestone.name,
+            Milestone.id,
+            Project.id,
+            Escalation.due_date,
+            Escalation.level,
+            Escalation.state,
+            Escalation.reason,
+            Unit.name,
+            sa.func.coalesce(milestone_owner.name, project_owner.name),
+            sa.func.coalesce(milestone_owner.mobile, project_owner.mobile),
+            User.username,
+            last_sms,
         )
+        .select_from(Escalation)
+        .join(Milestone, Milestone.id == Escalation.milestone_id)
+        .join(Project, Project.id == Milestone.project_id)
+        .join(Unit, Unit.id == Project.unit_id)
         .outerjoin(milestone_owner, milestone_owner.id == Milestone.owner_id)
         .outerjoin(project_owner, project_owner.id == Project.owner_id)
         .outerjoin(User, User.id == Escalation.assignee_id)
+        .where(Escalation.id.in_(page_ids))
         .order_by(Escalation.due_date, Escalation.id)
-        .limit(limit)
-        .offset(offset)
     )
     rows = [
         EscalationRow(

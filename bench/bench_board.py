@@ -1,0 +1,166 @@
+"""Benchmark of the supervision board at scale (not collected by pytest).
+
+Builds (once, cached in bench/out/) a migrated SQLite database with 1,000,000 milestones
+(250,000 projects x 4 nodes) and 50,000 open/acknowledged escalations using plain sqlite3
+bulk inserts, then times the real app's requests in-process and reports the server time
+(the app's own `Server-Timing` header) at p50/p95:
+
+    .venv/bin/python bench/bench_board.py [--rebuild] [--repeat 40]
+
+Targets (issue 7): queue first page and a filtered page < 150 ms p95; evaluation for a
+month < 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import statistics
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from deadline_watch import db, users
+from deadline_watch.app import AppContext
+from deadline_watch.clock import FixedClock
+from deadline_watch.config import Settings
+from deadline_watch.web import create_app
+
+OUT = Path(__file__).resolve().parent / "out"
+DB_PATH = OUT / "board-1m.db"
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+TODAY = date(2026, 11, 23)
+PROJECTS = 250_000
+STAGES = ("谋划立项", "组织实施", "阶段成果", "验收结项")
+ESCALATIONS = 50_000
+UNITS = [f"{name}{n}" for n in range(1, 11) for name in ("新经济发展局", "生态环境局", "住房建设局", "交通运输局", "教育文化局")]
+LEVELS = ("省级", "市级", "区级")
+STAMP = "2026-01-01 00:00:00.000000"
+
+
+def build(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    engine.dispose()
+    rng = random.Random(7)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    started = time.perf_counter()
+    con.executemany("INSERT INTO units (id, name, created_at) VALUES (?, ?, ?)",
+                    [(i + 1, name, STAMP) for i, name in enumerate(UNITS)])
+    persons = 20_000
+    con.executemany(
+        "INSERT INTO persons (id, name, mobile, unit_id, roles, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [(i, f"官员{i}", f"+86138{i:08d}", rng.randint(1, len(UNITS)), "owner", STAMP) for i in range(1, persons + 1)],
+    )
+    project_rows = []
+    milestone_rows = []
+    overdue_open = []
+    milestone_id = 0
+    for pid in range(1, PROJECTS + 1):
+        unit_id = rng.randint(1, len(UNITS))
+        project_rows.append((pid, f"GX-B-{pid:07d}", f"重点项目{pid}号", unit_id, "", None, rng.randint(1, persons),
+                             LEVELS[pid % 3], "active", "", STAMP, STAMP))
+        first_due = TODAY + timedelta(days=rng.randint(-700, 200))
+        for position, stage in enumerate(STAGES):
+            milestone_id += 1
+            due = first_due + timedelta(days=90 * position)
+            completed_on = None
+            status = "open"
+            if due < TODAY and rng.random() < 0.9:
+                completed_on = due + timedelta(days=rng.choice([-5, -1, 0, 0, 0, 3, 12]))
+                status = "completed"
+            elif due < TODAY:
+                overdue_open.append((milestone_id, due))
+            milestone_rows.append((milestone_id, pid, stage, position, due.isoformat(), None,
+                                   completed_on.isoformat() if completed_on else None, "", status, STAMP, STAMP))
+    con.executemany("INSERT INTO projects (id, code, name, unit_id, co_units, lead_leader_id, owner_id, level, status,"
+                    " note, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", project_rows)
+    con.executemany("INSERT INTO milestones (id, project_id, name, position, due_date, owner_id, completed_on, evidence,"
+                    " status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", milestone_rows)
+    rng.shuffle(overdue_open)
+    chosen = overdue_open[:ESCALATIONS]
+    escalation_rows = []
+    notification_rows = []
+    for eid, (mid, due) in enumerate(chosen, start=1):
+        days = (TODAY - due).days
+        level = 2 if days > 7 else 1
+        state = "acknowledged" if eid % 5 == 0 else "open"
+        escalation_rows.append((eid, f"esc:{mid}:{due}", mid, "overdue", due.isoformat(), level, state, STAMP, ""))
+        sms_state = rng.choice(["delivered", "delivered", "delivered", "sent", "failed", "undelivered"])
+        notification_rows.append((eid, f"sms:{mid}:{due}:{level}", mid, "escalation", level, due.isoformat(), -days,
+                                  f"+86138{eid % 20000 + 1:08d}", "【高新区督办】节点已逾期", 1, sms_state, 1, STAMP,
+                                  "2026-11-22 01:00:00.000000", "2026-11-22 01:00:30.000000", STAMP, STAMP))
+    con.executemany("INSERT INTO escalations (id, dedup_key, milestone_id, reason, due_date, level, state, opened_at,"
+                    " notes) VALUES (?,?,?,?,?,?,?,?,?)", escalation_rows)
+    con.executemany("INSERT INTO notifications (id, dedup_key, milestone_id, rule, level, due_date, days_left, to_number,"
+                    " body, segments, state, attempts, next_attempt_at, created_at, sent_at, updated_at, claimed_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", notification_rows)
+    con.commit()
+    con.execute("ANALYZE")
+    con.close()
+    print(f"built {path.name}: {len(project_rows):,} projects, {len(milestone_rows):,} milestones, "
+          f"{len(escalation_rows):,} escalations in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+
+
+def server_ms(response) -> float:
+    assert response.status_code == 200, (response.status_code, response.text[:300])
+    return float(response.headers["Server-Timing"].split("dur=")[1])
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the database even if cached")
+    parser.add_argument("--repeat", type=int, default=40)
+    args = parser.parse_args()
+    if args.rebuild or not DB_PATH.exists():
+        build(DB_PATH)
+    engine = db.make_engine(f"sqlite:///{DB_PATH}")
+    sessions = db.session_factory(engine)
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with db.transaction(sessions) as session:
+        if users.list_users(session) == []:
+            users.add_user(session, username="bench", role="supervisor", password="bench-password", now=NOW)
+    settings = Settings.model_validate({"web": {"secret_key": "bench-secret-key-0123456789abcdef"}})
+    app = create_app(AppContext(settings, clock=FixedClock(NOW), engine_override=engine))
+    client = TestClient(app, follow_redirects=False)
+    page = client.get("/login").text
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    assert client.post("/login", data={"username": "bench", "password": "bench-password", "csrf_token": token}).status_code == 303
+    cases = {
+        "queue first page": ("/", {}),
+        "queue page 500 (offset 24,950)": ("/", {"page": 500}),
+        "queue filtered unit+level": ("/", {"unit": UNITS[3], "level": "2"}),
+        "queue filtered project level+state": ("/", {"project_level": "省级", "state": "acknowledged"}),
+        "queue text search": ("/", {"q": "重点项目1234"}),
+        "api queue first page": ("/api/escalations", {}),
+        "evaluation page, one month": ("/evaluation", {"start": "2026-10-01", "end": "2026-10-31"}),
+        "project board first page": ("/projects", {}),
+    }
+    print(f"{'case':40} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
+    for name, (path, params) in cases.items():
+        repeat = args.repeat if "evaluation" not in name else max(args.repeat // 4, 5)
+        server_ms(client.get(path, params=params))  # warm the cache
+        timings = [server_ms(client.get(path, params=params)) for _ in range(repeat)]
+        print(f"{name:40} {repeat:>4} {statistics.median(timings):>9.1f} {percentile(timings, 0.95):>9.1f} "
+              f"{max(timings):>9.1f}")
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
