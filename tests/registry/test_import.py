@@ -357,3 +357,32 @@ def test_example_files_import_cleanly_and_agree(sessions, tmp_path):
         assert project.owner.name == "王芳" and project.lead_leader is None
         assert project.co_units == "规划建设局、社区发展治理和社事局"
         assert [m.name for m in project.milestones] == ["谋划立项", "组织实施", "入户调查", "验收结项"]
+
+
+def test_xlsx_merged_project_cells_are_filled_down(sessions, tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["2026年重点项目责任分解表"])
+    sheet.merge_cells("A1:M1")
+    sheet.append(ZH)
+    rows = project_rows("GX-1") + project_rows("GX-2", owner="王五", owner_mobile="13900139000")
+    for index, values in enumerate(rows):
+        cells = [values[key] for key in EN]
+        if index % 4:  # merged ranges keep only their top-left value
+            for key in ("project_code", "project_name", "unit", "lead_leader", "lead_leader_mobile",
+                        "owner", "owner_mobile", "level"):
+                cells[EN.index(key)] = None
+        sheet.append(cells)
+    for first in (3, 7):
+        for column in "ABCDEFGL":
+            sheet.merge_cells(f"{column}{first}:{column}{first + 3}")
+    path = tmp_path / "merged.xlsx"
+    workbook.save(path)
+    report = import_path(sessions, path, now=NOW)
+    assert report.errors == []
+    assert (report.projects_created, report.milestones_created) == (2, 8)
+    with sessions() as session:
+        owners = dict(session.execute(select(Project.code, Person.name).join(Project.owner)).all())
+        assert owners == {"GX-1": "杜萍明", "GX-2": "王五"}

@@ -236,17 +236,72 @@ def _open_xlsx(opener: Opener, sheet: str | None) -> RegistrySource:
     if hasattr(worksheet, "reset_dimensions"):
         worksheet.reset_dimensions()
     progress = {"row": 0}
+    merged = _merged_ranges(worksheet)
     return RegistrySource(
         kind="xlsx",
-        rows=_xlsx_rows(workbook, worksheet, stream, progress),
+        rows=_xlsx_rows(workbook, worksheet, stream, progress, merged),
         sheet=worksheet.title,
         total=total,
         position=lambda: progress["row"],
     )
 
 
-def _xlsx_rows(workbook, worksheet, stream: BinaryIO, progress: dict) -> Iterator[Row]:
+MergedRange = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col (1-based)
+
+
+def _merged_ranges(worksheet) -> list[MergedRange]:
+    """Merged cell ranges of a read-only sheet. openpyxl's read-only mode does not read
+    them, yet registries often merge a project's cells over its milestone rows; the
+    <mergeCells> element sits after the rows, so this is a second streaming pass."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.cell import range_boundaries
+
+    path = getattr(worksheet, "_worksheet_path", None)
+    archive = getattr(worksheet.parent, "_archive", None)
+    if path is None or archive is None:
+        return []
+    ranges: list[MergedRange] = []
+    try:
+        with archive.open(path) as source:
+            for _, element in iterparse(source):
+                if element.tag.endswith("}mergeCell"):
+                    min_col, min_row, max_col, max_row = range_boundaries(element.get("ref", ""))
+                    if max_row > min_row or max_col > min_col:
+                        ranges.append((min_row, min_col, max_row, max_col))
+                element.clear()
+    except Exception:  # a damaged sheet: the row pass reports it with its line
+        return []
+    return ranges
+
+
+def _fill_merged(line: int, values: list[object], merged: list[MergedRange],
+                 anchors: dict[tuple[int, int], object]) -> list[object]:
+    """Give every cell of a merged range the value of its top-left cell."""
+    for min_row, min_col, max_row, max_col in merged:
+        if not min_row <= line <= max_row:
+            continue
+        if line == min_row:
+            anchor = values[min_col - 1] if min_col - 1 < len(values) else None
+            anchors[(min_row, min_col)] = anchor
+        else:
+            anchor = anchors.get((min_row, min_col))
+        if len(values) < max_col:
+            values.extend([None] * (max_col - len(values)))
+        for column in range(min_col, max_col + 1):
+            values[column - 1] = anchor
+    return values
+
+
+def _xlsx_rows(workbook, worksheet, stream: BinaryIO, progress: dict,
+               merged: list[MergedRange]) -> Iterator[Row]:
     line = 0
+    anchors: dict[tuple[int, int], object] = {}
+    # ranges by first row so that each row only looks at the ranges it can be in
+    merged.sort()
+    active: list[MergedRange] = []
+    upcoming = iter(merged)
+    pending = next(upcoming, None)
     try:
         rows = worksheet.iter_rows(min_row=1, values_only=True)
         while True:
@@ -262,7 +317,15 @@ def _xlsx_rows(workbook, worksheet, stream: BinaryIO, progress: dict) -> Iterato
                 ) from None
             line += 1
             progress["row"] = line
-            yield line, list(values)
+            cells = list(values)
+            if merged:
+                while pending is not None and pending[0] <= line:
+                    active.append(pending)
+                    pending = next(upcoming, None)
+                active = [span for span in active if span[2] >= line]
+                if active:
+                    cells = _fill_merged(line, cells, active, anchors)
+            yield line, cells
     finally:
         workbook.close()
         stream.close()
