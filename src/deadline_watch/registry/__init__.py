@@ -78,7 +78,10 @@ def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filena
         if progress is not None:
             progress("read", registry.position(), registry.total)
 
-    parsed = read_registry(registry.rows, report, progress=tick if progress else None)
+    try:
+        parsed = read_registry(registry.rows, report, progress=tick if progress else None)
+    finally:
+        registry.close()  # the rows may stop early at a file problem: release the file now
     if progress is not None:
         progress("read", registry.total or registry.position(), registry.total)
     if not options.skip_invalid:

@@ -49,6 +49,14 @@ class RegistrySource:
     sheet: str | None = None
     total: int | None = None  # bytes (CSV) or rows (XLSX), for a progress bar
     position: Callable[[], int] = field(default=lambda: 0)
+    release: Callable[[], None] = field(default=lambda: None)
+
+    def close(self) -> None:
+        """Stop reading and release the file, whether or not every row was read."""
+        close = getattr(self.rows, "close", None)
+        if close is not None:
+            close()
+        self.release()
 
 
 def open_registry(opener: Opener, filename: str, *, encoding: str | None = None,
@@ -107,6 +115,7 @@ def _open_csv(opener: Opener, forced: str | None) -> RegistrySource:
         encoding="gb18030" if encoding == "gb18030" else encoding,
         total=size,
         position=lambda: _tell(raw),
+        release=text.close,
     )
 
 
@@ -243,6 +252,7 @@ def _open_xlsx(opener: Opener, sheet: str | None) -> RegistrySource:
         sheet=worksheet.title,
         total=total,
         position=lambda: progress["row"],
+        release=lambda: (workbook.close(), stream.close()),
     )
 
 
