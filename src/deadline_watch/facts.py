@@ -83,7 +83,7 @@ def reminder_candidates(session: Session, *, today: date, window_days: int) -> l
         Milestone.completed_on.is_(None),
         Project.status == "active",
     )
-    return [_milestone_facts(row) for row in session.execute(statement)]
+    return [_milestone_facts(row) for row in session.connection().execute(statement)]
 
 
 def milestone_facts(session: Session, milestone_ids: list[int]) -> dict[int, MilestoneFacts]:
@@ -91,7 +91,7 @@ def milestone_facts(session: Session, milestone_ids: list[int]) -> dict[int, Mil
     for start in range(0, len(milestone_ids), 500):
         chunk = milestone_ids[start : start + 500]
         statement = _milestone_select().where(Milestone.id.in_(chunk))
-        for row in session.execute(statement):
+        for row in session.connection().execute(statement):
             facts = _milestone_facts(row)
             found[facts.milestone_id] = facts
     return found
@@ -136,7 +136,7 @@ def escalation_candidates(
         .order_by(Milestone.id, Escalation.id)
     )
     chosen: dict[int, tuple[MilestoneFacts, EscalationFacts | None]] = {}
-    for row in session.execute(statement):
+    for row in session.connection().execute(statement):
         facts = _milestone_facts(row)
         current = (
             EscalationFacts(row[18], facts.milestone_id, row[19], row[20], row[21]) if row[18] is not None else None
@@ -167,7 +167,7 @@ def escalations_to_resolve(session: Session) -> list[tuple[MilestoneFacts, Escal
         )
     )
     result = []
-    for row in session.execute(statement):
+    for row in session.connection().execute(statement):
         facts = _milestone_facts(row)
         result.append((facts, EscalationFacts(row[18], facts.milestone_id, row[19], row[20], row[21])))
     return result
@@ -237,12 +237,12 @@ def pending_to_check(
         sa.and_(Notification.rule == "reminder", Milestone.due_date < today),
         Notification.rule == "escalation",
     )
-    rows = list(session.execute(base.where(changed)))
+    rows = list(session.connection().execute(base.where(changed)))
     seen = {row[0] for row in rows}
     for start in range(0, len(milestone_ids), 500):
         chunk = milestone_ids[start : start + 500]
         statement = base.where(Notification.rule == "reminder", Notification.milestone_id.in_(chunk))
-        rows.extend(row for row in session.execute(statement) if row[0] not in seen)
+        rows.extend(row for row in session.connection().execute(statement) if row[0] not in seen)
     return [
         PendingFacts(
             id=row[0],
