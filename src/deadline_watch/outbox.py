@@ -65,7 +65,12 @@ def enqueue(
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         existing.update(session.scalars(sa.select(Notification.dedup_key).where(Notification.dedup_key.in_(chunk))))
-    fresh = [intent for intent in intents if intent.dedup_key not in existing]
+    # one global order of inserts, so two concurrent scans on PostgreSQL wait for each
+    # other on the first shared key instead of deadlocking across two keys
+    fresh = sorted(
+        {intent.dedup_key: intent for intent in intents if intent.dedup_key not in existing}.values(),
+        key=lambda intent: intent.dedup_key,
+    )
     if fresh_out is not None:
         fresh_out.extend(fresh)
     inserted = 0
