@@ -121,6 +121,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('project_id', 'name', name='uq_milestones_project_id_name')
     )
     with op.batch_alter_table('milestones', schema=None) as batch_op:
+        batch_op.create_index('ix_milestones_completed_on', ['completed_on'], unique=False)
         batch_op.create_index('ix_milestones_status_due_date', ['status', 'due_date'], unique=False)
 
     op.create_table('escalations',
@@ -197,6 +198,7 @@ def downgrade() -> None:
     op.drop_table('escalations')
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.drop_index('ix_milestones_status_due_date')
+        batch_op.drop_index('ix_milestones_completed_on')
 
     op.drop_table('milestones')
     op.drop_table('users')

@@ -190,6 +190,8 @@ class Milestone(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "name", name="uq_milestones_project_id_name"),
         Index("ix_milestones_status_due_date", "status", "due_date"),
+        # weekly dispatch: "completed during the week" is a range over completed_on
+        Index("ix_milestones_completed_on", "completed_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
