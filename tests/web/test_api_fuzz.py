@@ -18,7 +18,7 @@ TEXT = st.one_of(
                      "all", "省级", "' OR 1=1 --", "%", "_", "\x00", "GX-2026-001", "../etc/passwd"]),
 )
 JSON_VALUE = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)),
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20)),
     lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(st.text(max_size=10), children, max_size=3)),
     max_leaves=6,
 )

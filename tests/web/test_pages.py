@@ -31,6 +31,8 @@ def test_project_board_filters_by_unit_and_level(board):
     assert "GX-2026-003" in html and "GX-2026-001" not in html
     html = client.get("/projects", params={"level": "省级"}).text
     assert "GX-2026-001" in html and "GX-2026-002" not in html
+    assert "在建项目 5 个" in client.get("/projects", params={"light": "red"}).text
+    assert "在建项目 0 个" in client.get("/projects", params={"light": "green", "unit": "NOPE"}).text
 
 
 def test_project_page_lists_milestones_reminders_escalations_and_masks_mobiles(board):

@@ -295,12 +295,13 @@ def projects(
     unit: str = "",
     level: str = "",
     q: str = Query("", max_length=100),
+    light: Literal["", "red", "yellow", "green"] = "",
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> ProjectPage:
     with unit_of_work(request) as work:
-        filters = {"unit": unit or None, "level": level or None, "text": q.strip() or None}
-        total = lights.project_board_count(work.session, **filters)
+        filters = {"unit": unit or None, "level": level or None, "text": q.strip() or None, "light": light or None}
+        total = lights.project_board_count(work.session, today=work.today, settings=work.context.settings, **filters)
         rows = lights.project_board(work.session, today=work.today, settings=work.context.settings,
                                     limit=limit, offset=offset, **filters)
         return ProjectPage(total=total, items=[ProjectOut(**_project_out(p)) for p in rows])

@@ -12,6 +12,7 @@ from .escalations import unit_names
 
 router = APIRouter(include_in_schema=False)
 PROJECTS_PER_PAGE = 100
+LIGHT_FILTERS = ("red", "yellow", "green")
 
 
 @router.get("/projects")
@@ -20,12 +21,14 @@ def project_board(
     unit: str = "",
     level: str = "",
     q: str = "",
+    light: str = "",
     page_number: int = Query(1, alias="page", ge=1, le=100_000),
 ) -> Response:
     with unit_of_work(request) as work:
         settings = work.context.settings
-        filters = {"unit": unit or None, "level": level or None, "text": q.strip() or None}
-        total = lights.project_board_count(work.session, **filters)
+        light = light if light in LIGHT_FILTERS else ""
+        filters = {"unit": unit or None, "level": level or None, "text": q.strip() or None, "light": light or None}
+        total = lights.project_board_count(work.session, today=work.today, settings=settings, **filters)
         rows = lights.project_board(
             work.session, today=work.today, settings=settings, limit=PROJECTS_PER_PAGE,
             offset=(page_number - 1) * PROJECTS_PER_PAGE, **filters,
@@ -33,7 +36,7 @@ def project_board(
         pages = max((total + PROJECTS_PER_PAGE - 1) // PROJECTS_PER_PAGE, 1)
         return page(
             request, "projects.html", viewer=work.viewer, nav="projects", rows=rows, total=total,
-            units=unit_names(work), params={"unit": unit, "level": level, "q": q},
+            units=unit_names(work), params={"unit": unit, "level": level, "q": q, "light": light},
             page_number=page_number, pages=pages, today=work.today,
         )
 
