@@ -39,6 +39,7 @@ def _environment(templates_dir: str | None) -> jinja2.Environment:
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
+        auto_reload=False,  # templates are read once per process (clear_template_cache)
         keep_trailing_newline=False,
         trim_blocks=True,
     )

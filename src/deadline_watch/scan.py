@@ -150,8 +150,12 @@ def send_time(now: datetime, settings: Settings) -> datetime:
     return next_send_time(now, settings.reminders.send_window, settings.tz, settings.reminders.day_mode)
 
 
-def plan_reminder(facts: MilestoneFacts, *, settings: Settings, now: datetime) -> SmsIntent | None:
-    """The reminder this milestone should have right now (None when none is due)."""
+def plan_reminder(
+    facts: MilestoneFacts, *, settings: Settings, now: datetime, send_at: datetime | None = None
+) -> SmsIntent | None:
+    """The reminder this milestone should have right now (None when none is due).
+
+    `send_at` is `send_time(now, settings)`, passed in when planning many at once."""
     if not facts.watched or facts.owner is None or not facts.owner.reachable:
         return None
     tz, mode = settings.tz, settings.reminders.day_mode
@@ -161,7 +165,7 @@ def plan_reminder(facts: MilestoneFacts, *, settings: Settings, now: datetime) -
     offset = due_reminder_offset(count_days_left(today, facts.due_date, mode), settings.reminders.days_before)
     if offset is None:
         return None
-    send_at = send_time(now, settings)
+    send_at = send_at or send_time(now, settings)
     send_day = local_date(send_at, tz)
     if send_day > facts.due_date:
         return None  # the next window opens after the due date: a reminder would be stale
@@ -181,7 +185,8 @@ def plan_reminder(facts: MilestoneFacts, *, settings: Settings, now: datetime) -
 
 
 def plan_reminders(milestones: list[MilestoneFacts], *, settings: Settings, now: datetime) -> list[SmsIntent]:
-    intents = (plan_reminder(facts, settings=settings, now=now) for facts in milestones)
+    send_at = send_time(now, settings)
+    intents = (plan_reminder(facts, settings=settings, now=now, send_at=send_at) for facts in milestones)
     return [intent for intent in intents if intent is not None]
 
 

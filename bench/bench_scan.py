@@ -1,0 +1,160 @@
+"""Benchmark: one tick's scan + enqueue with 10,000 milestones in the reminder window,
+among 10,000 vs 1,000,000 milestones in total (SQLite), against a raw-SQL lower bound.
+
+    .venv/bin/python bench/bench_scan.py [--total 1000000] [--window 10000] [--dir bench/out]
+
+The databases are migrated with Alembic, then filled with plain sqlite3 bulk inserts.
+Each timed run works on a fresh copy of its database file, so every run enqueues the
+same 10,000 reminders. The lower bound is the one indexed SELECT of the window's
+milestones with their owners plus one bulk INSERT of 10,000 outbox rows, with sqlite3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from deadline_watch import db  # noqa: E402
+from deadline_watch.config import Settings  # noqa: E402
+from deadline_watch.logs import configure_logging  # noqa: E402
+from deadline_watch.tick import run_scan  # noqa: E402
+
+TZ = ZoneInfo("Asia/Shanghai")
+TODAY = date(2026, 12, 1)
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
+PER_PROJECT = 4
+
+
+def build(path: Path, total: int, window: int) -> float:
+    """A migrated database with `total` milestones, `window` of them due within 7 days."""
+    if path.exists():
+        path.unlink()
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    engine.dispose()
+    started = time.perf_counter()
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=OFF")
+    stamp = "2026-01-01 00:00:00.000000"
+    owners = 10_000
+    with connection:
+        connection.execute("INSERT INTO units (id, name, created_at) VALUES (1, '新经济发展局', ?)", (stamp,))
+        connection.executemany(
+            "INSERT INTO persons (id, name, mobile, unit_id, roles, created_at) VALUES (?, ?, ?, 1, 'owner', ?)",
+            ((i, f"官员{i}", f"+86138{i:08d}", stamp) for i in range(1, owners + 1)),
+        )
+        projects = -(-total // PER_PROJECT)
+        connection.executemany(
+            "INSERT INTO projects (id, code, name, unit_id, co_units, owner_id, level, status, note, created_at, updated_at)"
+            " VALUES (?, ?, ?, 1, '', ?, '市级', 'active', '', ?, ?)",
+            ((i, f"GX-B-{i:07d}", f"基准项目{i}", 1 + i % owners, stamp, stamp) for i in range(1, projects + 1)),
+        )
+
+        def milestones():
+            for i in range(total):
+                project = 1 + i // PER_PROJECT
+                if i < window:  # due today .. today+7, open
+                    due, status, completed = TODAY + timedelta(days=i % 8), "open", None
+                elif i % 2:  # the past, completed
+                    due = TODAY - timedelta(days=30 + i % 1500)
+                    status, completed = "completed", (due - timedelta(days=1)).isoformat()
+                else:  # the future, beyond the reminder window
+                    due, status, completed = TODAY + timedelta(days=30 + i % 1500), "open", None
+                yield (i + 1, project, f"节点{i % PER_PROJECT}", i % PER_PROJECT, due.isoformat(), completed, status, stamp, stamp)
+
+        connection.executemany(
+            "INSERT INTO milestones (id, project_id, name, position, due_date, completed_on, status, evidence,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?)",
+            milestones(),
+        )
+    connection.execute("ANALYZE")
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    return time.perf_counter() - started
+
+
+def time_scan(template: Path, work: Path) -> tuple[float, int]:
+    shutil.copyfile(template, work)
+    engine = db.make_engine(f"sqlite:///{work}")
+    sessions = db.session_factory(engine)
+    with engine.connect() as connection:  # open the pool's connection outside the timing
+        connection.exec_driver_sql("select 1")
+    started = time.perf_counter()
+    counts, _ = run_scan(sessions, Settings(), now=NOW)
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return elapsed, counts.reminders_enqueued
+
+
+def time_raw(template: Path, work: Path, window: int) -> float:
+    shutil.copyfile(template, work)
+    connection = sqlite3.connect(work, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    started = time.perf_counter()
+    connection.execute("BEGIN IMMEDIATE")
+    rows = connection.execute(
+        "SELECT m.id, m.due_date, p.owner_id, o.mobile FROM milestones m"
+        " JOIN projects p ON p.id = m.project_id JOIN persons o ON o.id = p.owner_id"
+        " WHERE m.status = 'open' AND m.due_date >= ? AND m.due_date <= ? AND m.completed_on IS NULL"
+        " AND p.status = 'active'",
+        (TODAY.isoformat(), (TODAY + timedelta(days=7)).isoformat()),
+    ).fetchall()
+    stamp = "2026-12-01 01:00:00.000000"
+    connection.executemany(
+        "INSERT INTO notifications (dedup_key, milestone_id, rule, due_date, days_left, recipient_id, to_number, body,"
+        " segments, state, attempts, next_attempt_at, created_at, updated_at)"
+        " VALUES (?, ?, 'reminder', ?, 7, ?, ?, '【高新区督办】提醒', 1, 'pending', 0, ?, ?, ?)"
+        " ON CONFLICT (dedup_key) DO NOTHING",
+        ((f"reminder:{r[0]}:{r[1]}:7", r[0], r[1], r[2], r[3], stamp, stamp, stamp) for r in rows),
+    )
+    connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    assert len(rows) == window, len(rows)
+    connection.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--total", type=int, default=1_000_000)
+    parser.add_argument("--window", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", type=Path, default=Path("bench/out/scan"))
+    args = parser.parse_args()
+    configure_logging("warning", "console")
+    args.dir.mkdir(parents=True, exist_ok=True)
+    small, large = args.dir / f"window-{args.window}.db", args.dir / f"total-{args.total}.db"
+    print(f"building {small.name}: {build(small, args.window, args.window):.1f} s")
+    print(f"building {large.name}: {build(large, args.total, args.window):.1f} s")
+    work = args.dir / "work.db"
+    results = {}
+    for label, template in (("small", small), ("large", large)):
+        scans = []
+        for _ in range(args.repeat):
+            elapsed, enqueued = time_scan(template, work)
+            assert enqueued == args.window, enqueued
+            scans.append(elapsed)
+        raws = [time_raw(template, work, args.window) for _ in range(args.repeat)]
+        results[label] = (statistics.median(scans), statistics.median(raws))
+        print(f"{label:5} total={args.window if label == 'small' else args.total:>9,}: scan+enqueue median "
+              f"{results[label][0]:.2f} s (runs {', '.join(f'{s:.2f}' for s in scans)}); raw SQL lower bound "
+              f"{results[label][1]:.3f} s; ratio {results[label][0] / results[label][1]:.1f}x")
+    print(f"large/small scan ratio: {results['large'][0] / results['small'][0]:.2f}x (limit 1.5x); "
+          f"large scan under 5 s: {results['large'][0] < 5}")
+    for leftover in args.dir.glob("work.db*"):
+        leftover.unlink()
+
+
+if __name__ == "__main__":
+    main()
