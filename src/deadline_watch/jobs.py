@@ -21,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .app import AppContext
+from .calendar import fallback_years
 from .logs import get_logger
 from .sms.base import SmsBackend
 from .tick import record_tick, run_delivery, run_scan
@@ -55,7 +56,12 @@ class WatchJobs:
             self.log.exception("tick.failed", job="scan")
             return
         duration_ms = int((monotonic_time.perf_counter() - started) * 1000)
-        values = {**counts.as_dict(), "due_now": due, "duration_ms": duration_ms}
+        values = {
+            **counts.as_dict(),
+            "due_now": due,
+            "duration_ms": duration_ms,
+            "calendar_fallback_years": fallback_years(),
+        }
         record_tick(self.app.sessions, "scan", values, started_at=now, duration_ms=duration_ms)
         self.log.info("tick.done", job="scan", **values)
 
