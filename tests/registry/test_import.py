@@ -85,7 +85,8 @@ def test_clean_file_in_any_encoding_and_header_set_gives_the_same_registry(sessi
     assert exported[4][10] == "发展改革局、投资服务局"
 
 
-def test_messy_file_imports_to_the_same_registry_as_a_clean_one(sessions, tmp_path):
+@pytest.mark.parametrize(("encoding", "headers"), [("gb18030", "zh"), ("utf-8-sig", "en")])
+def test_messy_file_imports_to_the_same_registry_as_a_clean_one(sessions, tmp_path, encoding, headers):
     clean = project_rows("GX-1", co_units="发展改革局、投资服务局")
     messy = [
         row(project_code=" GX-1\u3000", project_name="天府软件园三期 ", unit="\u00a0新经济发展局",
@@ -99,12 +100,15 @@ def test_messy_file_imports_to_the_same_registry_as_a_clean_one(sessions, tmp_pa
             co_units=" 发展改革局 ；投资服务局"),
         row(milestone="验收结项", due_date="２０２７－０５－０６", co_units="发展改革局,投资服务局,发展改革局"),
     ]
-    headers = [f" *{title} " for title in ZH]
+    if headers == "zh":
+        titles = [f" *{title} " for title in ZH]
+    else:
+        titles = [f"\u3000{key.replace('_', ' ').title()} " for key in EN]  # " Project Code "
     (tmp_path / "messy.csv").write_bytes(
-        csv_bytes(messy, headers=headers, encoding="gb18030", preamble=[["2026年重点项目清单"]]))
+        csv_bytes(messy, headers=titles, encoding=encoding, preamble=[["2026年重点项目清单"]]))
     report = import_path(sessions, tmp_path / "messy.csv", now=NOW)
     assert report.errors == []
-    assert report.encoding == "gb18030"
+    assert report.encoding == encoding
     messy_registry = registry(sessions)
     assert report.rows_read == 4
     report = run(sessions, tmp_path, clean)
