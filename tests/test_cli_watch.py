@@ -94,3 +94,11 @@ def test_outbox_list_json_masks_numbers(sessions, db_url, capsys):
 def test_commands_refuse_a_database_without_schema(tmp_path, capsys):
     code, _, err = run(capsys, f"sqlite:///{tmp_path / 'empty.db'}", "tick")
     assert code == 3 and "db upgrade" in err
+
+
+def test_demo_replays_the_sample_registry_without_serving(tmp_path, capsys):
+    code = main(["demo", "--days", "5", "--dir", str(tmp_path / "demo"), "--no-serve"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "── SMS" in out and "新增督办 opened" in out and "督办台 escalation board" in out
+    assert "demo-supervisor" in out and (tmp_path / "demo" / "deadline-watch.db").exists()

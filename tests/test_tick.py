@@ -251,3 +251,17 @@ def test_custom_levels_with_three_steps(sessions):
     levels = sorted(row.level for row in notifications(sessions))
     assert levels == [1, 2, 3, 3]
     assert len(backend.sent) == 4
+
+
+def test_unreachable_items_from_delivery_are_left_alone_by_the_watch(sessions):
+    milestone_id = make_milestone(sessions)
+    with db.transaction(sessions) as session:
+        session.add(Escalation(dedup_key="unreachable:99", milestone_id=milestone_id, reason="unreachable",
+                               due_date=DUE, level=1, state="open", opened_at=at(DUE, 9)))
+    tick(sessions, at(DUE + timedelta(days=8), 9))
+    with db.transaction(sessions) as session:
+        session.get(Milestone, milestone_id).status = "completed"
+    tick(sessions, at(DUE + timedelta(days=9), 9))
+    with db.transaction(sessions) as session:
+        rows = {row.reason: (row.level, row.state) for row in session.scalars(sa.select(Escalation))}
+    assert rows == {"unreachable": (1, "open"), "overdue": (2, "resolved")}

@@ -172,7 +172,9 @@ def resolution_note(facts: MilestoneFacts, resolution: str) -> str | None:
 def unresolved_for_milestone(session: Session, milestone_id: int) -> list[EscalationFacts]:
     rows = session.execute(
         sa.select(Escalation.id, Escalation.due_date, Escalation.level, Escalation.state).where(
-            Escalation.milestone_id == milestone_id, Escalation.state.in_(UNRESOLVED)
+            Escalation.milestone_id == milestone_id,
+            Escalation.state.in_(UNRESOLVED),
+            Escalation.reason == EscalationReason.OVERDUE.value,
         )
     )
     return [EscalationFacts(row[0], milestone_id, row[1], row[2], row[3]) for row in rows]

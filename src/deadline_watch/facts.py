@@ -108,6 +108,7 @@ def escalation_candidates(
     first_threshold = min(days for days, _ in thresholds)
     unresolved_or_current = sa.and_(
         Escalation.milestone_id == Milestone.id,
+        Escalation.reason == "overdue",  # "unreachable" items (delivery's) are not ours
         sa.or_(Escalation.state != "resolved", Escalation.due_date == Milestone.due_date),
     )
     needs_raise = sa.or_(
@@ -158,6 +159,7 @@ def escalations_to_resolve(session: Session) -> list[tuple[MilestoneFacts, Escal
         .join(Escalation, Escalation.milestone_id == Milestone.id)
         .where(
             Escalation.state.in_(["open", "acknowledged"]),
+            Escalation.reason == "overdue",
             sa.or_(
                 Milestone.status != "open",
                 Milestone.completed_on.is_not(None),
@@ -203,6 +205,7 @@ def pending_to_check(
             Escalation.milestone_id == Notification.milestone_id,
             Escalation.due_date == Notification.due_date,
             Escalation.state != "resolved",
+            Escalation.reason == "overdue",
         )
         .limit(1)
         .scalar_subquery()
