@@ -39,7 +39,7 @@ from .models import (
     Project,
 )
 from .ratelimit import RateLimiter, shared_limiter
-from .reconcile import find_already_sent, mark_sent, provider_id_taken, reconcile_stale
+from .reconcile import find_already_sent, mark_sent, mark_sent_many, provider_id_taken, reconcile_stale
 from .retry import ErrorClass, backoff_seconds, classify
 from .sms.base import OutgoingSms, SendResult, SmsBackend
 
@@ -327,8 +327,11 @@ def _deliver_batch(
         remaining -= len(group)
         now = current()
         with transaction(sessions) as session:
+            accepted = [sent for sent in group if sent.result is not None and not sent.already_sent]
+            _record_accepted(session, accepted, now, outcome)
             for sent in group:
-                _record(session, sent, settings, rng, now, outcome)
+                if not (sent.result is not None and not sent.already_sent):
+                    _record(session, sent, settings, rng, now, outcome)
 
 
 class _EitherEvent:
@@ -402,6 +405,29 @@ def _send_now(
 
 
 # ---------------------------------------------------------------- recording outcomes
+
+
+def _record_accepted(session: Session, accepted: list[SendOutcome], now: datetime, outcome: DeliveryResult) -> None:
+    """The common case, in one executemany: messages the provider just accepted become `sent`."""
+    log = get_logger()
+    lost = mark_sent_many(
+        session,
+        [(sent.row.id, sent.row.claimed_at, sent.result, sent.sent_at or now) for sent in accepted if sent.result],
+        now=now,
+    )
+    for sent in accepted:
+        assert sent.result is not None
+        if sent.row.id in lost:
+            log.error("sms.record_conflict", notification_id=sent.row.id, provider_message_id=sent.result.provider_message_id)
+            continue
+        outcome.sent += 1
+        log.info(
+            "sms.sent",
+            notification_id=sent.row.id,
+            provider_message_id=sent.result.provider_message_id,
+            to=sent.row.to_number,
+            attempts=sent.row.attempts,
+        )
 
 
 def _record(

@@ -81,6 +81,51 @@ def mark_sent(
     return updated.rowcount == 1
 
 
+def mark_sent_many(session: Session, sent: list[tuple[int, datetime, SendResult, datetime]], *, now: datetime) -> set[int]:
+    """`mark_sent` for many rows in one executemany: (id, claimed_at, result, sent_at) each.
+
+    Returns the ids that were no longer ours (not `sending` under that claim).
+    """
+    if not sent:
+        return set()
+    n = NOTIFICATIONS.c
+    statement = (
+        sa.update(NOTIFICATIONS)
+        .where(n.id == sa.bindparam("row_id"), n.state == NotificationState.SENDING, n.claimed_at == sa.bindparam("row_claimed_at"))
+        .values(
+            state=NotificationState.SENT,
+            provider_message_id=sa.bindparam("row_sid"),
+            sent_at=sa.bindparam("row_sent_at"),
+            segments=sa.func.coalesce(sa.bindparam("row_segments", type_=n.segments.type), n.segments),
+            price=sa.func.coalesce(sa.bindparam("row_price", type_=n.price.type), n.price),
+            last_error=None,
+            provider_error_code=None,
+            updated_at=now,
+        )
+    )
+    session.execute(
+        statement,
+        [
+            {
+                "row_id": row_id,
+                "row_claimed_at": claimed_at,
+                "row_sid": result.provider_message_id,
+                "row_sent_at": sent_at,
+                "row_segments": result.segments,
+                "row_price": result.price,
+            }
+            for row_id, claimed_at, result, sent_at in sent
+        ],
+    )
+    # executemany row counts are not reliable on every driver: check what was written
+    expected = {row_id: result.provider_message_id for row_id, _claimed, result, _sent_at in sent}
+    written = session.execute(
+        sa.select(n.id, n.provider_message_id).where(n.id.in_(list(expected)), n.state == NotificationState.SENT)
+    ).all()
+    confirmed = {row_id for row_id, sid in written if expected.get(row_id) == sid}
+    return set(expected) - confirmed
+
+
 def reconcile_stale(
     sessions: sessionmaker[Session], backend: SmsBackend, *, claim_timeout_seconds: float, now: datetime
 ) -> ReconcileResult:
