@@ -102,3 +102,17 @@ def test_missing_file_and_unmigrated_database_exit_codes(tmp_path, capsys):
     assert main(["--db", url, "db", "upgrade"]) == 0
     assert main(["--db", url, "import", str(tmp_path / "nope.csv")]) == 1
     assert "cannot read the file" in capsys.readouterr().out
+
+
+def test_terminal_report_shows_errors_as_a_table(capsys, no_db):
+    from registry_files import NOW
+
+    from deadline_watch.cli.registry_cmds import _print_rich
+    from deadline_watch.registry import import_bytes
+
+    rows = project_rows()
+    rows[2]["level"] = "[bold]县级"  # markup in a value is shown, not interpreted
+    report = import_bytes(no_db, filename="r.csv", content=csv_bytes(rows), now=NOW)
+    _print_rich(report)
+    out = capsys.readouterr().out
+    assert "errors (1)" in out and "[bold]县级" in out and "项目级别" in out

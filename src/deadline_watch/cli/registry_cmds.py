@@ -65,9 +65,9 @@ def import_command(app: AppContext, path: Path, dry_run: bool, encoding: str | N
 
 
 def _import_with_bar(app: AppContext, sessions, path: Path, options: ImportOptions) -> ImportReport:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                   TimeElapsedColumn(), transient=True,
                   console=_console(stderr=True)) as bar:
         task = bar.add_task("读取 reading", total=None)
