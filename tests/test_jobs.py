@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, datetime, timedelta
 
@@ -17,7 +18,7 @@ from deadline_watch import db
 from deadline_watch.app import AppContext
 from deadline_watch.clock import FixedClock
 from deadline_watch.jobs import WatchJobs, build_scheduler
-from deadline_watch.models import TickRun
+from deadline_watch.models import Notification, TickRun
 from watch_support import TZ, RecordingBackend, at, fast_settings
 
 
@@ -123,3 +124,31 @@ def test_daemon_stops_within_seconds_on_signal(tmp_path, signum):
             process.kill()
     assert process.returncode == 0, output
     assert "daemon.stopped" in output and "Traceback" not in output
+
+
+class SlowBackend(RecordingBackend):
+    def send(self, message):
+        time.sleep(0.3)
+        return super().send(message)
+
+
+def test_stop_event_ends_a_long_delivery_pass_and_keeps_the_rest_pending(engine, sessions):
+    with db.transaction(sessions) as session:
+        for index in range(40):
+            f.milestone(session, date(2026, 12, 8), project_=f.project(session))
+    settings = fast_settings(sms__concurrency=1)
+    app = AppContext(settings=settings, clock=FixedClock(at(date(2026, 12, 1), 9)), engine_override=engine)
+    backend = SlowBackend()
+    jobs = WatchJobs(app, backend)
+    jobs.scan()
+    worker = threading.Thread(target=jobs.deliver)
+    worker.start()
+    time.sleep(0.5)
+    jobs.stop.set()
+    started = time.monotonic()
+    worker.join(timeout=10)
+    assert not worker.is_alive() and time.monotonic() - started < 3
+    with db.transaction(sessions) as session:
+        states = session.scalars(sa.select(Notification.state)).all()
+    assert states.count("sent") == len(backend.sent) < 40
+    assert states.count("pending") == 40 - len(backend.sent)  # nothing left half-claimed

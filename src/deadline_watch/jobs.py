@@ -8,7 +8,6 @@ runs into one, never overlaps itself, and SIGTERM/SIGINT stop the daemon within 
 
 from __future__ import annotations
 
-import inspect
 import signal
 import threading
 import time as monotonic_time
@@ -70,14 +69,8 @@ class WatchJobs:
             return
         now = self.app.now()
         started = monotonic_time.perf_counter()
-        options: dict[str, Any] = {"clock": self.app.clock}
-        try:
-            from .dispatch import run_delivery_pass
-
-            if "stop" in inspect.signature(run_delivery_pass).parameters:
-                options["stop"] = self.stop
-        except ImportError:
-            options = {}
+        # the stop event lets SIGTERM end a long pass: in-flight sends finish, the rest go back
+        options: dict[str, Any] = {"clock": self.app.clock, "stop": self.stop}
         try:
             status, sent, failed, deferred = run_delivery(
                 self.app.checked_sessions(), self.backend, self.app.settings, now=now, **options
