@@ -170,7 +170,8 @@ def weekly_report(session: Session, *, at: date, settings: Settings) -> Report:
     )
     completed = _milestone_rows(
         session,
-        not_cancelled,
+        # "!=" rather than IN (...): leaves SQLite to read the week through ix_milestones_completed_on
+        Milestone.status != MilestoneStatus.CANCELLED,
         Milestone.completed_on >= start,
         Milestone.completed_on <= end,
         Project.status != ProjectStatus.CANCELLED,
@@ -187,12 +188,12 @@ def weekly_report(session: Session, *, at: date, settings: Settings) -> Report:
     )
     still_overdue = _milestone_rows(
         session,
-        not_cancelled,
         active,
         Milestone.due_date < at,
-        # completed after `at` was still overdue on `at` (a report for a past date stays the same)
-        (Milestone.completed_on.is_(None) & (Milestone.status == MilestoneStatus.OPEN))
-        | (Milestone.completed_on > at),
+        # completed after `at` was still overdue on `at` (a report for a past date stays the
+        # same). Each branch has its own index: (status, due_date) and completed_on.
+        ((Milestone.status == MilestoneStatus.OPEN) & Milestone.completed_on.is_(None))
+        | ((Milestone.completed_on > at) & (Milestone.status != MilestoneStatus.CANCELLED)),
         order_by=by_due,
     )
     year, week, _ = start.isocalendar()
