@@ -253,3 +253,19 @@ def test_shutdown_lets_sends_in_flight_finish_and_hands_the_rest_back(sessions) 
     assert states.count(("sent", 1)) == result.sent
     assert states.count(("pending", 0)) == 30 - result.sent
     assert result.released == 10 - result.sent  # the rest of the first batch; no second claim
+
+
+def test_retry_of_a_text_identical_to_an_already_sent_one_is_still_sent(sessions) -> None:
+    """The provider's match for a retry belongs to another row: it is not taken for this one."""
+    queue(sessions, 2, now=NOW)
+    with transaction(sessions) as session:
+        session.execute(sa.update(Notification).values(body="【高新区督办】同一条内容"))
+    backend = RecordingBackend([SmsError("Service Unavailable", permanent=False, http_status=503)])
+    first = run_delivery_pass(
+        sessions, backend, fast_settings(concurrency=1), now=NOW, limiter=unlimited(), rng=random.Random(1)
+    )
+    assert (first.sent, first.deferred) == (1, 1)
+    second = run_delivery_pass(sessions, backend, fast_settings(), now=NOW + timedelta(hours=1), limiter=unlimited())
+    assert second.sent == 1 and second.reconciled == 0
+    assert len(backend.accepted) == 2
+    assert len({row.provider_message_id for row in rows(sessions)}) == 2

@@ -302,11 +302,15 @@ def _deliver_batch(
     shutdown: threading.Event | None,
 ) -> None:
     stop = _EitherEvent(threading.Event(), shutdown)
+
+    def sid_taken(provider_message_id: str) -> bool:
+        with transaction(sessions) as session:
+            return provider_id_taken(session, provider_message_id)
     finished: queue.SimpleQueue[SendOutcome] = queue.SimpleQueue()
 
     def send_and_report(row: ClaimedRow) -> None:
         try:
-            finished.put(_send_one(row, backend, limiter, stop, current))
+            finished.put(_send_one(row, backend, limiter, stop, current, sid_taken))
         except BaseException as exc:  # a bug must not strand the row: retry it later
             finished.put(SendOutcome(row, error=SmsError(f"{type(exc).__name__}: {exc}", permanent=False)))
 
@@ -354,6 +358,7 @@ def _send_one(
     limiter: RateLimiter,
     stop: _EitherEvent,
     current: Callable[[], datetime],
+    sid_taken: Callable[[str], bool],
 ) -> SendOutcome:
     if stop.is_set():
         return SendOutcome(row, released=True)
@@ -366,7 +371,8 @@ def _send_one(
             return SendOutcome(row, error=exc)
         except Exception as exc:  # noqa: BLE001 - any lookup failure only postpones the message
             return SendOutcome(row, error=SmsError(f"{type(exc).__name__}: {exc}", permanent=False))
-        if found is not None:
+        # a match already recorded on another row is that row's message (identical texts)
+        if found is not None and not sid_taken(found.provider_message_id):
             return SendOutcome(row, result=found, sent_at=row.claimed_at, already_sent=True)
     permit = limiter.acquire(stop)
     if permit is None:
@@ -447,7 +453,12 @@ def _record(
     if sent.result is not None:
         if sent.already_sent and provider_id_taken(session, sent.result.provider_message_id):
             # that provider message belongs to another row: this one was never sent
-            _reschedule(session, row, now=now, when=now, error="provider match belongs to another row")
+            # (only when two rows raced for one match) try again later, with a fresh lookup
+            delay = backoff_seconds(
+                row.attempts, base=settings.sms.retry_base_seconds, cap=settings.sms.retry_cap_seconds, rng=rng
+            )
+            when = next_window_opening(now + timedelta(seconds=delay), settings)
+            _reschedule(session, row, now=now, when=when, error="provider match belongs to another row")
             outcome.deferred += 1
             return
         recorded = mark_sent(
