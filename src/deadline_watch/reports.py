@@ -316,7 +316,8 @@ def _safe_sheet_title(name: str) -> str:
     return cleaned[:31] or "Sheet"
 
 
-_XLSX_FORMATS = {"date": "yyyy-mm-dd", "percent": "0.0%", "float": "0.0"}
+# dates need no styled cell: openpyxl gives a plain `date` value the yyyy-mm-dd format itself
+_XLSX_FORMATS = {"percent": "0.0%", "float": "0.0"}
 
 
 def _render_xlsx(report: Report) -> bytes:
