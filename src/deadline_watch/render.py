@@ -58,17 +58,21 @@ def day_unit(day_mode: str) -> str:
     return "个工作日" if day_mode == "workdays" else "天"
 
 
+@lru_cache(maxsize=64)
+def _template(templates_dir: str | None, name: str) -> jinja2.Template:
+    try:
+        return _environment(templates_dir).get_template(f"{name}.j2")
+    except jinja2.TemplateNotFound:
+        raise ConfigError(f"找不到短信模板 {name}.j2", f"SMS template {name}.j2 not found") from None
+
+
 def render_sms(template: str, settings: Settings, **context: object) -> RenderedSms:
     """Render `template`.j2; shorten `project_name` with "…" until it fits max_segments.
 
     The date and the numbers are never shortened; if even a one-character project name
     does not fit, the shortest version is returned (the count says how long it is).
     """
-    env = _environment(str(settings.sms.templates_dir) if settings.sms.templates_dir else None)
-    try:
-        compiled = env.get_template(f"{template}.j2")
-    except jinja2.TemplateNotFound:
-        raise ConfigError(f"找不到短信模板 {template}.j2", f"SMS template {template}.j2 not found") from None
+    compiled = _template(str(settings.sms.templates_dir) if settings.sms.templates_dir else None, template)
     values = {"signature": settings.sms.signature, **context}
 
     def attempt(project_name: str) -> str:
@@ -83,8 +87,9 @@ def render_sms(template: str, settings: Settings, **context: object) -> Rendered
     full_name = str(values.get("project_name", ""))
     body = attempt(full_name)
     limit = settings.sms.max_segments
-    if count_segments(body) <= limit or len(full_name) <= 1:
-        return RenderedSms(body, count_segments(body))
+    segments = count_segments(body)
+    if segments <= limit or len(full_name) <= 1:
+        return RenderedSms(body, segments)
     # the longest prefix that fits: binary search on the kept length
     low, high = 1, len(full_name) - 1
     best = attempt(full_name[:1] + ELLIPSIS)
@@ -99,4 +104,5 @@ def render_sms(template: str, settings: Settings, **context: object) -> Rendered
 
 
 def clear_template_cache() -> None:
+    _template.cache_clear()
     _environment.cache_clear()

@@ -19,12 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from .calendar import days_left as count_days_left
 from .calendar import days_overdue as count_days_overdue
 from .calendar import next_send_time
 from .clock import local_date
 from .config import EscalationLevel, Settings
+
+# the same few instants are converted for every milestone of a scan
+local_date = lru_cache(maxsize=256)(local_date)
 
 ACTIVE = "active"
 OPEN = "open"
