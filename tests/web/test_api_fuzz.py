@@ -14,7 +14,7 @@ pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 TEXT = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["", "0", "-1", "1", "2", "99999999999999999999", "2026-02-30", "2026-11-01", "open",
+    st.sampled_from(["", "0", "-1", "1", "2", "99999999999999999999", "9223372036854775808", "2147483648", "2026-02-30", "2026-11-01", "open",
                      "all", "省级", "' OR 1=1 --", "%", "_", "\x00", "GX-2026-001", "../etc/passwd"]),
 )
 JSON_VALUE = st.recursive(

@@ -16,7 +16,7 @@ from ... import lights, supervision
 from ...logs import mask_mobile
 from ..auth import ACTORS, Viewer, Work, unit_of_work
 from ..queue_view import QueueQuery, queue_page
-from .escalations import apply_action
+from .escalations import EscalationId, apply_action
 from .evaluation import evaluate_for, parse_period
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -218,7 +218,7 @@ def list_escalations(
         return EscalationPage(total=result.total, page=result.page, pages=result.pages, items=items)
 
 
-def _detail_out(work: Work, escalation_id: int) -> EscalationDetailOut:
+def _detail_out(work: Work, escalation_id: EscalationId) -> EscalationDetailOut:
     detail = supervision.escalation_detail(work.session, escalation_id, today=work.today)
     e = detail.escalation
     return EscalationDetailOut(
@@ -241,7 +241,7 @@ def _detail_out(work: Work, escalation_id: int) -> EscalationDetailOut:
 
 @router.get("/escalations/{escalation_id}", response_model=EscalationDetailOut,
             responses={**ERRORS, 404: {"description": "no such escalation"}}, summary="One escalation with history")
-def escalation_detail(request: Request, escalation_id: int) -> EscalationDetailOut:
+def escalation_detail(request: Request, escalation_id: EscalationId) -> EscalationDetailOut:
     with unit_of_work(request) as work:
         return _detail_out(work, escalation_id)
 
@@ -250,7 +250,7 @@ ACTION_RESPONSES = {**ERRORS, 404: {"description": "no such escalation"},
                     409: {"description": "the action does not fit the escalation's state"}}
 
 
-def _act(request: Request, escalation_id: int, action: str, **fields) -> EscalationDetailOut:
+def _act(request: Request, escalation_id: EscalationId, action: str, **fields) -> EscalationDetailOut:
     with unit_of_work(request, allowed=ACTORS, write=True) as work:
         apply_action(work, escalation_id, action, **fields)
         work.session.flush()
@@ -259,25 +259,25 @@ def _act(request: Request, escalation_id: int, action: str, **fields) -> Escalat
 
 @router.post("/escalations/{escalation_id}/acknowledge", response_model=EscalationDetailOut,
              responses=ACTION_RESPONSES, summary="认领: acknowledge")
-def acknowledge(request: Request, escalation_id: int) -> EscalationDetailOut:
+def acknowledge(request: Request, escalation_id: EscalationId) -> EscalationDetailOut:
     return _act(request, escalation_id, "acknowledge")
 
 
 @router.post("/escalations/{escalation_id}/assign", response_model=EscalationDetailOut,
              responses=ACTION_RESPONSES, summary="Assign to a supervisor")
-def assign(request: Request, escalation_id: int, body: AssignIn) -> EscalationDetailOut:
+def assign(request: Request, escalation_id: EscalationId, body: AssignIn) -> EscalationDetailOut:
     return _act(request, escalation_id, "assign", assignee=body.assignee)
 
 
 @router.post("/escalations/{escalation_id}/notes", response_model=EscalationDetailOut,
              responses=ACTION_RESPONSES, summary="Add a note")
-def add_note(request: Request, escalation_id: int, body: NoteIn) -> EscalationDetailOut:
+def add_note(request: Request, escalation_id: EscalationId, body: NoteIn) -> EscalationDetailOut:
     return _act(request, escalation_id, "note", text=body.text)
 
 
 @router.post("/escalations/{escalation_id}/resolve", response_model=EscalationDetailOut,
              responses=ACTION_RESPONSES, summary="办结: resolve with a resolution")
-def resolve(request: Request, escalation_id: int, body: ResolveIn) -> EscalationDetailOut:
+def resolve(request: Request, escalation_id: EscalationId, body: ResolveIn) -> EscalationDetailOut:
     return _act(request, escalation_id, "resolve", resolution=body.resolution, text=body.note)
 
 

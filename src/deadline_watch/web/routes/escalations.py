@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, Query, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
@@ -13,6 +15,9 @@ from ..queue_view import QueueQuery, queue_page
 from ..rendering import page
 
 router = APIRouter(include_in_schema=False)
+
+# ids fit a 32-bit integer column: anything larger is a 422, never a database overflow
+EscalationId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.get("/")
@@ -33,7 +38,7 @@ def queue(
 
 
 @router.get("/escalations/{escalation_id}")
-def escalation_page(request: Request, escalation_id: int) -> Response:
+def escalation_page(request: Request, escalation_id: EscalationId) -> Response:
     with unit_of_work(request) as work:
         detail = supervision.escalation_detail(work.session, escalation_id, today=work.today)
         return page(
@@ -50,7 +55,7 @@ def escalation_page(request: Request, escalation_id: int) -> Response:
 
 def apply_action(
     work: Work,
-    escalation_id: int,
+    escalation_id: EscalationId,
     action: str,
     *,
     assignee: str | None = None,
@@ -76,7 +81,7 @@ def apply_action(
 @router.post("/escalations/{escalation_id}/{action}")
 def escalation_action(
     request: Request,
-    escalation_id: int,
+    escalation_id: EscalationId,
     action: str,
     csrf_token: str = Form(""),
     assignee: str = Form(""),
