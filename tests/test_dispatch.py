@@ -269,3 +269,27 @@ def test_retry_of_a_text_identical_to_an_already_sent_one_is_still_sent(sessions
     assert second.sent == 1 and second.reconciled == 0
     assert len(backend.accepted) == 2
     assert len({row.provider_message_id for row in rows(sessions)}) == 2
+
+
+def test_rows_still_unsent_at_half_the_claim_timeout_go_back_instead_of_out(sessions) -> None:
+    """A slow provider must not let this worker send rows another worker may already reclaim."""
+    from deadline_watch.clock import FixedClock
+
+    queue(sessions, 6, now=NOW)
+    clock = FixedClock(NOW)
+
+    class SlowProvider(RecordingBackend):
+        def send(self, message: OutgoingSms) -> SendResult:
+            clock.advance(timedelta(seconds=100))  # each answer takes 100 s of the 300 s timeout
+            return super().send(message)
+
+    backend = SlowProvider()
+    settings = fast_settings(concurrency=1, batch_size=6)
+    result = run_delivery_pass(sessions, backend, settings, now=NOW, clock=clock, limiter=unlimited())
+    # sent at claim+0 s and +100 s; the third would start at +200 s > 150 s: handed back, re-claimed
+    states = [row.state for row in rows(sessions)]
+    assert result.sent == 6 and states == ["sent"] * 6
+    assert result.released >= 1
+    with transaction(sessions) as session:
+        claims = session.scalars(sa.select(Notification.claimed_at)).all()
+    assert len(set(claims)) > 1  # the tail was claimed again, with a fresh claim time

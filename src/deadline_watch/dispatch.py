@@ -302,6 +302,9 @@ def _deliver_batch(
     shutdown: threading.Event | None,
 ) -> None:
     stop = _EitherEvent(threading.Event(), shutdown)
+    # A claim older than the timeout may be taken over by another worker's reconciliation:
+    # a row still unsent at half the timeout goes back to the queue instead of out.
+    send_by = timedelta(seconds=settings.sms.claim_timeout_seconds / 2)
 
     def sid_taken(provider_message_id: str) -> bool:
         with transaction(sessions) as session:
@@ -310,7 +313,7 @@ def _deliver_batch(
 
     def send_and_report(row: ClaimedRow) -> None:
         try:
-            finished.put(_send_one(row, backend, limiter, stop, current, sid_taken))
+            finished.put(_send_one(row, backend, limiter, stop, current, sid_taken, send_by))
         except BaseException as exc:  # a bug must not strand the row: retry it later
             finished.put(SendOutcome(row, error=SmsError(f"{type(exc).__name__}: {exc}", permanent=False)))
 
@@ -359,8 +362,9 @@ def _send_one(
     stop: _EitherEvent,
     current: Callable[[], datetime],
     sid_taken: Callable[[str], bool],
+    send_by: timedelta,
 ) -> SendOutcome:
-    if stop.is_set():
+    if stop.is_set() or current() - row.claimed_at > send_by:
         return SendOutcome(row, released=True)
     if row.attempts > 1:
         # A retry may follow an ambiguous failure (a timeout after the request left):
@@ -376,6 +380,9 @@ def _send_one(
             return SendOutcome(row, result=found, sent_at=row.claimed_at, already_sent=True)
     permit = limiter.acquire(stop)
     if permit is None:
+        return SendOutcome(row, released=True)
+    if current() - row.claimed_at > send_by:
+        limiter.done(permit)
         return SendOutcome(row, released=True)
     try:
         return _send_now(row, backend, stop, current)
