@@ -2,22 +2,22 @@
 
 The claim is a single UPDATE .. WHERE id IN (SELECT .. FOR UPDATE SKIP LOCKED LIMIT n)
 RETURNING .. committed before any network call, so two workers never take the same row
-and no transaction is open while the provider is talking. Every outcome is recorded in a
-transaction of its own right after its send, which keeps the window in which a crash
-leaves an ambiguous `sending` row as small as one message.
+and no transaction is open while the provider is talking. Outcomes are recorded as soon
+as they arrive (those that finish together share one transaction), which keeps the set of
+ambiguous `sending` rows a crash can leave small; reconcile.py settles those.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import random
 import signal
 import threading
 from collections.abc import Callable
-import queue
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,13 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import audit
 from .clock import Clock, utc
 from .config import Settings
-from .db import insert_ignore, transaction
+from .db import transaction
 from .errors import SmsError
 from .logs import get_logger
 from .models import (
-    Escalation,
-    EscalationReason,
-    EscalationState,
     Milestone,
     Notification,
     NotificationState,
@@ -62,7 +59,7 @@ class DeliveryResult:
     reconciled: int = 0  # the provider already had it (stale claim or retry): marked sent
     requeued: int = 0  # stale claims the provider never saw: pending again
     cancelled: int = 0  # recipient opted out
-    released: int = 0  # claimed rows handed back untouched after an auth failure
+    released: int = 0  # claimed rows handed back untouched (auth failure, shutdown, claim aging)
     auth_failed: bool = False
 
     def as_dict(self) -> dict[str, int | bool]:
@@ -75,7 +72,7 @@ class ClaimedRow:
     to_number: str
     body: str
     rule: str
-    due_date: object
+    due_date: date
     attempts: int
     created_at: datetime
     claimed_at: datetime
@@ -83,6 +80,7 @@ class ClaimedRow:
     recipient_id: int | None
     project_code: str
     milestone_name: str
+    dedup_key: str
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ class SendOutcome:
     error: SmsError | None = None
     sent_at: datetime | None = None
     already_sent: bool = False  # found at the provider before a retry: not sent again
-    released: bool = False  # never attempted because the pass stopped
+    released: bool = False  # never attempted: the pass stopped or the claim grew too old
 
 
 # ---------------------------------------------------------------- send window
@@ -182,7 +180,7 @@ def _claimed_details(session: Session, ids: list[int]) -> list[ClaimedRow]:
     query = (
         sa.select(
             n.id, n.to_number, n.body, n.rule, n.due_date, n.attempts, n.created_at, n.claimed_at,
-            n.milestone_id, n.recipient_id, Project.code, Milestone.name,
+            n.milestone_id, n.recipient_id, Project.code, Milestone.name, n.dedup_key,
         )
         .join(Milestone, Milestone.id == n.milestone_id)
         .join(Project, Project.id == Milestone.project_id)
@@ -309,6 +307,7 @@ def _deliver_batch(
     def sid_taken(provider_message_id: str) -> bool:
         with transaction(sessions) as session:
             return provider_id_taken(session, provider_message_id)
+
     finished: queue.SimpleQueue[SendOutcome] = queue.SimpleQueue()
 
     def send_and_report(row: ClaimedRow) -> None:
@@ -320,10 +319,26 @@ def _deliver_batch(
     for row in claimed:
         pool.submit(send_and_report, row)
     # Outcomes are recorded here, on the calling thread: a single writer keeps SQLite free
-    # of lock contention and the pool free of DB sessions. Whatever has finished meanwhile
-    # is recorded in one transaction (a group commit): one commit per message would cap
-    # PostgreSQL at its fsync rate, and a crash in between is settled by reconciliation.
-    remaining = len(claimed)
+    # of lock contention. Whatever has finished meanwhile is recorded in one transaction
+    # (a group commit): one commit per message would cap PostgreSQL at its fsync rate, and
+    # a crash in between is settled by reconciliation.
+    try:
+        _record_as_they_finish(finished, len(claimed), sessions, settings, rng, current, outcome)
+    except BaseException:
+        # the database failed us: send nothing more whose outcome could not be recorded
+        stop.set()
+        raise
+
+
+def _record_as_they_finish(
+    finished: queue.SimpleQueue[SendOutcome],
+    remaining: int,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    rng: random.Random,
+    current: Callable[[], datetime],
+    outcome: DeliveryResult,
+) -> None:
     while remaining:
         group = [finished.get()]
         while len(group) < RECORD_GROUP:
@@ -397,11 +412,11 @@ def _send_now(
     message = OutgoingSms(
         to=row.to_number,
         body=row.body,
-        dedup_key=f"notification:{row.id}",
+        dedup_key=row.dedup_key,
         kind=row.rule,
         project_code=row.project_code,
         milestone=row.milestone_name,
-        due_date=row.due_date,  # type: ignore[arg-type]
+        due_date=row.due_date,
         notification_id=row.id,
         sent_at=sent_at,
     )
@@ -583,58 +598,16 @@ def _fail(session: Session, row: ClaimedRow, *, now: datetime, error: str, code:
     )
     if failed.rowcount != 1:
         return
-    if code == OPTED_OUT_CODE and row.recipient_id is not None:
+    # shared with the status callbacks (imported here: only a failure needs the twilio library)
+    from .sms.callbacks import mark_opted_out, open_unreachable_escalation
+
+    if code == OPTED_OUT_CODE:
         # the provider's opt-out list is the source of truth: record it on the person
-        session.execute(
-            sa.update(Person.__table__)
-            .where(Person.__table__.c.id == row.recipient_id, Person.__table__.c.opted_out_at.is_(None))
-            .values(opted_out_at=now)
-        )
-    open_unreachable(session, row, now=now, error=error, code=code)
-
-
-def open_unreachable(session: Session, row: ClaimedRow, *, now: datetime, error: str, code: str | None) -> None:
-    """Put "cannot reach the official" on the board: one escalation per failed notification."""
-    dedup_key = f"unreachable:{row.id}"
-    detail = f"短信无法送达 / SMS undeliverable: {row.to_number} ({code or 'no code'}) {error}"[:2000]
-    inserted = insert_ignore(
-        session,
-        Escalation.__table__,
-        [
-            {
-                "dedup_key": dedup_key,
-                "milestone_id": row.milestone_id,
-                "reason": EscalationReason.UNREACHABLE,
-                "due_date": row.due_date,
-                "level": 1,
-                "state": EscalationState.OPEN,
-                "opened_at": now,
-                "raised_at": now,
-                "notes": detail,
-            }
-        ],
-        "dedup_key",
-    )
-    if not inserted:
-        return
-    escalation_id = session.execute(
-        sa.select(Escalation.__table__.c.id).where(Escalation.__table__.c.dedup_key == dedup_key)
-    ).scalar_one()
-    audit.record(
-        session,
-        now=now,
-        actor="dispatch",
-        action="escalation.opened",
-        entity_type="escalation",
-        entity_id=escalation_id,
-        after={
-            "reason": EscalationReason.UNREACHABLE,
-            "milestone_id": row.milestone_id,
-            "notification_id": row.id,
-            "provider_error_code": code,
-            "level": 1,
-        },
-    )
+        mark_opted_out(session, row.to_number, now, "twilio:21610")
+    notification = session.get(Notification, row.id)
+    assert notification is not None
+    detail = f"短信发送失败 / SMS failed ({code or 'no code'}): {error}"[:2000]
+    open_unreachable_escalation(session, notification, now=now, actor="dispatch", detail=detail)
 
 
 # ---------------------------------------------------------------- operator actions
