@@ -265,3 +265,34 @@ def test_unreachable_items_from_delivery_are_left_alone_by_the_watch(sessions):
     with db.transaction(sessions) as session:
         rows = {row.reason: (row.level, row.state) for row in session.scalars(sa.select(Escalation))}
     assert rows == {"unreachable": (1, "open"), "overdue": (2, "resolved")}
+
+
+def test_workdays_mode_board_at_once_sms_on_the_next_working_day(sessions):
+    settings = fast_settings(reminders__day_mode="workdays")
+    make_milestone(sessions, due=date(2026, 12, 4))  # a Friday
+    backend = RecordingBackend()
+    saturday = tick(sessions, at(date(2026, 12, 5), 10), backend, settings)
+    assert saturday.scan.escalations_opened == 1 and backend.sent == []
+    assert {row.next_attempt_at for row in notifications(sessions)} == {at(date(2026, 12, 7), 8, 30)}
+    tick(sessions, at(date(2026, 12, 6), 10), backend, settings)
+    assert backend.sent == []
+    tick(sessions, at(date(2026, 12, 7), 8, 30), backend, settings)
+    assert len(backend.sent) == 2
+
+
+def test_workdays_mode_into_2027_uses_the_fallback_without_crashing(sessions):
+    from deadline_watch import calendar
+
+    calendar._reset_fallback_for_tests()
+    settings = fast_settings(reminders__day_mode="workdays", reminders__days_before=[5])
+    make_milestone(sessions, due=date(2027, 1, 8))  # a Friday
+    # Thursday 2026-12-31: Fri 1 (Monday-Friday fallback) + Mon 4 .. Fri 8 = 6 working days
+    result = tick(sessions, at(date(2026, 12, 31), 10), backend=RecordingBackend(), settings=settings)
+    assert result.scan.reminders_enqueued == 0
+    # Saturday 2027-01-02: 5 left -> due; sent Monday, saying 4 (Tue 5 .. Fri 8)
+    result = tick(sessions, at(date(2027, 1, 2), 10), backend=RecordingBackend(), settings=settings)
+    assert result.calendar_fallback_years == [2027]
+    assert result.scan.reminders_enqueued == 1
+    (row,) = notifications(sessions)
+    assert row.next_attempt_at == at(date(2027, 1, 4), 8, 30) and "剩余4个工作日" in row.body
+    calendar._reset_fallback_for_tests()
