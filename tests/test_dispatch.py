@@ -293,3 +293,22 @@ def test_rows_still_unsent_at_half_the_claim_timeout_go_back_instead_of_out(sess
     with transaction(sessions) as session:
         claims = session.scalars(sa.select(Notification.claimed_at)).all()
     assert len(set(claims)) > 1  # the tail was claimed again, with a fresh claim time
+
+
+def test_sent_log_line_names_the_notification_and_masks_the_mobile(sessions) -> None:
+    import io
+    import json as jsonlib
+
+    from deadline_watch.logs import configure_logging
+
+    [nid] = queue(sessions, 1, now=NOW, mobiles=["+8613812345678"])
+    stream = io.StringIO()
+    configure_logging("info", "json", stream)
+    try:
+        run_delivery_pass(sessions, RecordingBackend(), fast_settings(), now=NOW, limiter=unlimited())
+    finally:
+        configure_logging("info", "json", io.StringIO())
+    lines = [jsonlib.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    [sent] = [line for line in lines if line["event"] == "sms.sent"]
+    assert sent["notification_id"] == nid and sent["to"] == "+86138****5678"
+    assert "13812345678" not in stream.getvalue()
