@@ -186,6 +186,7 @@ def open_unreachable_escalation(
         "level": notification.level or 1,
         "state": EscalationState.OPEN.value,
         "opened_at": now,
+        "raised_at": now,
         "notes": detail,
     }
     if not db.insert_ignore(session, Escalation.__table__, [row], "dedup_key"):

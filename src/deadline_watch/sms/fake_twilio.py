@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -191,7 +192,9 @@ class FakeTwilio:
         self._record_file: Any = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._callbacks: list[tuple[float, int, str, str]] = []
+        self._callbacks: list[tuple[float, int, str]] = []
+        # a few posters so callbacks keep up under load; one task posts one message's statuses in order
+        self._callback_pool: ThreadPoolExecutor | None = None
         self._callback_wakeup = threading.Condition()
         self._callback_thread: threading.Thread | None = None
         self._callback_seq = 0
@@ -210,6 +213,7 @@ class FakeTwilio:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
         )
         self._thread.start()
+        self._callback_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fake-twilio-callback")
         self._callback_thread = threading.Thread(target=self._run_callbacks, name="fake-twilio-callbacks", daemon=True)
         self._callback_thread.start()
         return self
@@ -231,6 +235,9 @@ class FakeTwilio:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._callback_pool is not None:
+            self._callback_pool.shutdown(wait=False, cancel_futures=True)
+            self._callback_pool = None
         if self._record_file is not None:
             self._record_file.close()
             self._record_file = None
@@ -397,9 +404,8 @@ class FakeTwilio:
             return
         due = time.monotonic() + self.callback_delay
         with self._callback_wakeup:
-            for status in self.callback_statuses:
-                self._callback_seq += 1
-                heapq.heappush(self._callbacks, (due, self._callback_seq, message.sid, status))
+            self._callback_seq += 1
+            heapq.heappush(self._callbacks, (due, self._callback_seq, message.sid))
             self._callback_wakeup.notify()
 
     def _run_callbacks(self) -> None:
@@ -410,7 +416,19 @@ class FakeTwilio:
                     self._callback_wakeup.wait(wait)
                 if self._stopping:
                     return
-                _due, _seq, sid, status = heapq.heappop(self._callbacks)
+                _due, _seq, sid = heapq.heappop(self._callbacks)
+            pool = self._callback_pool
+            if pool is None:
+                return
+            try:
+                pool.submit(self._post_statuses, sid, self.callback_statuses)
+            except RuntimeError:  # stopped meanwhile
+                return
+
+    def _post_statuses(self, sid: str, statuses: tuple[str, ...]) -> None:
+        for status in statuses:
+            if self._stopping:
+                return
             self.post_status(sid, status)
 
     # -- request handling (called from the handler threads) -----------------------------
