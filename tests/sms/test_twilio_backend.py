@@ -176,6 +176,12 @@ def test_permanent_twilio_codes_are_not_retryable(fake_twilio: FakeTwilio, arran
     assert fake_twilio.messages == []
 
 
+def test_error_messages_mask_the_phone_number_twilio_quotes(fake_twilio: FakeTwilio) -> None:
+    with pytest.raises(SmsError) as caught:
+        backend_for(fake_twilio).send(sms(to="13800138000"))
+    assert "13800138000" not in str(caught.value) and "138****8000" in str(caught.value)
+
+
 def test_wrong_credentials_are_a_permanent_auth_error(fake_twilio: FakeTwilio) -> None:
     backend = TwilioBackend(
         account_sid=fake_twilio.account_sid, auth_token="wrong", from_number="+15005550006", base_url=fake_twilio.base_url

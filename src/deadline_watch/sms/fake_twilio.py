@@ -611,7 +611,9 @@ class _Handler(BaseHTTPRequestHandler):
             problem = self._validate(form)
             if problem is not None:
                 self._pause(step)
-                self._error(problem)
+                # like Twilio, the 21211 message quotes the number
+                quoted = f"The 'To' number {form.get('To')} is not a valid phone number." if problem == 21211 else None
+                self._error(problem, message=quoted)
                 return
         if step.accepts and "To" in form:
             message = self.fake._accept(form)
