@@ -312,3 +312,22 @@ def test_sent_log_line_names_the_notification_and_masks_the_mobile(sessions) -> 
     [sent] = [line for line in lines if line["event"] == "sms.sent"]
     assert sent["notification_id"] == nid and sent["to"] == "+86138****5678"
     assert "13812345678" not in stream.getvalue()
+
+
+def test_stale_claims_stay_sending_when_the_provider_cannot_be_asked(sessions) -> None:
+    queue(sessions, 3, now=NOW)
+    claim_due(sessions, now=NOW, limit=10)
+
+    class LookupDown(RecordingBackend):
+        lookups = 0
+
+        def find_sent(self, to: str, body: str, since: datetime) -> SendResult | None:
+            LookupDown.lookups += 1
+            raise SmsError("connection refused", permanent=False, code="connection")
+
+    backend = LookupDown()
+    later = NOW + timedelta(seconds=301)
+    result = run_delivery_pass(sessions, backend, fast_settings(), now=later, limiter=unlimited())
+    assert result.reconciled == result.requeued == result.sent == 0 and result.unresolved == 3
+    assert backend.accepted == [] and LookupDown.lookups == 1  # no blind re-send, no timeout per row
+    assert {row.state for row in rows(sessions)} == {"sending"}

@@ -58,6 +58,7 @@ class DeliveryResult:
     claimed: int = 0
     reconciled: int = 0  # the provider already had it (stale claim or retry): marked sent
     requeued: int = 0  # stale claims the provider never saw: pending again
+    unresolved: int = 0  # stale claims the provider could not be asked about: left for later
     cancelled: int = 0  # recipient opted out
     released: int = 0  # claimed rows handed back untouched (auth failure, shutdown, claim aging)
     auth_failed: bool = False
@@ -261,6 +262,7 @@ def run_delivery_pass(
     settled = reconcile_stale(sessions, backend, claim_timeout_seconds=settings.sms.claim_timeout_seconds, now=now)
     outcome.reconciled += settled.reconciled
     outcome.requeued += settled.requeued
+    outcome.unresolved += settled.unresolved
 
     cancelled = cancel_opted_out(sessions, now=now)
     outcome.cancelled += len(cancelled)

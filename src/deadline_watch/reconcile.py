@@ -145,13 +145,19 @@ def reconcile_stale(
             .where(NOTIFICATIONS.c.state == NotificationState.SENDING, NOTIFICATIONS.c.claimed_at < cutoff)
             .order_by(NOTIFICATIONS.c.claimed_at, NOTIFICATIONS.c.id)
         ).all()
-    for row in stale:
+    for index, row in enumerate(stale):
         try:
             found = find_already_sent(backend, to=row.to_number, body=row.body, since=row.created_at)
         except SmsError as exc:
-            outcome.unresolved += 1
-            log.warning("sms.reconcile_unresolved", notification_id=row.id, error=str(exc))
-            continue
+            # the provider cannot be asked now; asking again for every row would only wait
+            # out one timeout each. All of them stay `sending` for the next pass.
+            outcome.unresolved += len(stale) - index
+            log.warning(
+                "sms.reconcile_unresolved",
+                notification_ids=[later.id for later in stale[index:]],
+                error=str(exc),
+            )
+            break
         with transaction(sessions) as session:
             if found is not None and not provider_id_taken(session, found.provider_message_id):
                 if mark_sent(session, row.id, found, sent_at=row.claimed_at, now=now, claimed_at=row.claimed_at):
