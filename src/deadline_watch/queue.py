@@ -95,19 +95,17 @@ def list_escalations(
                 statement = statement.join(Unit, Unit.id == Project.unit_id)
         return statement.where(*conditions)
 
-    # First the page's ids with the total (one pass: count(*) OVER ()), then the details
-    # of those ids only, so the last-SMS subquery runs for one page, not every match.
-    page = session.execute(
-        filtered(sa.select(Escalation.id, sa.func.count().over()))
-        .order_by(Escalation.due_date, Escalation.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    if not page:
-        total = session.scalar(filtered(sa.select(sa.func.count(Escalation.id)))) if offset else 0
-        return [], int(total or 0)
-    page_ids = [row[0] for row in page]
-    total = page[0][1]
+    total = session.scalar(filtered(sa.select(sa.func.count(Escalation.id)))) or 0
+    # First the page's ids (narrow rows; the unfiltered queue reads them straight off the
+    # (state, due_date) index), then the details of those ids only, so the last-SMS
+    # subquery runs for one page rather than for every matching row.
+    page_ids = list(
+        session.scalars(
+            filtered(sa.select(Escalation.id)).order_by(Escalation.due_date, Escalation.id).limit(limit).offset(offset)
+        )
+    )
+    if not page_ids:
+        return [], int(total)
     last_sms = (
         sa.select(Notification.state)
         .where(Notification.milestone_id == Escalation.milestone_id)

@@ -17,6 +17,8 @@ from ..rendering import page
 
 router = APIRouter(include_in_schema=False)
 LONGEST_PERIOD = timedelta(days=3 * 366)
+# The page lists the officials needing attention first; the full list is in the reports.
+OFFICIALS_SHOWN = 200
 
 
 class PeriodError(DeadlineWatchError):
@@ -56,7 +58,13 @@ def evaluation_page(request: Request, start: str = "", end: str = "") -> Respons
         chart = evaluation.bar_chart_svg(
             result.units, title=f"各单位按时完成率 {start_day.isoformat()} 至 {end_day.isoformat()}"
         )
+        officials = sorted(
+            result.officials,
+            key=lambda r: (-r.still_overdue, -r.completed_late, r.on_time_rate if r.on_time_rate is not None else 2.0,
+                           r.name),
+        )
         return page(
             request, "evaluation.html", viewer=work.viewer, nav="evaluation", result=result,
-            chart=Markup(chart), start=start_day, end=end_day,
+            chart=Markup(chart), start=start_day, end=end_day, officials=officials[:OFFICIALS_SHOWN],
+            officials_total=len(officials),
         )
