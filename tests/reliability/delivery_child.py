@@ -18,7 +18,8 @@ from deadline_watch.sms.fake_twilio import FakeTwilio
 
 CONFIG = """
 [sms]
-backend = "twilio"
+backend = "{backend}"
+file = "{sms_file}"
 rate_per_second = {rate}
 concurrency = {concurrency}
 claim_timeout_seconds = 300
@@ -30,15 +31,22 @@ level = "warning"
 """
 
 
-def write_config(directory: Path, *, rate: float = 1000.0, concurrency: int = 4, batch_size: int = 200) -> Path:
+def write_config(
+    directory: Path, *, rate: float = 1000.0, concurrency: int = 4, batch_size: int = 200, backend: str = "twilio"
+) -> Path:
+    """A config for the child; with backend "file" the messages go to `directory/sent.jsonl`."""
     path = directory / "deadline-watch.toml"
-    path.write_text(CONFIG.format(rate=rate, concurrency=concurrency, batch_size=batch_size), encoding="utf-8")
+    text = CONFIG.format(
+        rate=rate, concurrency=concurrency, batch_size=batch_size, backend=backend, sms_file=directory / "sent.jsonl"
+    )
+    path.write_text(text, encoding="utf-8")
     return path
 
 
-def child_env(fake: FakeTwilio, crash_at: str | None = None) -> dict[str, str]:
+def child_env(fake: FakeTwilio | None, crash_at: str | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DEADLINE_WATCH_", "TWILIO_"))}
-    env.update(fake.env())
+    if fake is not None:
+        env.update(fake.env())
     if crash_at:
         env["DEADLINE_WATCH_CRASH_AT"] = crash_at
     return env
@@ -52,7 +60,7 @@ def deliver_command(config: Path, db_url: str, now: datetime) -> list[str]:
 
 
 def run_deliver(
-    fake: FakeTwilio, config: Path, db_url: str, *, now: datetime, crash_at: str | None = None, timeout: float = 120
+    fake: FakeTwilio | None, config: Path, db_url: str, *, now: datetime, crash_at: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         deliver_command(config, db_url, now),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import signal
 import time
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -21,6 +22,7 @@ from delivery_rows import queue
 from deadline_watch.db import transaction
 from deadline_watch.models import Notification
 from deadline_watch.sms.fake_twilio import FakeTwilio, Scripted
+from deadline_watch.sms.file import FileBackend
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, inside the send window
 AFTER_TIMEOUT = timedelta(seconds=301)
@@ -121,3 +123,17 @@ def test_random_kill_9_during_delivery_loses_and_duplicates_nothing(sessions, db
         final = run_deliver(fake, config, db_url, now=now)
         assert final.returncode == 0, final.stderr
         assert_each_intent_received_once(fake, sessions)
+
+
+@pytest.mark.parametrize("crash_at", ["after_claim_commit", "after_send:4"])
+def test_file_backend_kill_then_restart_writes_each_intent_exactly_once(sessions, db_url, tmp_path, crash_at) -> None:
+    """The file backend answers the reconciliation from its own fsynced lines."""
+    queue(sessions, 8, now=NOW, mobiles=MOBILES)
+    config = write_config(tmp_path, concurrency=2, batch_size=8, backend="file")
+    crashed = run_deliver(None, config, db_url, now=NOW, crash_at=crash_at)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    restarted = run_deliver(None, config, db_url, now=NOW + AFTER_TIMEOUT)
+    assert restarted.returncode == 0, restarted.stderr
+    written = Counter((line["to"], line["body"]) for line in FileBackend(tmp_path / "sent.jsonl").read())
+    assert set(written) == intents(sessions) and max(written.values()) == 1
+    assert states(sessions) == {"sent": 8}
