@@ -120,8 +120,7 @@ def time_raw(template: Path, work: Path, window: int) -> tuple[float, float]:
     rows = connection.execute(
         "SELECT m.id, m.due_date, p.owner_id, o.mobile FROM milestones m"
         " JOIN projects p ON p.id = m.project_id JOIN persons o ON o.id = p.owner_id"
-        " WHERE m.status = 'open' AND m.due_date >= ? AND m.due_date <= ? AND m.completed_on IS NULL"
-        " AND p.status = 'active'",
+        " WHERE m.status = 'open' AND m.due_date >= ? AND m.due_date <= ? AND p.status = 'active'",
         (TODAY.isoformat(), (TODAY + timedelta(days=7)).isoformat()),
     ).fetchall()
     stamp = "2026-12-01 01:00:00.000000"
