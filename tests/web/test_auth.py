@@ -160,3 +160,17 @@ def test_responses_carry_security_headers(board):
     response = board.client().get("/login")
     assert response.headers["x-frame-options"] == "DENY"
     assert "default-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_showing_the_login_form_does_not_end_a_session(board):
+    client = board.login("super1")
+    assert client.get("/login").status_code == 200
+    assert client.get("/").status_code == 200
+
+
+def test_changing_the_password_ends_existing_sessions(board):
+    client = board.login("super1")
+    with transaction(board.sessions) as session:
+        user = session.scalars(select(User).where(User.username == "super1")).one()
+        user.password_hash = users.hash_password("a-new-password")
+    assert client.get("/").status_code == 303

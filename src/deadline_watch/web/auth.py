@@ -154,7 +154,7 @@ def password_stamp(user: User) -> str:
     return user.password_hash[-12:]
 
 
-def check_csrf(request: Request, viewer: Viewer, submitted: str | None) -> None:
+def check_csrf(viewer: Viewer, submitted: str | None) -> None:
     """Refuse a cookie-authenticated write whose CSRF token does not match the session's."""
     if viewer.via_token:
         return
@@ -191,11 +191,9 @@ def unit_of_work(
     app_context: AppContext = request.app.state.app_context
     with db.transaction(app_context.sessions) as session:
         viewer = load_viewer(session, request)
+        check_role(viewer, allowed)
         if write:
-            check_role(viewer, allowed)
-            check_csrf(request, viewer, csrf if csrf is not None else request.headers.get(CSRF_HEADER))
-        else:
-            check_role(viewer, allowed)
+            check_csrf(viewer, csrf if csrf is not None else request.headers.get(CSRF_HEADER))
         now = app_context.now()
         yield Work(session, viewer, now, local_date(now, app_context.settings.tz), app_context)
 

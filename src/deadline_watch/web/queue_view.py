@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..models import Unit
 from ..queue import STATES, EscalationFilter, EscalationRow, list_escalations
@@ -76,11 +77,16 @@ class QueueResult:
         return min(self.page * PAGE_SIZE, self.total)
 
 
+def unit_names(session: Session) -> list[str]:
+    """Every unit, for the filter drop-downs."""
+    return list(session.scalars(select(Unit.name).order_by(Unit.name)))
+
+
 def queue_page(work: Work, query: QueueQuery, *, page_size: int = PAGE_SIZE) -> QueueResult:
     rows, total = list_escalations(
         work.session, query.to_filter(), today=work.today, limit=page_size, offset=(query.page - 1) * page_size
     )
     pages = max((total + page_size - 1) // page_size, 1)
-    units = list(work.session.scalars(select(Unit.name).order_by(Unit.name)))
+    units = unit_names(work.session)
     levels = sorted({str(lv.level) for lv in work.context.settings.escalation.levels})
     return QueueResult(rows=rows, total=total, page=query.page, pages=pages, units=units, levels=levels)

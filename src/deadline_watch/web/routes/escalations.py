@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from ... import supervision
-from ...models import Escalation, Unit, User
+from ...models import Escalation, User
 from ..auth import ACTORS, Work, unit_of_work
 from ..queue_view import QueueQuery, queue_page
 from ..rendering import page
@@ -91,7 +90,3 @@ def escalation_action(
     with unit_of_work(request, allowed=ACTORS, write=True, csrf=csrf_token) as work:
         apply_action(work, escalation_id, action, assignee=assignee, text=text, resolution=resolution)
     return RedirectResponse(f"/escalations/{escalation_id}?done={action}", status_code=303)
-
-
-def unit_names(work: Work) -> list[str]:
-    return list(work.session.scalars(select(Unit.name).order_by(Unit.name)))

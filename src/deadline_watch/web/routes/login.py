@@ -48,7 +48,7 @@ def _login_form(request: Request, *, error: str | None = None, status_code: int 
     csrf = payload.get("csrf") or secrets.token_urlsafe(24)
     response = page(request, "login.html", status_code=status_code, csrf_token=csrf, error=error,
                     username=username, next_path=_safe_next(next_path))
-    if payload.get("csrf") != csrf or payload.get("uid"):
+    if payload.get("csrf") != csrf:  # showing the form never ends an existing session
         set_session_cookie(request, response, {"csrf": csrf})
     return response
 

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from ... import lights
 from ..auth import unit_of_work
 from ..rendering import page
-from .escalations import unit_names
+from ..queue_view import unit_names
 
 router = APIRouter(include_in_schema=False)
 PROJECTS_PER_PAGE = 100
@@ -36,7 +36,7 @@ def project_board(
         pages = max((total + PROJECTS_PER_PAGE - 1) // PROJECTS_PER_PAGE, 1)
         return page(
             request, "projects.html", viewer=work.viewer, nav="projects", rows=rows, total=total,
-            units=unit_names(work), params={"unit": unit, "level": level, "q": q, "light": light},
+            units=unit_names(work.session), params={"unit": unit, "level": level, "q": q, "light": light},
             page_number=page_number, pages=pages, today=work.today,
         )
 
