@@ -103,3 +103,16 @@ def test_api_token_is_stored_hashed_and_reissue_revokes_the_old_one(sessions):
         assert users.user_for_token(session, second).username == "bob"
         with pytest.raises(NotFoundError):
             users.issue_api_token(session, username="nobody", now=NOW)
+
+
+def test_the_scan_counts_a_supervisor_account_with_mobile_among_supervisors(sessions):
+    from deadline_watch.facts import supervisors
+
+    with transaction(sessions) as session:
+        users.add_user(session, username="sup", role="supervisor", password="long-enough",
+                       mobile="13800138009", now=NOW)
+        users.add_user(session, username="viewer", role="viewer", password="long-enough",
+                       mobile="13800138010", now=NOW)
+        found = supervisors(session)
+        mobiles = {getattr(p, "mobile", None) for p in found}
+        assert "+8613800138009" in mobiles and "+8613800138010" not in mobiles
