@@ -99,7 +99,7 @@ def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filena
     with transaction(sessions) as session:
         existing = load_existing(session)
         plan = make_plan(parsed, existing, prune=options.prune)
-        apply_plan(session, plan, parsed, existing, now=now, actor=actor)
+        apply_plan(session, plan, existing, now=now, actor=actor)
     plan.fill(report)
     report.written = True
     if progress is not None:

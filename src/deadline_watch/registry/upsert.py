@@ -165,14 +165,15 @@ def _milestone_status(completed_on: date | None) -> str:
 def make_plan(parsed: ParsedRegistry, existing: Existing, *, prune: bool) -> Plan:
     """Everything that would change, by natural key; reads nothing, writes nothing."""
     plan = Plan()
-    roles_needed: dict[str, list[str]] = {}
+    roles_needed: dict[str, dict[str, None]] = {}  # mobile -> role words, in order
+    new_units: dict[str, None] = {}
     for project in parsed.projects.values():
-        roles_needed.setdefault(project.owner_mobile, []).append(ROLE_OWNER)
+        roles_needed.setdefault(project.owner_mobile, {})[ROLE_OWNER] = None
         if project.lead_mobile:
-            roles_needed.setdefault(project.lead_mobile, []).append(ROLE_LEAD)
-        if project.unit not in existing.units and project.unit not in plan.new_units:
-            plan.new_units.append(project.unit)
-    plan.new_units = list(dict.fromkeys(plan.new_units))
+            roles_needed.setdefault(project.lead_mobile, {})[ROLE_LEAD] = None
+        if project.unit not in existing.units:
+            new_units[project.unit] = None
+    plan.new_units = list(new_units)
 
     names = existing.person_names
     for mobile, wanted in roles_needed.items():
@@ -296,7 +297,7 @@ def _bulk_update(session: Session, table, rows: list[dict]) -> None:
             session.connection().execute(statement, batch)
 
 
-def apply_plan(session: Session, plan: Plan, parsed: ParsedRegistry, existing: Existing, *,
+def apply_plan(session: Session, plan: Plan, existing: Existing, *,
                now: datetime, actor: str) -> None:
     events: list[dict] = []
 
