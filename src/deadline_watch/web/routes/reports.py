@@ -49,7 +49,8 @@ def report_download(request: Request, kind: str, fmt: str, at: str = "") -> Resp
     with unit_of_work(request) as work:
         day = parse_at(at, today=work.today)
         report = reports.build_report(work.session, kind, at=day, settings=work.context.settings)
-        content = reports.render(report, fmt)
+    # rendered after the transaction: a large workbook takes seconds, the database is not needed
+    content = reports.render(report, fmt)
     filename = f"{report.slug}.{fmt}"
     disposition = "inline" if fmt == "html" else "attachment"
     return Response(
