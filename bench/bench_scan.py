@@ -33,10 +33,13 @@ TZ = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 12, 1)
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
 PER_PROJECT = 4
+STEADY: list[float] = []  # wall seconds of the tick after each timed one
 
 
-def build(path: Path, total: int, window: int) -> float:
-    """A migrated database with `total` milestones, `window` of them due within 7 days."""
+def build(path: Path, total: int, window: int, overdue: int = 0) -> float:
+    """A migrated database with `total` milestones, `window` of them due within 7 days and
+    (optionally) `overdue` open ones 1-60 days past their date, already on the board at
+    their current level."""
     if path.exists():
         path.unlink()
     engine = db.make_engine(f"sqlite:///{path}")
@@ -66,6 +69,8 @@ def build(path: Path, total: int, window: int) -> float:
                 project = 1 + i // PER_PROJECT
                 if i < window:  # due today .. today+7, open
                     due, status, completed = TODAY + timedelta(days=i % 8), "open", None
+                elif i < window + overdue:  # overdue, already escalated
+                    due, status, completed = TODAY - timedelta(days=1 + i % 60), "open", None
                 elif i % 2:  # the past, completed
                     due = TODAY - timedelta(days=30 + i % 1500)
                     status, completed = "completed", (due - timedelta(days=1)).isoformat()
@@ -77,6 +82,15 @@ def build(path: Path, total: int, window: int) -> float:
             "INSERT INTO milestones (id, project_id, name, position, due_date, completed_on, status, evidence,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?)",
             milestones(),
+        )
+        connection.executemany(
+            "INSERT INTO escalations (dedup_key, milestone_id, reason, due_date, level, state, opened_at, notes)"
+            " VALUES (?, ?, 'overdue', ?, ?, 'open', ?, '')",
+            (
+                (f"overdue:{i + 1}:{(TODAY - timedelta(days=1 + i % 60)).isoformat()}", i + 1,
+                 (TODAY - timedelta(days=1 + i % 60)).isoformat(), 2 if 1 + i % 60 >= 7 else 1, stamp)
+                for i in range(window, window + overdue)
+            ),
         )
     connection.execute("ANALYZE")
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -106,6 +120,10 @@ def time_scan(template: Path, work: Path) -> tuple[float, float, int]:
     started, cpu = time.perf_counter(), time.process_time()
     counts, _ = run_scan(sessions, Settings(), now=NOW)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    steady_started = time.perf_counter()
+    again, _ = run_scan(sessions, Settings(), now=NOW + timedelta(minutes=5))  # the next tick: nothing new
+    STEADY.append(time.perf_counter() - steady_started)
+    assert again.reminders_enqueued == 0 and again.escalations_opened == 0
     engine.dispose()
     return elapsed, cpu, counts.reminders_enqueued
 
@@ -144,19 +162,27 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="Keep databases built by an earlier run.")
+    parser.add_argument("--overdue", type=int, default=50_000,
+                        help="Open escalations carried by a third database (window + overdue + 40,000 others).")
     parser.add_argument("--dir", type=Path, default=Path("bench/out/scan"))
     args = parser.parse_args()
     configure_logging("warning", "console")
     args.dir.mkdir(parents=True, exist_ok=True)
     small, large = args.dir / f"window-{args.window}.db", args.dir / f"total-{args.total}.db"
-    for path, total in ((small, args.window), (large, args.total)):
+    board = args.dir / f"overdue-{args.overdue}.db"
+    for path, total, overdue in (
+        (small, args.window, 0),
+        (large, args.total, 0),
+        (board, args.window + args.overdue + 40_000, args.overdue),
+    ):
         if args.reuse and path.exists():
             print(f"reusing {path.name}")
         else:
-            print(f"building {path.name}: {build(path, total, args.window):.1f} s")
+            print(f"building {path.name}: {build(path, total, args.window, overdue):.1f} s")
     work = args.dir / "work.db"
     results = {}
-    for label, template in (("small", small), ("large", large)):
+    for label, template in (("small", small), ("large", large), ("board", board)):
+        STEADY.clear()
         scans, raws = [], []
         for _ in range(args.repeat):
             wall, cpu, enqueued = time_scan(template, work)
@@ -170,8 +196,10 @@ def main() -> None:
             "raw_wall_min": min(raw_walls), "raw_cpu_median": statistics.median(raw_cpus),
         }
         r = results[label]
-        total = args.window if label == "small" else args.total
-        print(f"{label:5} total={total:>9,}: scan+enqueue wall min {r['wall_min']:.2f} s / median "
+        total = {"small": args.window, "large": args.total, "board": args.window + args.overdue + 40_000}[label]
+        extra = f" with {args.overdue:,} open escalations" if label == "board" else ""
+        print(f"{label:5} total={total:>9,}{extra}: next tick (nothing new) wall median {statistics.median(STEADY):.3f} s")
+        print(f"{label:5} total={total:>9,}{extra}: scan+enqueue wall min {r['wall_min']:.2f} s / median "
               f"{r['wall_median']:.2f} s (runs {', '.join(f'{w:.2f}' for w in walls)}), CPU median {r['cpu_median']:.2f} s; "
               f"raw SQL wall min {r['raw_wall_min']:.3f} s, CPU median {r['raw_cpu_median']:.3f} s; "
               f"ratio to raw (CPU) {r['cpu_median'] / r['raw_cpu_median']:.1f}x")
