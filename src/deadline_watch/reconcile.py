@@ -41,7 +41,12 @@ def find_already_sent(backend: SmsBackend, *, to: str, body: str, since: datetim
     find_sent = getattr(backend, "find_sent", None)
     if find_sent is None:
         return None
-    return find_sent(to, body, since - LOOKUP_MARGIN)
+    try:
+        return find_sent(to, body, since - LOOKUP_MARGIN)
+    except SmsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an unexpected lookup failure means "cannot ask now"
+        raise SmsError(f"lookup failed: {type(exc).__name__}: {exc}", permanent=False) from exc
 
 
 def provider_id_taken(session: Session, provider_message_id: str) -> bool:
