@@ -4,8 +4,8 @@ Creates a fresh SQLite database in a working folder, imports the packaged sample
 registry with its dates shifted so that, on the first simulated day, some milestones are
 already overdue and others fall inside the reminder window, replays N days of ticks with
 a FixedClock (console SMS printed as they are sent), prints the escalation list, then
-serves the board with a demo supervisor account. The replay ends at today's date, so
-the board shown afterwards agrees with the clock.
+serves the board with a demo supervisor account. The replay ends at the current time,
+so the board shown afterwards agrees with the clock.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def run_demo(
     echo: Callable[[str], None] = print,
     today: date | None = None,
 ) -> AppContext:
-    """Replay `days` simulated days ending today; returns the (real-clock) app context."""
+    """Replay `days` simulated days up to now; returns the (real-clock) app context."""
     from .queue import EscalationFilter, list_escalations
     from .sms.factory import make_backend
     from .tick import run_tick
@@ -105,7 +105,10 @@ def run_demo(
         leftover.unlink()
     settings = demo_settings(base_settings, directory)
     tz = settings.tz
-    real_today = today or local_date(SystemClock(tz).now(), tz)
+    real_now = SystemClock(tz).now()
+    if today is not None:
+        real_now = datetime.combine(today, time(23, 59), tzinfo=tz)
+    real_today = local_date(real_now, tz)
     start = real_today - timedelta(days=days)
     clock = FixedClock(datetime.combine(start, time(0, 1), tzinfo=tz))
     app = AppContext(settings=settings, clock=clock)
@@ -128,6 +131,8 @@ def run_demo(
         echo("")
         echo(f"════ {day.isoformat()} 星期{WEEKDAYS[day.weekday()]} ════")
         for moment in TICK_TIMES:
+            if datetime.combine(day, moment, tzinfo=tz) > real_now:
+                break  # the replay stops at the real "now", so the board agrees with the clock
             clock.set(datetime.combine(day, moment, tzinfo=tz))
             result = run_tick(sessions, settings, now=clock.now(), backend=backend)
             for event in result.scan.escalation_events:
@@ -147,7 +152,7 @@ def run_demo(
         _serve(live, port, password, echo)
     else:
         echo("")
-        echo(f"看板账号 board login: {DEMO_SUPERVISOR} / {password} (deadline-watch --db {settings.database.url} serve)")
+        echo(f"看板账号 board login: {DEMO_SUPERVISOR} / {password} (deadline-watch --db {settings.database.url} board)")
     return live
 
 
