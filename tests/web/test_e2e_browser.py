@@ -8,6 +8,7 @@ under CI=true. Screenshots land in test-artifacts/.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import socket
 import threading
@@ -26,7 +27,9 @@ from deadline_watch.web import create_app
 
 from .conftest import NOW, PASSWORD, board_settings, seed_board
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("DEADLINE_WATCH_CHROMIUM", "/usr/bin/chromium"))
+# same rule as tests/conftest.py: under CI a missing browser fails instead of skipping
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
@@ -34,8 +37,6 @@ pytestmark = pytest.mark.browser
 
 
 def _require_browser() -> None:
-    from conftest import IN_CI
-
     problem = None
     if not CHROMIUM.exists():
         problem = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
