@@ -390,3 +390,24 @@ def test_xlsx_merged_project_cells_are_filled_down(sessions, tmp_path):
     with sessions() as session:
         owners = dict(session.execute(select(Project.code, Person.name).join(Project.owner)).all())
         assert owners == {"GX-1": "杜萍明", "GX-2": "王五"}
+
+
+def test_a_database_error_mid_write_rolls_back_and_is_a_registry_error(sessions, tmp_path, monkeypatch):
+    import deadline_watch.registry as registry_package
+    from deadline_watch.errors import RegistryError
+    from deadline_watch.registry.upsert import load_existing
+
+    run(sessions, tmp_path, project_rows("GX-1"))
+    before = counts(sessions)
+
+    def load_then_race(session):
+        existing = load_existing(session)
+        # a concurrent writer adds the same unit after the import has read the units
+        session.execute(Unit.__table__.insert(), [{"name": "投资服务局", "created_at": NOW}])
+        return existing
+
+    monkeypatch.setattr(registry_package, "load_existing", load_then_race)
+    with pytest.raises(RegistryError) as raised:
+        run(sessions, tmp_path, project_rows("GX-1") + project_rows("GX-2", unit="投资服务局"))
+    assert "nothing was written" in raised.value.message_en
+    assert counts(sessions) == before

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import transaction
+from ..errors import RegistryError
 from .export import export_path
 from .reader import FileProblem, Opener, open_registry
 from .report import Change, ImportReport, RowError
@@ -46,8 +48,8 @@ class ImportOptions:
 def import_path(sessions: sessionmaker[Session], path: Path, *, now: datetime,
                 options: ImportOptions | None = None, actor: str = "import",
                 progress: ProgressFn | None = None) -> ImportReport:
-    """Import a registry file; problems come back in the report, never as an exception
-    (only database failures raise, after rolling back)."""
+    """Import a registry file; problems with the file come back in the report, never as an
+    exception. A database failure rolls back and raises RegistryError."""
     path = Path(path)
     return _import(sessions, lambda: path.open("rb"), str(path), path.name, now=now,
                    options=options or ImportOptions(), actor=actor, progress=progress)
@@ -96,10 +98,19 @@ def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filena
         return report
     if progress is not None:
         progress("write", 0, None)
-    with transaction(sessions) as session:
-        existing = load_existing(session)
-        plan = make_plan(parsed, existing, prune=options.prune)
-        apply_plan(session, plan, existing, now=now, actor=actor)
+    try:
+        with transaction(sessions) as session:
+            existing = load_existing(session)
+            plan = make_plan(parsed, existing, prune=options.prune)
+            apply_plan(session, plan, existing, now=now, actor=actor)
+    except SQLAlchemyError as exc:
+        # e.g. a concurrent writer took the same unit name or mobile first; the
+        # transaction rolled back, so the registry is exactly as it was
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+        raise RegistryError(
+            f"写入数据库失败,未写入任何内容: {detail}",
+            f"writing to the database failed, nothing was written: {detail}",
+        ) from exc
     plan.fill(report)
     report.written = True
     if progress is not None:
