@@ -144,3 +144,12 @@ def test_api_detail_lists_notifications_and_history(board):
     assert body["reached_official"] is False
     assert body["notifications"][0]["state"] == "failed"
     assert body["notifications"][0]["to"].count("*") == 4
+
+
+def test_notes_are_shown_escaped(board):
+    escalation_id = board.seeded.escalation_ids[0]
+    client = board.login("super1")
+    post_action(client, escalation_id, "note", text="<script>alert(1)</script>")
+    page = client.get(f"/escalations/{escalation_id}").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
