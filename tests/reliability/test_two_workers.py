@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -98,3 +99,27 @@ def test_single_statement_claim_skips_rows_another_worker_is_claiming(sessions) 
     assert len(ids_a) == 3 and len(ids_b) == 2
     assert not ids_a & ids_b
     assert claimed_late == []  # after both commits nothing pending is left to take twice
+
+
+def test_one_of_two_workers_killed_mid_pass_still_delivers_each_message_once(sessions, db_url, tmp_path) -> None:
+    total = 60
+    queue(sessions, total, now=NOW, mobiles=MOBILES)
+    config = write_config(tmp_path, concurrency=2, batch_size=6)
+    with FakeTwilio(seed=1, latency_ms=50) as fake:
+        doomed, survivor = (start_deliver(fake, config, db_url, now=NOW) for _ in range(2))
+        deadline = time.monotonic() + 30
+        while len(fake.messages) < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert doomed.poll() is None, "the kill must land while the worker is sending"
+        doomed.kill()
+        doomed.wait(timeout=30)
+        _stdout, stderr = survivor.communicate(timeout=120)
+        assert survivor.returncode == 0, stderr
+        # after the claim timeout, a pass settles the dead worker's claims
+        final = start_deliver(fake, config, db_url, now=NOW + timedelta(seconds=301))
+        stdout, stderr = final.communicate(timeout=120)
+        assert final.returncode == 0, stderr
+        got = received(fake)
+    assert len(got) == total and max(got.values()) == 1
+    with transaction(sessions) as session:
+        assert session.scalars(sa.select(sa.func.count()).where(Notification.state == "sent")).one() == total
