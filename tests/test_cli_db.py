@@ -35,3 +35,20 @@ def test_bad_config_exits_2_with_one_line(tmp_path):
 def test_version_prints(capsys):
     assert main(["version"]) == 0
     assert capsys.readouterr().out.strip()
+
+
+def test_ctx_exit_code_reaches_the_shell(tmp_path):
+    """A command that ends with ctx.exit(N) must give exit code N, not 0."""
+    import click
+
+    from deadline_watch.cli import cli
+
+    @cli.command("exit-probe")
+    @click.pass_context
+    def exit_probe(ctx):
+        ctx.exit(4)
+
+    try:
+        assert main(["exit-probe"]) == 4
+    finally:
+        cli.commands.pop("exit-probe")

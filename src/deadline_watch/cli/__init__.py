@@ -52,7 +52,8 @@ _register_commands()
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: runs the group and maps user errors to exit codes."""
     try:
-        cli.main(args=argv, prog_name="deadline-watch", standalone_mode=False)
+        # With standalone_mode=False click returns ctx.exit()'s code instead of exiting.
+        returned = cli.main(args=argv, prog_name="deadline-watch", standalone_mode=False)
     except DeadlineWatchError as err:
         click.echo(f"错误 error: {err.message}", err=True)
         return err.exit_code
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("已中断 / interrupted", err=True)
         return 130
-    return 0
+    return returned if isinstance(returned, int) else 0
 
 
 def run() -> None:
