@@ -296,3 +296,17 @@ def test_workdays_mode_into_2027_uses_the_fallback_without_crashing(sessions):
     (row,) = notifications(sessions)
     assert row.next_attempt_at == at(date(2027, 1, 4), 8, 30) and "剩余4个工作日" in row.body
     calendar._reset_fallback_for_tests()
+
+
+def test_scan_reads_only_milestones_near_their_date(sessions):
+    with db.transaction(sessions) as session:
+        project = f.project(session)
+        for index in range(30):  # far in the future, long completed, or cancelled
+            f.milestone(session, DUE + timedelta(days=40 + index), project_=project, name=f"远期{index}")
+            f.milestone(session, DUE - timedelta(days=60 + index), project_=project, name=f"已完成{index}",
+                        completed_on=DUE - timedelta(days=61 + index))
+        f.milestone(session, DUE, project_=project, name="临近一")
+        f.milestone(session, DUE + timedelta(days=3), project_=project, name="临近二")
+    result = tick(sessions, at(DUE - timedelta(days=1), 9))
+    assert result.scan.reminder_candidates == 2 and result.scan.reminders_enqueued == 2
+    assert result.scan.escalations_opened == 0
