@@ -98,6 +98,21 @@ def test_outside_send_window_nothing_is_sent_and_due_rows_wait_for_the_opening(s
     assert next_window_opening(night, Settings()) == opening
 
 
+def test_in_workdays_mode_a_deferred_row_waits_for_the_next_working_day(sessions) -> None:
+    friday_night = datetime(2026, 3, 6, 14, 0, tzinfo=timezone.utc)  # Fri 22:00 in Shanghai
+    workdays = fast_settings().model_copy(
+        update={"reminders": Settings().reminders.model_copy(update={"day_mode": "workdays"})}
+    )
+    queue(sessions, 2, now=friday_night)
+    backend = RecordingBackend()
+    result = run_delivery_pass(sessions, backend, workdays, now=friday_night, limiter=unlimited())
+    assert backend.accepted == [] and result.deferred == 2
+    monday_opening = datetime(2026, 3, 9, 0, 30, tzinfo=timezone.utc)  # Mon 08:30 in Shanghai
+    assert {row.next_attempt_at for row in rows(sessions)} == {monday_opening}
+    saturday_noon = datetime(2026, 3, 7, 4, 0, tzinfo=timezone.utc)
+    assert next_window_opening(saturday_noon, workdays) == monday_opening
+
+
 def test_transient_error_stays_pending_with_backoff_then_is_sent(sessions) -> None:
     [nid] = queue(sessions, 1, now=NOW)
     backend = RecordingBackend([SmsError("Too Many Requests", permanent=False, code="20429", http_status=429)])

@@ -17,12 +17,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import audit
+from .calendar import next_send_time
 from .clock import Clock, utc
 from .config import Settings
 from .db import transaction
@@ -97,20 +98,16 @@ class SendOutcome:
 # ---------------------------------------------------------------- send window
 
 
-def in_send_window(instant: datetime, settings: Settings) -> bool:
-    start, end = settings.reminders.send_window
-    local = utc(instant).astimezone(settings.tz).time()
-    return start <= local < end
-
-
 def next_window_opening(instant: datetime, settings: Settings) -> datetime:
-    """The first instant at or after `instant` inside the send window."""
-    if in_send_window(instant, settings):
-        return instant
-    start: time = settings.reminders.send_window[0]
-    local = utc(instant).astimezone(settings.tz)
-    day = local.date() if local.time() < start else local.date() + timedelta(days=1)
-    return datetime.combine(day, start, tzinfo=settings.tz)
+    """The first instant at or after `instant` inside the send window — on a working day
+    in workdays mode, so a retry never goes out on a weekend or holiday either."""
+    return next_send_time(
+        instant, settings.reminders.send_window, settings.tz, settings.reminders.day_mode
+    )
+
+
+def in_send_window(instant: datetime, settings: Settings) -> bool:
+    return next_window_opening(instant, settings) == instant
 
 
 # ---------------------------------------------------------------- crash hook
