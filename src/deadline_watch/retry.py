@@ -10,8 +10,10 @@ from .errors import SmsError
 # Twilio error codes that no retry can fix: the message (or recipient) is the problem.
 PERMANENT_CODES = frozenset(
     {
+        "20404",  # resource not found (e.g. a messaging service that does not exist)
         "21211",  # invalid To number
         "21408",  # permission to send to this region not enabled
+        "21606",  # the From number cannot send SMS
         "21610",  # recipient replied STOP (unsubscribed)
         "21612",  # To number not reachable from this sender
         "21614",  # To number is not a mobile
@@ -24,7 +26,7 @@ PERMANENT_CODES = frozenset(
 )
 # Account-level refusals: nothing is wrong with the message, everything is wrong with us.
 AUTH_CODES = frozenset({"20003", "20005"})
-TRANSIENT_CODES = frozenset({"20429", "20500", "20503"})
+TRANSIENT_CODES = frozenset({"20429", "20500", "20503", "30001"})  # 30001: queue overflow
 
 
 class ErrorClass(StrEnum):

@@ -22,6 +22,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from .. import retry
 from ..config import Settings
 from ..errors import ConfigError, SmsError
 from ..logs import mask_mobile
@@ -32,10 +33,6 @@ AUTH_ERROR_CODE = "20003"  # authentication failed: stop the delivery pass, do n
 OPTED_OUT_CODE = "21610"  # the recipient replied STOP: mark the person opted out
 TOO_MANY_REQUESTS_CODE = "20429"
 
-TRANSIENT_CODES = frozenset({20429, 20500, 20503, 30001})
-PERMANENT_CODES = frozenset(
-    {20003, 20005, 20404, 21211, 21408, 21606, 21610, 21612, 21614, 21617, 30003, 30004, 30005, 30006}
-)
 
 # Codes given to failures that never reached an HTTP answer.
 CONNECTION_ERROR = "connection"
@@ -57,21 +54,12 @@ RECONCILE_SLACK = timedelta(minutes=5)
 def classify(http_status: int | None, code: int | str | None) -> bool:
     """True when the failure is permanent (never retry), False when a retry may succeed.
 
-    Known Twilio codes decide first; otherwise 429 and 5xx (and no answer at all) are
-    transient, 401/403 and every other 4xx are permanent.
+    The code tables live in `retry` (the delivery policy); here an answer without a known
+    code is permanent for a 4xx other than 429, transient for 429, 5xx or no answer at all.
     """
-    numeric = _int_or_none(code)
-    if numeric in TRANSIENT_CODES:
-        return False
-    if numeric in PERMANENT_CODES:
-        return True
-    if http_status is None:
-        return False
-    if http_status == 429 or http_status >= 500:
-        return False
-    if 400 <= http_status < 500:
-        return True
-    return False
+    client_error = http_status is not None and 400 <= http_status < 500 and http_status != 429
+    probe = SmsError("", permanent=client_error, code=None if code is None else str(code), http_status=http_status)
+    return retry.classify(probe) is not retry.ErrorClass.TRANSIENT
 
 
 def is_auth_error(error: SmsError) -> bool:
