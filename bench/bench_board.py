@@ -6,6 +6,7 @@ bulk inserts, then times the real app's requests in-process and reports the serv
 (the app's own `Server-Timing` header) at p50/p95:
 
     .venv/bin/python bench/bench_board.py [--rebuild] [--repeat 40]
+    .venv/bin/python bench/bench_board.py --postgres   # same rows copied into PostgreSQL schema bench_board
 
 Targets (issue 7): queue first page and a filtered page < 150 ms p95; evaluation for a
 month < 1 s.
@@ -112,6 +113,50 @@ def build(path: Path) -> None:
           f"{len(escalation_rows):,} escalations in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
 
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_SCHEMA = "bench_board"
+COPIED_TABLES = {  # table -> columns, in foreign-key order; the board user is created afresh
+    "units": "id, name, created_at",
+    "persons": "id, name, mobile, unit_id, roles, created_at",
+    "projects": "id, code, name, unit_id, co_units, lead_leader_id, owner_id, level, status, note, created_at, updated_at",
+    "milestones": "id, project_id, name, position, due_date, owner_id, completed_on, evidence, status, created_at,"
+                  " updated_at",
+    "escalations": "id, dedup_key, milestone_id, reason, due_date, level, state, opened_at, notes",
+    "notifications": "id, dedup_key, milestone_id, rule, level, due_date, days_left, to_number, body, segments, state,"
+                     " attempts, next_attempt_at, created_at, sent_at, updated_at, claimed_at",
+}
+
+
+def build_postgres(sqlite_path: Path) -> str:
+    """Copy the SQLite data set into a fresh PostgreSQL schema with COPY; returns its URL."""
+    import psycopg
+
+    admin = db.make_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+        connection.exec_driver_sql(f"CREATE SCHEMA {PG_SCHEMA}")
+    admin.dispose()
+    scoped = f"{PG_URL}?options=-csearch_path%3D{PG_SCHEMA}"
+    engine = db.make_engine(scoped)
+    db.upgrade(engine)
+    engine.dispose()
+    started = time.perf_counter()
+    source = sqlite3.connect(sqlite_path)
+    plain = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, options=f"-csearch_path={PG_SCHEMA} -ctimezone=UTC") as con, con.cursor() as cur:
+        for table, columns in COPIED_TABLES.items():
+            with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as sink:
+                for row in source.execute(f"SELECT {columns} FROM {table}"):
+                    sink.write_row(row)
+            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        con.commit()
+        con.autocommit = True
+        cur.execute("ANALYZE")
+    source.close()
+    print(f"copied into PostgreSQL schema {PG_SCHEMA} in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return scoped
+
+
 def server_ms(response) -> float:
     assert response.status_code == 200, (response.status_code, response.text[:300])
     return float(response.headers["Server-Timing"].split("dur=")[1])
@@ -126,10 +171,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the database even if cached")
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--postgres", action="store_true", help=f"run on PostgreSQL ({PG_URL}, schema {PG_SCHEMA})")
     args = parser.parse_args()
     if args.rebuild or not DB_PATH.exists():
         build(DB_PATH)
-    engine = db.make_engine(f"sqlite:///{DB_PATH}")
+    url = build_postgres(DB_PATH) if args.postgres else f"sqlite:///{DB_PATH}"
+    engine = db.make_engine(url)
     sessions = db.session_factory(engine)
     users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     with db.transaction(sessions) as session:

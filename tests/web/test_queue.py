@@ -78,3 +78,11 @@ def test_api_queue_returns_the_same_rows_with_masked_mobiles(board):
 def test_api_queue_shows_full_mobiles_to_admins(board):
     body = board.login("admin1").get("/api/escalations", params={"q": "GX-2026-001"}).json()
     assert body["items"][0]["owner_mobile"] == board.seeded.owner_mobile
+
+
+def test_a_page_past_the_end_still_reports_the_total(board):
+    client = board.login("super1")
+    html = client.get("/", params={"unit": "生态环境局", "page": 9}).text
+    assert 'id="total">2</strong>' in html and codes_on(html) == []
+    body = client.get("/api/escalations", params={"page": 9}).json()
+    assert body["total"] == 4 and body["items"] == []
