@@ -162,6 +162,8 @@ def test_acknowledge_and_resolve_an_escalation(page, live):
     assert page.inner_text("#state") == "已办结"
     history = page.inner_text("#history")
     assert "认领" in history and "办结" in history and "移交区纪委监委" in history
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "board-escalation.png"), full_page=True)
     with db.transaction(live.sessions) as session:
         row = session.get(Escalation, escalation_id)
         assert row.state == "resolved" and row.resolution == "referred_for_accountability"

@@ -62,6 +62,7 @@ def test_full_life_assign_note_resolve_shows_in_history(board):
     row = escalation(board, escalation_id)
     assert row.state == "resolved" and row.resolution == "referred_for_accountability"
     assert "已电话联系责任单位" in row.notes and "移交纪委" in row.notes
+    assert "[2026-11-23 10:00 super1]" in row.notes  # the supervisors' local time
     assert [action for _, action in audit_actions(board, escalation_id)] == [
         "escalation.assigned", "escalation.note_added", "escalation.resolved"]
     page = client.get(f"/escalations/{escalation_id}").text

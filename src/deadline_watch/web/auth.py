@@ -194,7 +194,8 @@ def unit_of_work(
         check_role(viewer, allowed)
         if write:
             check_csrf(viewer, csrf if csrf is not None else request.headers.get(CSRF_HEADER))
-        now = app_context.now()
+        # local time, so notes and the like read as the supervisors' clock; stored as UTC anyway
+        now = app_context.now().astimezone(app_context.settings.tz)
         yield Work(session, viewer, now, local_date(now, app_context.settings.tz), app_context)
 
 

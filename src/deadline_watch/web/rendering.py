@@ -77,6 +77,7 @@ def make_templates(settings: Any) -> Jinja2Templates:
         ACTION_ZH=ACTION_ZH,
         LIGHT_ZH=LIGHT_ZH,
         PROJECT_LEVELS=PROJECT_LEVELS,
+        TIMEZONE=settings.timezone,
     )
     env.filters["level_zh"] = level_zh
     env.filters["local_time"] = lambda instant: local_time(instant, settings.tz)
