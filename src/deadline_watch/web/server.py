@@ -14,6 +14,8 @@ def serve(app_context: AppContext, host: str = "127.0.0.1", port: int = 8000) ->
     app_context.checked_sessions()
     app = create_app(app_context)
     get_logger().info("web.serving", url=f"http://{host}:{port}/")
+    # X-Forwarded-For is believed only from a proxy on this machine, so that login throttling
+    # counts real client addresses behind nginx and cannot be dodged by a forged header.
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            proxy_headers=False, server_header=False)
+                            proxy_headers=True, forwarded_allow_ips="127.0.0.1", server_header=False)
     uvicorn.Server(config).run()
