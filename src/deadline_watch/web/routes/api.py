@@ -18,6 +18,7 @@ from ..auth import ACTORS, Viewer, Work, unit_of_work
 from ..queue_view import QueueQuery, queue_page
 from .escalations import EscalationId, apply_action
 from .evaluation import evaluate_for, parse_period
+from .projects import board_rows
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -300,10 +301,7 @@ def projects(
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> ProjectPage:
     with unit_of_work(request) as work:
-        filters = {"unit": unit or None, "level": level or None, "text": q.strip() or None, "light": light or None}
-        total = lights.project_board_count(work.session, today=work.today, settings=work.context.settings, **filters)
-        rows = lights.project_board(work.session, today=work.today, settings=work.context.settings,
-                                    limit=limit, offset=offset, **filters)
+        rows, total = board_rows(work, unit=unit, level=level, text=q, light=light, limit=limit, offset=offset)
         return ProjectPage(total=total, items=[ProjectOut(**_project_out(p)) for p in rows])
 
 

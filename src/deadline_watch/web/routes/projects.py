@@ -6,13 +6,24 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from ... import lights
-from ..auth import unit_of_work
+from ..auth import Work, unit_of_work
 from ..rendering import page
 from ..queue_view import unit_names
 
 router = APIRouter(include_in_schema=False)
 PROJECTS_PER_PAGE = 100
 LIGHT_FILTERS = ("red", "yellow", "green")
+
+
+def board_rows(work: Work, *, unit: str, level: str, text: str, light: str, limit: int,
+               offset: int) -> tuple[list[lights.ProjectLights], int]:
+    """One page of the traffic-light board and the number of matching projects (page and API)."""
+    settings = work.context.settings
+    filters = {"unit": unit or None, "level": level or None, "text": text.strip() or None, "light": light or None}
+    total = lights.project_board_count(work.session, today=work.today, settings=settings, **filters)
+    rows = lights.project_board(work.session, today=work.today, settings=settings, limit=limit, offset=offset,
+                                **filters)
+    return rows, total
 
 
 @router.get("/projects")
@@ -25,14 +36,9 @@ def project_board(
     page_number: int = Query(1, alias="page", ge=1, le=100_000),
 ) -> Response:
     with unit_of_work(request) as work:
-        settings = work.context.settings
         light = light if light in LIGHT_FILTERS else ""
-        filters = {"unit": unit or None, "level": level or None, "text": q.strip() or None, "light": light or None}
-        total = lights.project_board_count(work.session, today=work.today, settings=settings, **filters)
-        rows = lights.project_board(
-            work.session, today=work.today, settings=settings, limit=PROJECTS_PER_PAGE,
-            offset=(page_number - 1) * PROJECTS_PER_PAGE, **filters,
-        )
+        rows, total = board_rows(work, unit=unit, level=level, text=q, light=light, limit=PROJECTS_PER_PAGE,
+                                 offset=(page_number - 1) * PROJECTS_PER_PAGE)
         pages = max((total + PROJECTS_PER_PAGE - 1) // PROJECTS_PER_PAGE, 1)
         return page(
             request, "projects.html", viewer=work.viewer, nav="projects", rows=rows, total=total,
