@@ -147,7 +147,7 @@ def time_raw(template: Path, work: Path, window: int) -> tuple[float, float]:
         " segments, state, attempts, next_attempt_at, created_at, updated_at)"
         " VALUES (?, ?, 'reminder', ?, 7, ?, ?, '【高新区督办】提醒', 1, 'pending', 0, ?, ?, ?)"
         " ON CONFLICT (dedup_key) DO NOTHING",
-        ((f"reminder:{r[0]}:{r[1]}:7", r[0], r[1], r[2], r[3], stamp, stamp, stamp) for r in rows),
+        ((f"reminder:{r[0]}:{r[1]}:7:{r[2]}", r[0], r[1], r[2], r[3], stamp, stamp, stamp) for r in rows),
     )
     connection.execute("COMMIT")
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu

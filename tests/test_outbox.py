@@ -15,7 +15,7 @@ DUE = date(2026, 12, 8)
 
 def intent(milestone_id: int, person_id: int, offset: int = 7) -> SmsIntent:
     return SmsIntent(
-        dedup_key=reminder_key(milestone_id, DUE, offset),
+        dedup_key=reminder_key(milestone_id, DUE, offset, person_id),
         milestone_id=milestone_id,
         rule="reminder",
         level=None,

@@ -61,21 +61,30 @@ def test_no_reminder_eight_days_before():
 def test_reminder_seven_days_before_says_seven_days_left():
     intent = plan_reminder(milestone(), settings=fast_settings(), now=at(DUE - timedelta(days=7), 9))
     assert intent is not None
-    assert intent.dedup_key == reminder_key(10, DUE, 7) == "reminder:10:2026-12-08:7"
+    assert intent.dedup_key == reminder_key(10, DUE, 7, 1) == "reminder:10:2026-12-08:7:1"
     assert intent.days_left == 7 and intent.recipient == OWNER
     assert intent.send_at == at(DUE - timedelta(days=7), 9)
 
 
 def test_reminder_imported_late_says_days_left():
     intent = plan_reminder(milestone(), settings=fast_settings(), now=at(DUE - timedelta(days=3), 10))
-    assert intent.days_left == 3 and intent.dedup_key.endswith(":7")
+    assert intent.days_left == 3 and intent.offset == 7 and intent.dedup_key.endswith(":7:1")
     assert intent.context["days_left"] == 3
 
 
 def test_reminder_imported_one_day_before_with_three_thresholds_sends_only_the_last():
     settings = fast_settings(reminders__days_before=[7, 3, 1])
     intent = plan_reminder(milestone(), settings=settings, now=at(DUE - timedelta(days=1), 10))
-    assert intent.dedup_key == reminder_key(10, DUE, 1)
+    assert intent.dedup_key == reminder_key(10, DUE, 1, 1)
+
+
+def test_reminder_key_names_the_current_owner_so_a_new_owner_gets_a_new_key():
+    settings, now = fast_settings(), at(DUE - timedelta(days=5), 10)
+    first = plan_reminder(milestone(), settings=settings, now=now)
+    newcomer = PersonFacts(4, "赵新", "+8613600136000")
+    second = plan_reminder(milestone(owner=newcomer), settings=settings, now=now)
+    assert second.recipient == newcomer and second.dedup_key == "reminder:10:2026-12-08:7:4"
+    assert first.dedup_key != second.dedup_key
 
 
 def test_reminder_found_at_night_waits_for_the_window_and_counts_days_from_then():
@@ -191,7 +200,7 @@ def test_escalation_sms_go_to_the_level_parties_with_one_key_each():
 def pending(**changes) -> PendingFacts:
     values = dict(
         id=1,
-        dedup_key=reminder_key(10, DUE, 7),
+        dedup_key=reminder_key(10, DUE, 7, 1),
         milestone_id=10,
         rule="reminder",
         level=None,
@@ -200,6 +209,8 @@ def pending(**changes) -> PendingFacts:
         milestone_due_date=DUE,
         milestone_completed_on=None,
         project_status="active",
+        recipient_id=1,
+        owner_id=1,
     )
     values.update(changes)
     return PendingFacts(**values)
@@ -215,8 +226,19 @@ def test_pending_sms_cancellation_reasons():
     assert cancellation_reason(pending(milestone_due_date=DUE + timedelta(days=20)), today=today) == "due_date_changed"
     assert cancellation_reason(pending(recipient_opted_out=True), today=today) == "opted_out"
     assert cancellation_reason(pending(), today=DUE + timedelta(days=1)) == "overdue"
-    newer = {10: reminder_key(10, DUE, 1)}
+    newer = {10: reminder_key(10, DUE, 1, 1)}
     assert cancellation_reason(pending(), today=today, current_reminder_keys=newer) == "superseded"
+
+
+def test_pending_reminder_to_a_former_owner_is_cancelled_as_recipient_changed():
+    today = DUE - timedelta(days=2)
+    new_key = {10: reminder_key(10, DUE, 7, 4)}
+    assert cancellation_reason(pending(owner_id=4), today=today, current_reminder_keys=new_key) == "recipient_changed"
+    # the milestone has no reachable owner any more: the old one is still not reminded
+    assert cancellation_reason(pending(owner_id=None), today=today) == "recipient_changed"
+    # escalation SMS name their party at the level they were planned for: not re-addressed
+    escalation = dict(rule="escalation", dedup_key="escalation:10:2026-12-08:1:1", level=1, escalation_level=1)
+    assert cancellation_reason(pending(**escalation, owner_id=4), today=DUE + timedelta(days=1)) is None
 
 
 def test_pending_escalation_sms_is_cancelled_when_resolved_or_superseded():

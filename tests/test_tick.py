@@ -88,7 +88,8 @@ def test_due_date_moved_later_rearms_the_reminder_for_the_new_date(sessions):
     assert len(backend.sent) == 1
     tick(sessions, at(new_due - timedelta(days=7), 9), backend)
     assert len(backend.sent) == 2
-    assert notifications(sessions)[1].dedup_key == f"reminder:{milestone_id}:{new_due.isoformat()}:7"
+    owner_id = notifications(sessions)[1].recipient_id
+    assert notifications(sessions)[1].dedup_key == f"reminder:{milestone_id}:{new_due.isoformat()}:7:{owner_id}"
     assert "2027年1月7日" in backend.sent[1].body
 
 
@@ -182,7 +183,7 @@ def test_catch_up_after_three_days_down_sends_only_the_current_reminder(sessions
     tick(sessions, at(DUE - timedelta(days=8), 9), backend, settings)  # nothing yet
     tick(sessions, at(DUE - timedelta(days=1), 9), backend, settings)  # back after a long weekend
     assert len(backend.sent) == 1 and "剩余1天" in backend.sent[0].body
-    assert [row.dedup_key.rsplit(":", 1)[1] for row in notifications(sessions)] == ["1"]
+    assert [row.dedup_key.split(":")[3] for row in notifications(sessions)] == ["1"]
 
 
 def test_catch_up_after_ten_days_down_opens_at_the_current_level_only(sessions):
@@ -310,3 +311,71 @@ def test_scan_reads_only_milestones_near_their_date(sessions):
     result = tick(sessions, at(DUE - timedelta(days=1), 9))
     assert result.scan.reminder_candidates == 2 and result.scan.reminders_enqueued == 2
     assert result.scan.escalations_opened == 0
+
+
+def change_owner(sessions, milestone_id, *, project_owner=False, name="赵新"):
+    """A new responsible official: the project's owner (registry re-import) or the
+    milestone's own owner override. Returns the new person's (id, mobile)."""
+    with db.transaction(sessions) as session:
+        newcomer = f.person(session, name=name)
+        milestone = session.get(Milestone, milestone_id)
+        if project_owner:
+            milestone.project.owner_id = newcomer.id
+        else:
+            milestone.owner_id = newcomer.id
+        return newcomer.id, newcomer.mobile
+
+
+def test_new_project_owner_after_the_reminder_was_sent_gets_the_current_reminder_once(sessions):
+    settings = fast_settings(reminders__days_before=[7, 3, 1])
+    milestone_id = make_milestone(sessions)
+    backend = RecordingBackend()
+    tick(sessions, at(DUE - timedelta(days=7), 9), backend, settings)
+    (old_mobile,) = [message.to for message in backend.sent]
+    new_id, new_mobile = change_owner(sessions, milestone_id, project_owner=True)
+    result = tick(sessions, at(DUE - timedelta(days=2), 10), backend, settings)
+    assert (result.scan.reminders_enqueued, result.scan.notifications_cancelled) == (1, 0)
+    assert [message.to for message in backend.sent] == [old_mobile, new_mobile]
+    assert "剩余2天" in backend.sent[1].body and "赵新同志" in backend.sent[1].body
+    assert backend.sent[1].dedup_key == f"reminder:{milestone_id}:{DUE.isoformat()}:3:{new_id}"
+    again = tick(sessions, at(DUE - timedelta(days=2), 10, 5), backend, settings)
+    assert (again.scan.reminders_enqueued, again.scan.notifications_cancelled, again.sent) == (0, 0, 0)
+    tick(sessions, at(DUE - timedelta(days=1), 10), backend, settings)  # the next threshold: new owner only
+    assert [message.to for message in backend.sent] == [old_mobile, new_mobile, new_mobile]
+    assert [row.state for row in notifications(sessions)] == ["sent", "sent", "sent"]
+
+
+def test_owner_override_while_the_reminder_is_pending_cancels_it_and_queues_the_new_owners(sessions):
+    milestone_id = make_milestone(sessions)
+    backend = RecordingBackend()
+    tick(sessions, at(DUE - timedelta(days=7), 0, 5), backend)  # found at night: waits for 08:30
+    (old,) = notifications(sessions)
+    new_id, new_mobile = change_owner(sessions, milestone_id)
+    result = tick(sessions, at(DUE - timedelta(days=7), 7, 0), backend)
+    assert (result.scan.notifications_cancelled, result.scan.reminders_enqueued, result.sent) == (1, 1, 0)
+    cancelled, queued = notifications(sessions)
+    assert cancelled.id == old.id and cancelled.state == "cancelled"
+    assert cancelled.last_error == "cancelled: recipient_changed"
+    assert (queued.state, queued.recipient_id, queued.to_number) == ("pending", new_id, new_mobile)
+    assert queued.next_attempt_at == at(DUE - timedelta(days=7), 8, 30)
+    again = tick(sessions, at(DUE - timedelta(days=7), 7, 5), backend)
+    assert (again.scan.notifications_cancelled, again.scan.reminders_enqueued) == (0, 0)
+    tick(sessions, at(DUE - timedelta(days=7), 8, 30), backend)
+    tick(sessions, at(DUE - timedelta(days=7), 12, 0), backend)
+    assert [message.to for message in backend.sent] == [new_mobile]
+    assert "剩余7天" in backend.sent[0].body
+    assert [row.state for row in notifications(sessions)] == ["cancelled", "sent"]
+
+
+def test_owner_changed_to_an_opted_out_person_cancels_the_pending_reminder_and_sends_nothing(sessions):
+    milestone_id = make_milestone(sessions)
+    backend = RecordingBackend()
+    tick(sessions, at(DUE - timedelta(days=7), 0, 5), backend)
+    new_id, _ = change_owner(sessions, milestone_id)
+    with db.transaction(sessions) as session:
+        session.get(Person, new_id).opted_out_at = at(DUE - timedelta(days=30))
+    result = tick(sessions, at(DUE - timedelta(days=7), 9), backend)
+    assert (result.scan.notifications_cancelled, result.scan.reminders_enqueued) == (1, 0)
+    assert backend.sent == []
+    (row,) = notifications(sessions)
+    assert row.last_error == "cancelled: recipient_changed"

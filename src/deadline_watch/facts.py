@@ -197,8 +197,10 @@ def pending_to_check(
     session: Session, *, today: date, milestone_ids: list[int]
 ) -> list[PendingFacts]:
     """Pending outbox rows that may have gone stale: those whose milestone, project or
-    recipient changed, overdue reminders, all pending escalation SMS, and the pending
-    reminders of `milestone_ids` (which may be superseded by a more urgent one)."""
+    recipient changed, reminders addressed to someone no longer responsible for the
+    milestone, overdue reminders, all pending escalation SMS, and the pending reminders
+    of `milestone_ids` (which may be superseded by a more urgent one)."""
+    owner_now = sa.func.coalesce(Milestone.owner_id, Project.owner_id)
     current_escalation = (
         sa.select(Escalation.level)
         .where(
@@ -224,6 +226,8 @@ def pending_to_check(
             Project.status,
             Person.opted_out_at.is_not(None),
             current_escalation,
+            Notification.recipient_id,
+            owner_now,
         )
         .select_from(Notification)
         .join(Milestone, Milestone.id == Notification.milestone_id)
@@ -238,6 +242,7 @@ def pending_to_check(
         Notification.due_date != Milestone.due_date,
         Person.opted_out_at.is_not(None),
         sa.and_(Notification.rule == "reminder", Milestone.due_date < today),
+        sa.and_(Notification.rule == "reminder", Notification.recipient_id.is_distinct_from(owner_now)),
         Notification.rule == "escalation",
     )
     rows = list(session.connection().execute(base.where(changed)))
@@ -260,6 +265,8 @@ def pending_to_check(
             project_status=row[9],
             recipient_opted_out=bool(row[10]),
             escalation_level=row[11],
+            recipient_id=row[12],
+            owner_id=row[13],
         )
         for row in rows
     ]

@@ -92,6 +92,7 @@ class SmsIntent:
     template: str
     context: dict = field(hash=False, compare=False)
     send_at: datetime = field(compare=False, default=None)  # type: ignore[assignment]
+    offset: int | None = None  # the reminder threshold (None for escalation SMS)
 
 
 @dataclass(frozen=True)
@@ -110,13 +111,17 @@ class PendingFacts:
     project_status: str
     recipient_opted_out: bool = False
     escalation_level: int | None = None  # current level of the unresolved escalation, if any
+    recipient_id: int | None = None
+    owner_id: int | None = None  # the milestone's responsible official now (override, else project owner)
 
 
 # ---- keys ---------------------------------------------------------------------------
 
 
-def reminder_key(milestone_id: int, due_date: date, offset: int) -> str:
-    return f"reminder:{milestone_id}:{due_date.isoformat()}:{offset}"
+def reminder_key(milestone_id: int, due_date: date, offset: int, person_id: int) -> str:
+    """One reminder per milestone, due date, threshold and recipient: a new responsible
+    official (registry re-import, milestone owner override) gets their own reminder."""
+    return f"reminder:{milestone_id}:{due_date.isoformat()}:{offset}:{person_id}"
 
 
 def escalation_sms_key(milestone_id: int, due_date: date, level: int, person_id: int) -> str:
@@ -175,7 +180,7 @@ def plan_reminder(
         return None  # the next window opens after the due date: a reminder would be stale
     left = count_days_left(send_day, facts.due_date, mode)
     return SmsIntent(
-        dedup_key=reminder_key(facts.milestone_id, facts.due_date, offset),
+        dedup_key=reminder_key(facts.milestone_id, facts.due_date, offset, facts.owner.id),
         milestone_id=facts.milestone_id,
         rule="reminder",
         level=None,
@@ -185,6 +190,7 @@ def plan_reminder(
         template="reminder",
         context=_context(facts, facts.owner, settings, days_left=left),
         send_at=send_at,
+        offset=offset,
     )
 
 
@@ -323,7 +329,10 @@ def cancellation_reason(
     """Why a pending SMS must not go out any more (None: it still should).
 
     `current_reminder_keys` maps milestone ids to the dedup key of the reminder due now;
-    a pending reminder with another key for that milestone has been superseded.
+    a pending reminder with another key for that milestone has been superseded. A pending
+    reminder addressed to someone who is no longer the milestone's responsible official
+    (`owner_id`) is cancelled as `recipient_changed`; the new official's own reminder is
+    planned by the same scan.
     """
     if pending.milestone_status == COMPLETED or pending.milestone_completed_on is not None:
         return "milestone_completed"
@@ -333,6 +342,8 @@ def cancellation_reason(
         return "project_inactive"
     if pending.due_date != pending.milestone_due_date:
         return "due_date_changed"
+    if pending.rule == "reminder" and pending.recipient_id != pending.owner_id:
+        return "recipient_changed"
     if pending.recipient_opted_out:
         return "opted_out"
     if pending.rule == "reminder":

@@ -101,12 +101,11 @@ def scan_and_enqueue(session: Session, settings: Settings, *, now: datetime) -> 
     reminders = scan.plan_reminders(candidates, settings=settings, now=now)
     intents.extend(reminders)
 
-    # 4. pending SMS that went stale (completed, re-dated, project stopped, superseded...)
+    # 4. pending SMS that went stale (completed, re-dated, project stopped, new owner,
+    #    superseded...)
     current_keys = {intent.milestone_id: intent.dedup_key for intent in reminders}
     largest = scan.max_reminder_offset(settings)
-    may_be_superseded = [
-        intent.milestone_id for intent in reminders if not intent.dedup_key.endswith(f":{largest}")
-    ]
+    may_be_superseded = [intent.milestone_id for intent in reminders if intent.offset != largest]
     reasons: dict[int, str] = {}
     for pending in facts.pending_to_check(session, today=today, milestone_ids=may_be_superseded):
         reason = scan.cancellation_reason(pending, today=today, current_reminder_keys=current_keys)

@@ -1,7 +1,8 @@
 """A year of the watch in simulated time, checked against an independent oracle.
 
 A few hundred milestones (some imported late, completed early or late, re-dated, in
-projects that get suspended; a few owners opted out) are ticked at every instant that
+projects that get suspended or a new owner, some given their own owner; a few owners
+opted out) are ticked at every instant that
 matters each day: 00:05 (the new day), 08:30 (window opening), 12:00 and 20:00
 (window closing), with registry changes at 07:00, 10:00 and 21:30. The oracle below
 re-derives from the written rules — not from scan.py — which SMS must go out and when;
@@ -45,12 +46,17 @@ class World:
     due: dict[int, date] = field(default_factory=dict)
     project_of: dict[int, int] = field(default_factory=dict)
     owner_of: dict[int, int] = field(default_factory=dict)  # project -> person
+    milestone_owner: dict[int, int] = field(default_factory=dict)  # milestone -> person (override)
     leader_of: dict[int, int] = field(default_factory=dict)  # project -> person
     exists: set[int] = field(default_factory=set)
     completed: set[int] = field(default_factory=set)
     stopped_projects: set[int] = field(default_factory=set)
     opted_out: set[int] = field(default_factory=set)
     supervisors: list[int] = field(default_factory=list)
+
+    def owner(self, milestone: int) -> int:
+        """The responsible official: the milestone's own owner, else its project's."""
+        return self.milestone_owner.get(milestone, self.owner_of[self.project_of[milestone]])
 
     def watched(self, milestone: int) -> bool:
         return (
@@ -63,9 +69,10 @@ class World:
 @dataclass(frozen=True)
 class Change:
     at: datetime
-    kind: str  # create | complete | redate | stop
+    kind: str  # create | complete | redate | stop | project_owner | milestone_owner
     target: int
     new_due: date | None = None
+    new_owner: int | None = None
 
 
 def build_registry(sessions, rng: random.Random, first: date, last: date, count: int):
@@ -148,6 +155,20 @@ def build_registry(sessions, rng: random.Random, first: date, last: date, count:
                 datetime.combine(first + timedelta(days=rng.randrange(span)), EVENT_TIMES[0], tzinfo=TZ),
                 "stop", project.id,
             ))
+        # new responsible officials around the reminder days (drawn last, so the draws
+        # above are the same as before owners could change)
+        by_project: dict[int, list[Milestone]] = {}
+        for milestone in milestones:
+            by_project.setdefault(milestone.project_id, []).append(milestone)
+        around = lambda due: datetime.combine(  # noqa: E731
+            due + timedelta(days=rng.randrange(-9, 2)), rng.choice(EVENT_TIMES), tzinfo=TZ
+        )
+        for project in rng.sample(projects, k=max(1, len(projects) // 6)):  # registry re-import
+            changes.append(Change(around(rng.choice(by_project[project.id]).due_date), "project_owner", project.id,
+                                  new_owner=rng.choice(people).id))
+        for milestone in rng.sample(milestones, k=max(1, len(milestones) // 12)):  # owner override
+            changes.append(Change(around(milestone.due_date), "milestone_owner", milestone.id,
+                                  new_owner=rng.choice(people).id))
     changes.sort(key=lambda change: change.at)
     return world, changes
 
@@ -170,6 +191,12 @@ def apply_change(sessions, world: World, change: Change) -> None:
         elif change.kind == "stop":
             session.get(Project, change.target).status = "suspended"
             world.stopped_projects.add(change.target)
+        elif change.kind == "project_owner":
+            session.get(Project, change.target).owner_id = change.new_owner
+            world.owner_of[change.target] = change.new_owner
+        elif change.kind == "milestone_owner":
+            session.get(Milestone, change.target).owner_id = change.new_owner
+            world.milestone_owner[change.target] = change.new_owner
 
 
 # ------------------------------------------------------------------ the oracle
@@ -217,6 +244,7 @@ class Intent:
     level: int | None
     send_at: datetime
     days: int  # days left (reminder) or overdue (escalation) as of the send day
+    person: int  # the recipient
 
 
 @dataclass
@@ -229,6 +257,8 @@ class Oracle:
     # milestone -> [due, level, resolved]; and resolved (milestone, due) pairs
     board: dict[int, list] = field(default_factory=dict)
     closed: set[tuple[int, date]] = field(default_factory=set)
+    # pending reminders dropped because the milestone's official changed (the only reason counted)
+    recipient_changed: int = 0
 
     def reachable(self, person: int | None) -> bool:
         return person is not None and person not in self.world.opted_out
@@ -238,7 +268,7 @@ class Oracle:
         found: list[int] = []
         for party in parties:
             people = {
-                "owner": [self.world.owner_of[project]],
+                "owner": [self.world.owner(milestone)],
                 "lead_leader": [self.world.leader_of.get(project)],
                 "supervisors": self.world.supervisors,
             }[party]
@@ -258,7 +288,7 @@ class Oracle:
         parties = next(p for _, lv, p in LEVELS if lv == level)
         for person in self.parties(milestone, parties):
             self.add(Intent(f"escalation:{milestone}:{due}:{level}:{person}", milestone, "escalation", due, level,
-                            send_at, (send_at.date() - due).days))
+                            send_at, (send_at.date() - due).days, person))
 
     def tick(self, now: datetime) -> None:
         today = now.date()
@@ -302,7 +332,7 @@ class Oracle:
             if not world.watched(milestone):
                 continue
             due = world.due[milestone]
-            owner = world.owner_of[world.project_of[milestone]]
+            owner = world.owner(milestone)
             if due < today or not self.reachable(owner):
                 continue
             crossed = [offset for offset in OFFSETS if left(today, due, self.mode) <= offset]
@@ -312,13 +342,16 @@ class Oracle:
             if send_at.date() > due:
                 continue
             offset = min(crossed)
-            wanted[milestone] = Intent(f"reminder:{milestone}:{due}:{offset}", milestone, "reminder", due, None,
-                                       send_at, left(send_at.date(), due, self.mode))
+            wanted[milestone] = Intent(f"reminder:{milestone}:{due}:{offset}:{owner}", milestone, "reminder", due,
+                                       None, send_at, left(send_at.date(), due, self.mode), owner)
         # cancel what went stale
         for key, intent in list(self.pending.items()):
             milestone = intent.milestone
             stale = not world.watched(milestone) or intent.due != world.due[milestone]
             if intent.rule == "reminder":
+                if not stale and intent.person != world.owner(milestone):
+                    self.recipient_changed += 1
+                    stale = True
                 current = wanted.get(milestone)
                 stale = stale or intent.due < today or (current is not None and current.key != key)
             else:
@@ -379,13 +412,17 @@ def apply_change_oracle(world: World, change: Change) -> None:
         world.due[change.target] = change.new_due
     elif change.kind == "stop":
         world.stopped_projects.add(change.target)
+    elif change.kind == "project_owner":
+        world.owner_of[change.target] = change.new_owner
+    elif change.kind == "milestone_owner":
+        world.milestone_owner[change.target] = change.new_owner
 
 
 def check(sessions, oracle: Oracle, backend: RecordingBackend, mode: str) -> None:
     with db.transaction(sessions) as session:
         rows = session.execute(
             sa.select(Notification.id, Notification.dedup_key, Notification.state, Notification.sent_at,
-                      Notification.body)
+                      Notification.body, Notification.recipient_id, Notification.last_error)
         ).all()
     sent_rows = {row.dedup_key: row for row in rows if row.state == "sent"}
     # one provider hand-over per sent row, never two for one intent
@@ -413,6 +450,16 @@ def check(sessions, oracle: Oracle, backend: RecordingBackend, mode: str) -> Non
         else:
             assert f"逾期{intent.days}天" in body, body
     assert len(oracle.sent) > 200, "the simulation should exercise a few hundred messages"
+    # a changed official: the pending reminder to the former one dropped, the new one reminded
+    for key, (_, intent) in oracle.sent.items():
+        assert sent_rows[key].recipient_id == intent.person, key
+    dropped = sum(row.last_error == "cancelled: recipient_changed" for row in rows)
+    assert dropped == oracle.recipient_changed > 0
+    reminded = {(intent.milestone, intent.due) for _, intent in oracle.sent.values() if intent.rule == "reminder"}
+    changed_hands = [pair for pair in reminded
+                     if len({i.person for _, i in oracle.sent.values() if (i.milestone, i.due) == pair
+                             and i.rule == "reminder"}) > 1]
+    assert changed_hands, "the simulation should remind a new official after a change of owner"
 
 
 def test_a_year_in_calendar_mode_matches_the_oracle(tmp_path):
