@@ -8,6 +8,7 @@ as the `X-CSRF-Token` header; requests authenticated by a per-user API token
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import threading
@@ -150,8 +151,11 @@ def load_viewer(session: Session, request: Request) -> Viewer:
 
 
 def password_stamp(user: User) -> str:
-    """A short fingerprint of the password hash: changing the password ends old sessions."""
-    return user.password_hash[-12:]
+    """A short fingerprint of the password hash: changing the password ends old sessions.
+
+    A digest of the stored hash rather than a piece of it, since the cookie is readable.
+    """
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def check_csrf(viewer: Viewer, submitted: str | None) -> None:
