@@ -379,3 +379,25 @@ def test_owner_changed_to_an_opted_out_person_cancels_the_pending_reminder_and_s
     assert backend.sent == []
     (row,) = notifications(sessions)
     assert row.last_error == "cancelled: recipient_changed"
+
+
+def test_owner_changed_and_changed_back_before_sending_reminds_the_first_owner_once(sessions):
+    milestone_id = make_milestone(sessions)
+    backend = RecordingBackend()
+    tick(sessions, at(DUE - timedelta(days=7), 0, 5), backend)  # pending for the project owner
+    (first,) = notifications(sessions)
+    change_owner(sessions, milestone_id)
+    tick(sessions, at(DUE - timedelta(days=7), 1, 0), backend)  # theirs cancelled, the override's queued
+    with db.transaction(sessions) as session:
+        session.get(Milestone, milestone_id).owner_id = None  # the override undone
+    result = tick(sessions, at(DUE - timedelta(days=7), 2, 0), backend)
+    assert (result.scan.notifications_cancelled, result.scan.reminders_enqueued) == (1, 1)
+    revived, dropped = notifications(sessions)
+    assert (revived.id, revived.state, revived.last_error) == (first.id, "pending", None)
+    assert dropped.last_error == "cancelled: recipient_changed"
+    again = tick(sessions, at(DUE - timedelta(days=7), 2, 5), backend)
+    assert (again.scan.notifications_cancelled, again.scan.reminders_enqueued) == (0, 0)
+    tick(sessions, at(DUE - timedelta(days=7), 8, 30), backend)
+    tick(sessions, at(DUE - timedelta(days=6), 9, 0), backend)
+    assert [message.to for message in backend.sent] == [first.to_number]
+    assert [row.state for row in notifications(sessions)] == ["sent", "cancelled"]

@@ -257,8 +257,11 @@ class Oracle:
     # milestone -> [due, level, resolved]; and resolved (milestone, due) pairs
     board: dict[int, list] = field(default_factory=dict)
     closed: set[tuple[int, date]] = field(default_factory=set)
-    # pending reminders dropped because the milestone's official changed (the only reason counted)
+    # pending reminders dropped because the milestone's official changed (the only reason
+    # tracked): how many times, and the keys cancelled for it now (the rule puts such a
+    # never-sent reminder back in the queue if its person is the owner again)
     recipient_changed: int = 0
+    dropped_for_recipient: set[str] = field(default_factory=set)
 
     def reachable(self, person: int | None) -> bool:
         return person is not None and person not in self.world.opted_out
@@ -278,8 +281,9 @@ class Oracle:
         return found
 
     def add(self, intent: Intent) -> None:
-        if intent.key not in self.created:
+        if intent.key not in self.created or intent.key in self.dropped_for_recipient:
             self.created.add(intent.key)
+            self.dropped_for_recipient.discard(intent.key)
             self.pending[intent.key] = intent
 
     def escalate_sms(self, now: datetime, milestone: int, level: int) -> None:
@@ -351,6 +355,7 @@ class Oracle:
             if intent.rule == "reminder":
                 if not stale and intent.person != world.owner(milestone):
                     self.recipient_changed += 1
+                    self.dropped_for_recipient.add(key)
                     stale = True
                 current = wanted.get(milestone)
                 stale = stale or intent.due < today or (current is not None and current.key != key)
@@ -453,8 +458,8 @@ def check(sessions, oracle: Oracle, backend: RecordingBackend, mode: str) -> Non
     # a changed official: the pending reminder to the former one dropped, the new one reminded
     for key, (_, intent) in oracle.sent.items():
         assert sent_rows[key].recipient_id == intent.person, key
-    dropped = sum(row.last_error == "cancelled: recipient_changed" for row in rows)
-    assert dropped == oracle.recipient_changed > 0
+    dropped = {row.dedup_key for row in rows if row.last_error == "cancelled: recipient_changed"}
+    assert dropped == oracle.dropped_for_recipient and oracle.recipient_changed > 0
     reminded = {(intent.milestone, intent.due) for _, intent in oracle.sent.values() if intent.rule == "reminder"}
     changed_hands = [pair for pair in reminded
                      if len({i.person for _, i in oracle.sent.values() if (i.milestone, i.due) == pair
