@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from sqlalchemy import select
 
 from deadline_watch.db import transaction
@@ -154,3 +156,22 @@ def test_notes_are_shown_escaped(board):
     page = client.get(f"/escalations/{escalation_id}").text
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_acknowledge_from_the_queue_returns_to_the_same_queue_page(board):
+    client = board.login("super1")
+    html = client.get("/", params={"unit": "生态环境局"}).text
+    assert html.count('class="quick"') == 2  # both open items of that unit
+    escalation_id = board.seeded.escalation_ids[1]
+    response = client.post(f"/escalations/{escalation_id}/acknowledge",
+                           data={"csrf_token": csrf_from(html), "next": "/?unit=生态环境局"})
+    assert response.status_code == 303
+    assert unquote(response.headers["location"]) == "/?unit=生态环境局"
+    assert escalation(board, escalation_id).state == "acknowledged"
+    bad = client.post(f"/escalations/{board.seeded.escalation_ids[4]}/acknowledge",
+                      data={"csrf_token": csrf_from(html), "next": "https://evil.example/"})
+    assert bad.headers["location"] == "/"
+
+
+def test_viewers_get_no_quick_acknowledge_in_the_queue(board):
+    assert 'class="quick"' not in board.login("viewer1").get("/").text

@@ -11,6 +11,7 @@ from ... import supervision
 from ...models import Escalation, User
 from ..auth import ACTORS, Work, unit_of_work
 from ..queue_view import QueueQuery, queue_page
+from .login import safe_next
 from ..rendering import page
 
 router = APIRouter(include_in_schema=False)
@@ -86,7 +87,10 @@ def escalation_action(
     assignee: str = Form(""),
     text: str = Form(""),
     resolution: str = Form(""),
+    next: str = Form(""),
 ) -> Response:
     with unit_of_work(request, allowed=ACTORS, write=True, csrf=csrf_token) as work:
         apply_action(work, escalation_id, action, assignee=assignee, text=text, resolution=resolution)
+    if next:  # the queue's own 认领 button returns to the same queue page
+        return RedirectResponse(safe_next(next), status_code=303)
     return RedirectResponse(f"/escalations/{escalation_id}?done={action}", status_code=303)

@@ -18,7 +18,7 @@ from ..rendering import page
 router = APIRouter(include_in_schema=False)
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site paths are followed after login (no open redirect)."""
     if not target:
         return "/"
@@ -47,7 +47,7 @@ def _login_form(request: Request, *, error: str | None = None, status_code: int 
     payload = session_payload(request)
     csrf = payload.get("csrf") or secrets.token_urlsafe(24)
     response = page(request, "login.html", status_code=status_code, csrf_token=csrf, error=error,
-                    username=username, next_path=_safe_next(next_path))
+                    username=username, next_path=safe_next(next_path))
     if payload.get("csrf") != csrf:  # showing the form never ends an existing session
         set_session_cookie(request, response, {"csrf": csrf})
     return response
@@ -98,7 +98,7 @@ def login_submit(
                            status_code=401, username=username, next_path=next)
     throttle.succeeded(address)
     log.info("web.login", username=username)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     # a fresh CSRF token on login, so a token planted before login is worthless
     set_session_cookie(request, response, {"uid": user_id, "csrf": secrets.token_urlsafe(24), "pw": stamp})
     return response
