@@ -12,9 +12,10 @@ if in_ci; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
     for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
   fi
-  if [[ ! -x /usr/bin/chromium ]]; then
-    echo "installing Chromium from Debian"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  # Chromium for the browser tests, and a CJK font so screenshots show Chinese text.
+  if [[ ! -x /usr/bin/chromium ]] || ! fc-list 2>/dev/null | grep -qi wqy; then
+    echo "installing Chromium and fonts from Debian"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
   fi
 fi
 
