@@ -7,7 +7,7 @@ the audit event and enqueues the SMS; the others see zero rows and do nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,35 +21,66 @@ ACTOR = "watch"
 UNRESOLVED = (EscalationState.OPEN.value, EscalationState.ACKNOWLEDGED.value)
 
 
-def open_escalation(session: Session, facts: MilestoneFacts, level: int, *, now: datetime) -> int | None:
-    """Open the board item for this milestone and due date; None if it already exists."""
-    key = escalation_key(facts.milestone_id, facts.due_date)
+def insert_board_item(
+    session: Session,
+    *,
+    dedup_key: str,
+    milestone_id: int,
+    reason: str,
+    due_date: date,
+    level: int,
+    now: datetime,
+    actor: str,
+    audit_after: dict,
+    notes: str = "",
+    raised_at: datetime | None = None,
+) -> int | None:
+    """Insert one Escalation unless its dedup key exists, with its `escalation.opened` audit
+    event; returns the new id, or None when another scan (or callback) got there first."""
     row = {
-        "dedup_key": key,
-        "milestone_id": facts.milestone_id,
-        "reason": EscalationReason.OVERDUE.value,
-        "due_date": facts.due_date,
+        "dedup_key": dedup_key,
+        "milestone_id": milestone_id,
+        "reason": reason,
+        "due_date": due_date,
         "level": level,
         "state": EscalationState.OPEN.value,
         "opened_at": now,
-        "notes": "",
+        "raised_at": raised_at,
+        "notes": notes,
     }
     if not db.insert_ignore(session, Escalation.__table__, [row], "dedup_key"):
         return None
-    escalation_id = session.scalar(sa.select(Escalation.id).where(Escalation.dedup_key == key))
+    escalation_id = session.scalar(sa.select(Escalation.id).where(Escalation.dedup_key == dedup_key))
     assert escalation_id is not None
     audit.record(
         session,
         now=now,
-        actor=ACTOR,
+        actor=actor,
         action="escalation.opened",
         entity_type="escalation",
         entity_id=escalation_id,
-        after={"milestone_id": facts.milestone_id, "due_date": facts.due_date, "level": level, "state": "open"},
+        after=audit_after,
     )
-    get_logger().info(
-        "escalation.opened", escalation_id=escalation_id, project_code=facts.project_code, level=level
+    return escalation_id
+
+
+def open_escalation(session: Session, facts: MilestoneFacts, level: int, *, now: datetime) -> int | None:
+    """Open the board item for this milestone and due date; None if it already exists."""
+    escalation_id = insert_board_item(
+        session,
+        dedup_key=escalation_key(facts.milestone_id, facts.due_date),
+        milestone_id=facts.milestone_id,
+        reason=EscalationReason.OVERDUE.value,
+        due_date=facts.due_date,
+        level=level,
+        now=now,
+        actor=ACTOR,
+        audit_after={"milestone_id": facts.milestone_id, "due_date": facts.due_date, "level": level, "state": "open"},
     )
+    if escalation_id is not None:
+        get_logger().info(
+            "escalation.opened", escalation_id=escalation_id, project_code=facts.project_code, level=level
+        )
     return escalation_id
 
 

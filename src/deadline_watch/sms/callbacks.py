@@ -18,6 +18,7 @@ from twilio.request_validator import RequestValidator
 
 from .. import audit, db
 from ..config import Settings
+from ..escalation import insert_board_item
 from ..logs import get_logger
 from ..models import Escalation, EscalationReason, EscalationState, Notification, NotificationState, Person, Resolution
 from .twilio_backend import OPTED_OUT_CODE, status_callback_url
@@ -177,30 +178,18 @@ def open_unreachable_escalation(
     session: Session, notification: Notification, *, now: datetime, actor: str, detail: str
 ) -> int | None:
     """Put "cannot reach the official" on the board for this message; None if already there."""
-    key = unreachable_key(notification.id)
-    row = {
-        "dedup_key": key,
-        "milestone_id": notification.milestone_id,
-        "reason": EscalationReason.UNREACHABLE.value,
-        "due_date": notification.due_date,
-        "level": notification.level or 1,
-        "state": EscalationState.OPEN.value,
-        "opened_at": now,
-        "raised_at": now,
-        "notes": detail,
-    }
-    if not db.insert_ignore(session, Escalation.__table__, [row], "dedup_key"):
-        return None
-    escalation_id = session.scalar(sa.select(Escalation.id).where(Escalation.dedup_key == key))
-    assert escalation_id is not None
-    audit.record(
+    escalation_id = insert_board_item(
         session,
+        dedup_key=unreachable_key(notification.id),
+        milestone_id=notification.milestone_id,
+        reason=EscalationReason.UNREACHABLE.value,
+        due_date=notification.due_date,
+        level=notification.level or 1,
         now=now,
         actor=actor,
-        action="escalation.opened",
-        entity_type="escalation",
-        entity_id=escalation_id,
-        after={
+        notes=detail,
+        raised_at=now,
+        audit_after={
             "milestone_id": notification.milestone_id,
             "reason": EscalationReason.UNREACHABLE.value,
             "notification_id": notification.id,
@@ -209,9 +198,10 @@ def open_unreachable_escalation(
             "detail": detail,
         },
     )
-    get_logger().warning(
-        "escalation.unreachable", escalation_id=escalation_id, notification_id=notification.id, detail=detail
-    )
+    if escalation_id is not None:
+        get_logger().warning(
+            "escalation.unreachable", escalation_id=escalation_id, notification_id=notification.id, detail=detail
+        )
     return escalation_id
 
 
