@@ -87,28 +87,18 @@ def open_escalation(session: Session, facts: MilestoneFacts, level: int, *, now:
 def raise_level(session: Session, decision: EscalationDecision, *, now: datetime) -> bool:
     """Move an unresolved escalation up to `decision.level`; False if someone else did."""
     assert decision.escalation_id is not None
-    result = session.execute(
-        sa.update(Escalation)
-        .where(
-            Escalation.id == decision.escalation_id,
-            Escalation.level < decision.level,
-            Escalation.state.in_(UNRESOLVED),
-        )
-        .values(level=decision.level, raised_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:
-        return False
-    audit.record(
+    if not _change_unresolved(
         session,
+        decision.escalation_id,
+        Escalation.level < decision.level,
+        values={"level": decision.level, "raised_at": now},
         now=now,
         actor=ACTOR,
         action="escalation.raised",
-        entity_type="escalation",
-        entity_id=decision.escalation_id,
         before={"level": decision.from_level},
         after={"level": decision.level},
-    )
+    ):
+        return False
     get_logger().info(
         "escalation.raised",
         escalation_id=decision.escalation_id,
@@ -129,29 +119,17 @@ def move_due_date(session: Session, decision: EscalationDecision, current: Escal
     taken = session.scalar(sa.select(Escalation.id).where(Escalation.dedup_key == new_key))
     if taken is not None:
         return resolve(session, current, "deadline_extended", now=now, note=f"新截止日期 {facts.due_date}")
-    result = session.execute(
-        sa.update(Escalation)
-        .where(
-            Escalation.id == current.id,
-            Escalation.due_date == current.due_date,
-            Escalation.state.in_(UNRESOLVED),
-        )
-        .values(due_date=facts.due_date, dedup_key=new_key, level=decision.level)
-        .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:
-        return False
-    audit.record(
+    return _change_unresolved(
         session,
+        current.id,
+        Escalation.due_date == current.due_date,
+        values={"due_date": facts.due_date, "dedup_key": new_key, "level": decision.level},
         now=now,
         actor=ACTOR,
         action="escalation.due_date_changed",
-        entity_type="escalation",
-        entity_id=current.id,
         before={"due_date": current.due_date, "level": current.level},
         after={"due_date": facts.due_date, "level": decision.level},
     )
-    return True
 
 
 def resolve(
@@ -168,9 +146,40 @@ def resolve(
     if note:
         existing = session.scalar(sa.select(Escalation.notes).where(Escalation.id == current.id)) or ""
         values["notes"] = f"{existing}\n{note}".strip()
+    if not _change_unresolved(
+        session,
+        current.id,
+        values=values,
+        now=now,
+        actor=actor,
+        action="escalation.resolved",
+        before={"state": current.state, "level": current.level},
+        after={"state": "resolved", "resolution": resolution, "note": note},
+    ):
+        return False
+    get_logger().info("escalation.resolved", escalation_id=current.id, resolution=resolution)
+    return True
+
+
+def _change_unresolved(
+    session: Session,
+    escalation_id: int,
+    *conditions: sa.ColumnElement[bool],
+    values: dict,
+    now: datetime,
+    actor: str,
+    action: str,
+    before: dict,
+    after: dict,
+) -> bool:
+    """One conditional UPDATE of an unresolved escalation and, when it took, its audit event.
+
+    False (and nothing written) when the escalation is resolved meanwhile or `conditions`
+    no longer hold: a concurrent scan or callback made the change first.
+    """
     result = session.execute(
         sa.update(Escalation)
-        .where(Escalation.id == current.id, Escalation.state.in_(UNRESOLVED))
+        .where(Escalation.id == escalation_id, Escalation.state.in_(UNRESOLVED), *conditions)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -180,13 +189,12 @@ def resolve(
         session,
         now=now,
         actor=actor,
-        action="escalation.resolved",
+        action=action,
         entity_type="escalation",
-        entity_id=current.id,
-        before={"state": current.state, "level": current.level},
-        after={"state": "resolved", "resolution": resolution, "note": note},
+        entity_id=escalation_id,
+        before=before,
+        after=after,
     )
-    get_logger().info("escalation.resolved", escalation_id=current.id, resolution=resolution)
     return True
 
 
@@ -201,11 +209,21 @@ def resolution_note(facts: MilestoneFacts, resolution: str) -> str | None:
 
 
 def unresolved_for_milestone(session: Session, milestone_id: int) -> list[EscalationFacts]:
+    return _unresolved(
+        session, Escalation.milestone_id == milestone_id, Escalation.reason == EscalationReason.OVERDUE.value
+    )
+
+
+def unresolved_by_key(session: Session, dedup_key: str) -> EscalationFacts | None:
+    """The unresolved escalation with this dedup key (e.g. an unreachable item), if any."""
+    found = _unresolved(session, Escalation.dedup_key == dedup_key)
+    return found[0] if found else None
+
+
+def _unresolved(session: Session, *conditions: sa.ColumnElement[bool]) -> list[EscalationFacts]:
     rows = session.execute(
-        sa.select(Escalation.id, Escalation.due_date, Escalation.level, Escalation.state).where(
-            Escalation.milestone_id == milestone_id,
-            Escalation.state.in_(UNRESOLVED),
-            Escalation.reason == EscalationReason.OVERDUE.value,
+        sa.select(Escalation.id, Escalation.milestone_id, Escalation.due_date, Escalation.level, Escalation.state).where(
+            Escalation.state.in_(UNRESOLVED), *conditions
         )
     )
-    return [EscalationFacts(row[0], milestone_id, row[1], row[2], row[3]) for row in rows]
+    return [EscalationFacts(*row) for row in rows]

@@ -18,9 +18,9 @@ from twilio.request_validator import RequestValidator
 
 from .. import audit, db
 from ..config import Settings
-from ..escalation import insert_board_item
+from ..escalation import insert_board_item, resolve, unresolved_by_key
 from ..logs import get_logger
-from ..models import Escalation, EscalationReason, EscalationState, Notification, NotificationState, Person, Resolution
+from ..models import EscalationReason, EscalationState, Notification, NotificationState, Person, Resolution
 from .twilio_backend import OPTED_OUT_CODE, status_callback_url
 
 ACTOR = "twilio"
@@ -207,29 +207,10 @@ def open_unreachable_escalation(
 
 def resolve_unreachable_escalation(session: Session, notification: Notification, *, now: datetime, actor: str) -> bool:
     """A late delivery receipt: the official was reached after all; close the board item."""
-    escalation = session.scalars(
-        sa.select(Escalation).where(
-            Escalation.dedup_key == unreachable_key(notification.id),
-            Escalation.state.in_((EscalationState.OPEN.value, EscalationState.ACKNOWLEDGED.value)),
-        )
-    ).first()
-    if escalation is None:
+    current = unresolved_by_key(session, unreachable_key(notification.id))
+    if current is None:
         return False
-    before = {"state": escalation.state, "resolution": escalation.resolution}
-    escalation.state = EscalationState.RESOLVED.value
-    escalation.resolution = Resolution.REACHED.value
-    escalation.resolved_at = now
-    audit.record(
-        session,
-        now=now,
-        actor=actor,
-        action="escalation.resolved",
-        entity_type="escalation",
-        entity_id=escalation.id,
-        before=before,
-        after={"state": escalation.state, "resolution": escalation.resolution},
-    )
-    return True
+    return resolve(session, current, Resolution.REACHED.value, now=now, actor=actor)
 
 
 def _person_by_mobile(session: Session, mobile: str) -> Person | None:
