@@ -8,7 +8,7 @@ backwards (delivered stays delivered).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -100,14 +100,47 @@ def handle_status_callback(
     request lacks MessageSid/MessageStatus; 204 otherwise (also for unknown sids, so that
     Twilio does not retry what we can never match).
     """
-    if not request_is_signed(settings, url=url, params=params, signature=signature, path=STATUS_PATH):
+    return handle_signed_webhook(
+        sessions,
+        settings,
+        path=STATUS_PATH,
+        url=url,
+        params=params,
+        signature=signature,
+        now=now,
+        well_formed=_names_message_and_status,
+        apply=apply_status_callback,
+    )
+
+
+def handle_signed_webhook(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    path: str,
+    url: str,
+    params: Mapping[str, str],
+    signature: str | None,
+    now: datetime,
+    well_formed: Callable[[Mapping[str, str]], bool],
+    apply: Callable[..., object],
+) -> int:
+    """One Twilio webhook at `path`: 403 unless signed, 400 unless `well_formed(params)`,
+    else `apply(session, params, now=now)` in one transaction and 204 (no TwiML reply)."""
+    if not request_is_signed(settings, url=url, params=params, signature=signature, path=path):
         return 403
-    if not (_sid(params) and _status(params)):
-        get_logger().warning("sms.callback_malformed", keys=sorted(params))
+    if not well_formed(params):
         return 400
     with db.transaction(sessions) as session:
-        apply_status_callback(session, params, now=now)
+        apply(session, params, now=now)
     return 204
+
+
+def _names_message_and_status(params: Mapping[str, str]) -> bool:
+    if _sid(params) and _status(params):
+        return True
+    get_logger().warning("sms.callback_malformed", keys=sorted(params))
+    return False
 
 
 def _sid(params: Mapping[str, str]) -> str:

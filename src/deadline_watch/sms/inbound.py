@@ -13,10 +13,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import db
 from ..config import Settings
 from ..logs import get_logger
-from .callbacks import mark_opted_in, mark_opted_out, request_is_signed
+from .callbacks import handle_signed_webhook, mark_opted_in, mark_opted_out
 
 INBOUND_PATH = "/twilio/inbound"
 SOURCE = "sms:reply"
@@ -74,10 +73,14 @@ def handle_inbound(
 
     204 means "no reply": Twilio answers STOP/START keywords itself.
     """
-    if not request_is_signed(settings, url=url, params=params, signature=signature, path=INBOUND_PATH):
-        return 403
-    if not (params.get("From") or "").strip():
-        return 400
-    with db.transaction(sessions) as session:
-        apply_inbound(session, params, now=now)
-    return 204
+    return handle_signed_webhook(
+        sessions,
+        settings,
+        path=INBOUND_PATH,
+        url=url,
+        params=params,
+        signature=signature,
+        now=now,
+        well_formed=lambda form: bool((form.get("From") or "").strip()),
+        apply=apply_inbound,
+    )
