@@ -58,15 +58,6 @@ def metrics_endpoint(request: Request) -> Response:
     return Response(metrics.render(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _callback_url(request: Request) -> str:
-    """The URL Twilio signed: the configured public URL when behind a proxy, else the request's."""
-    public_url = request.app.state.app_context.settings.web.public_url
-    if public_url:
-        url = public_url.rstrip("/") + request.url.path
-        return url + (f"?{request.url.query}" if request.url.query else "")
-    return str(request.url)
-
-
 async def _twilio(request: Request, handler_name: str) -> Response:
     form = await request.form()
     params = {key: str(value) for key, value in form.items()}
@@ -81,7 +72,9 @@ async def _twilio(request: Request, handler_name: str) -> Response:
         lambda: handler(
             app_context.sessions,
             app_context.settings,
-            url=_callback_url(request),
+            # The request URL as the app sees it; sms.callbacks.signed_url_candidates maps
+            # it onto the configured public URL that Twilio signed.
+            url=str(request.url),
             params=params,
             signature=request.headers.get("X-Twilio-Signature", ""),
             now=app_context.now(),
