@@ -552,50 +552,40 @@ def _owned(row: ClaimedRow) -> list:
     ]
 
 
+def _end_claim(session: Session, row: ClaimedRow, *, now: datetime, **values: object) -> int:
+    """Let go of a row this worker still owns, setting `values`; the number of rows changed
+    (0 when the claim was lost meanwhile: another worker re-claimed the row)."""
+    return session.execute(
+        sa.update(NOTIFICATIONS).where(*_owned(row)).values(claimed_at=None, updated_at=now, **values)
+    ).rowcount
+
+
 def _release(session: Session, row: ClaimedRow, *, now: datetime, error: str | None, code: str | None = None) -> None:
     """Back to pending as if never claimed: the attempt is not counted."""
-    values: dict = {
-        "state": NotificationState.PENDING,
-        "claimed_at": None,
-        "attempts": NOTIFICATIONS.c.attempts - 1,
-        "updated_at": now,
-    }
+    values: dict = {"state": NotificationState.PENDING, "attempts": NOTIFICATIONS.c.attempts - 1}
     if error is not None:
         values.update(last_error=error, provider_error_code=code)
-    session.execute(sa.update(NOTIFICATIONS).where(*_owned(row)).values(**values))
+    _end_claim(session, row, now=now, **values)
 
 
 def _reschedule(
     session: Session, row: ClaimedRow, *, now: datetime, when: datetime, error: str, code: str | None = None
 ) -> None:
-    session.execute(
-        sa.update(NOTIFICATIONS)
-        .where(*_owned(row))
-        .values(
-            state=NotificationState.PENDING,
-            next_attempt_at=when,
-            claimed_at=None,
-            last_error=error,
-            provider_error_code=code,
-            updated_at=now,
-        )
+    _end_claim(
+        session,
+        row,
+        now=now,
+        state=NotificationState.PENDING,
+        next_attempt_at=when,
+        last_error=error,
+        provider_error_code=code,
     )
 
 
 def _fail(session: Session, row: ClaimedRow, *, now: datetime, error: str, code: str | None) -> None:
     """failed, never retried, and an "unreachable" item on the board for the milestone."""
-    failed = session.execute(
-        sa.update(NOTIFICATIONS)
-        .where(*_owned(row))
-        .values(
-            state=NotificationState.FAILED,
-            last_error=error,
-            provider_error_code=code,
-            claimed_at=None,
-            updated_at=now,
-        )
-    )
-    if failed.rowcount != 1:
+    failed = _end_claim(session, row, now=now, state=NotificationState.FAILED, last_error=error, provider_error_code=code)
+    if failed != 1:
         return
     # shared with the status callbacks (imported here: only a failure needs the twilio library)
     from .sms.callbacks import mark_opted_out, open_unreachable_escalation
