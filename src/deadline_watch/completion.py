@@ -70,7 +70,7 @@ def complete_milestone(
     cancelled = outbox.cancel_for_milestone(session, milestone.id, "milestone_completed", now=now)
     resolved = 0
     for current in escalation.unresolved_for_milestone(session, milestone.id):
-        note = f"完成日期 completed on {on.isoformat()}"
+        note = escalation.completed_note(on)
         if escalation.resolve(session, current, "completed_late", now=now, note=note, actor=actor):
             resolved += 1
     return CompletionResult(milestone.id, on, cancelled, resolved, late=on > milestone.due_date)

@@ -200,12 +200,17 @@ def _change_unresolved(
 
 def resolution_note(facts: MilestoneFacts, resolution: str) -> str | None:
     if resolution == "completed_late" and facts.completed_on:
-        return f"完成日期 completed on {facts.completed_on.isoformat()}"
+        return completed_note(facts.completed_on)
     if resolution == "deadline_extended":
         return f"新截止日期 new due date {facts.due_date.isoformat()}"
     if resolution == "cancelled":
         return f"项目状态 project {facts.project_status}, 节点状态 milestone {facts.status}"
     return None
+
+
+def completed_note(completed_on: date) -> str:
+    """The note on a board item resolved as completed_late (by a scan or `complete_milestone`)."""
+    return f"完成日期 completed on {completed_on.isoformat()}"
 
 
 def unresolved_for_milestone(session: Session, milestone_id: int) -> list[EscalationFacts]:
