@@ -83,7 +83,7 @@ def add_user(
         raise UserError(
             f"密码至少 {MIN_PASSWORD_LENGTH} 个字符", f"password needs at least {MIN_PASSWORD_LENGTH} characters"
         )
-    if session.scalars(select(User).where(User.username == username)).first():
+    if find_user(session, username):
         raise UserError(f"用户已存在: {username}", f"user already exists: {username}")
     person = _person_for(session, username=username, role=role, mobile=mobile, now=now) if mobile else None
     user = User(
@@ -133,7 +133,7 @@ class LoginResult:
 
 def authenticate(session: Session, *, username: str, password: str, now: datetime) -> LoginResult:
     """Check a password, counting failures and locking the account for a while after too many."""
-    user = session.scalars(select(User).where(User.username == username.strip())).first()
+    user = find_user(session, username.strip())
     if user is None or not user.active:
         _verify(_DUMMY_HASH, password)
         return LoginResult(None)
@@ -168,8 +168,12 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).first()
+
+
 def get_user(session: Session, username: str) -> User:
-    user = session.scalars(select(User).where(User.username == username)).first()
+    user = find_user(session, username)
     if user is None:
         raise NotFoundError(f"用户不存在: {username}", f"no such user: {username}")
     return user
