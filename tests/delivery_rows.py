@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import factories as f
 from deadline_watch.db import transaction
-from deadline_watch.models import Notification
 
 
 def queue(
@@ -29,22 +28,18 @@ def queue(
         for index in range(count):
             mobile = mobiles[index % len(mobiles)] if mobiles else owner.mobile
             rows.append(
-                Notification(
+                f.notification(
+                    milestone,
+                    owner,
                     dedup_key=f"{rule}:{milestone.id}:{due_date.isoformat()}:{index}",
-                    milestone_id=milestone.id,
+                    at=now,
                     rule=rule,
                     level=1 if rule == "escalation" else None,
-                    due_date=due_date,
-                    days_left=7,
-                    recipient_id=owner.id,
                     to_number=mobile,
                     body=f"【高新区督办】{owner.name}同志:您负责的项目节点将于{due_date:%m月%d日}到期,请抓紧推进。#{index}",
-                    segments=1,
                     state="pending",
                     attempts=0,
                     next_attempt_at=next_attempt_at or now,
-                    created_at=now,
-                    updated_at=now,
                 )
             )
         session.add_all(rows)

@@ -12,7 +12,8 @@ from datetime import date, datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from deadline_watch.models import Milestone, Person, Project, Unit
+from deadline_watch.models import Milestone, Notification, Person, Project, Unit
+from deadline_watch.sms.base import OutgoingSms
 
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 _counter = itertools.count(1)
@@ -88,3 +89,39 @@ def milestone(
     session.add(created)
     session.flush()
     return created
+
+
+def notification(milestone: Milestone, recipient: Person, *, dedup_key: str, at: datetime, **fields) -> Notification:
+    """An outbox row (not yet added to a session): a 7-day reminder about `milestone` to
+    `recipient`, written and due at `at`; `fields` override any column."""
+    values: dict = dict(
+        dedup_key=dedup_key,
+        milestone_id=milestone.id,
+        rule="reminder",
+        due_date=milestone.due_date,
+        days_left=7,
+        recipient_id=recipient.id,
+        to_number=recipient.mobile,
+        body="【高新区督办】提醒",
+        segments=1,
+        next_attempt_at=at,
+        created_at=at,
+        updated_at=at,
+    )
+    values.update(fields)
+    return Notification(**values)
+
+
+def outgoing_sms(**fields) -> OutgoingSms:
+    """A reminder as a backend receives it; `fields` override any attribute."""
+    values: dict = dict(
+        to="+8613800138000",
+        body="【高新区督办】提醒",
+        dedup_key="reminder:1:2026-03-09:7",
+        kind="reminder",
+        project_code="GX-2026-001",
+        milestone="组织实施",
+        due_date=date(2026, 3, 9),
+    )
+    values.update(fields)
+    return OutgoingSms(**values)

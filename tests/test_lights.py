@@ -143,22 +143,8 @@ def test_board_reminder_window_is_the_largest_offset(sessions) -> None:
 
 
 def _notification(milestone, person, **kw) -> Notification:
-    values = dict(
-        dedup_key=f"r:{milestone.id}:{kw.get('state', 'x')}",
-        milestone_id=milestone.id,
-        rule="reminder",
-        due_date=milestone.due_date,
-        days_left=7,
-        recipient_id=person.id,
-        to_number=person.mobile,
-        body="【高新区督办】提醒",
-        segments=1,
-        next_attempt_at=NOW,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-    values.update(kw)
-    return Notification(**values)
+    kw.setdefault("dedup_key", f"r:{milestone.id}:{kw.get('state', 'x')}")
+    return f.notification(milestone, person, at=NOW, **kw)
 
 
 def test_project_detail_shows_deliveries_escalations_evidence_and_history(sessions, settings) -> None:

@@ -18,7 +18,6 @@ import factories as f
 from deadline_watch.config import Settings
 from deadline_watch.db import transaction
 from deadline_watch.models import AuditEvent, Escalation, Notification, Person
-from deadline_watch.sms.base import OutgoingSms
 from deadline_watch.sms.callbacks import handle_status_callback, verify_signature
 from deadline_watch.sms.fake_twilio import FakeTwilio, new_sid
 from deadline_watch.sms.twilio_backend import twilio_backend_from_settings
@@ -42,22 +41,15 @@ def sent_row(sessions: sessionmaker[Session], *, state: str = "sent", sid: str |
     with transaction(sessions) as session:
         owner = f.person(session)
         milestone = f.milestone(session, date(2026, 3, 9), project_=f.project(session, owner=owner))
-        row = Notification(
+        row = f.notification(
+            milestone,
+            owner,
             dedup_key=f"reminder:{milestone.id}:2026-03-09:7:{owner.id}",
-            milestone_id=milestone.id,
-            rule="reminder",
-            due_date=date(2026, 3, 9),
-            days_left=7,
-            recipient_id=owner.id,
-            to_number=owner.mobile,
-            body="【高新区督办】提醒",
-            segments=1,
+            at=NOW - timedelta(minutes=5),
             state=state,
             attempts=1,
-            next_attempt_at=NOW - timedelta(minutes=5),
             sent_at=NOW - timedelta(minutes=1),
             provider_message_id=sid,
-            created_at=NOW - timedelta(minutes=5),
             updated_at=NOW - timedelta(minutes=1),
         )
         session.add(row)
@@ -288,10 +280,7 @@ def test_end_to_end_send_then_signed_callbacks_over_http_mark_delivered(
         settings = callback_fake.settings(Settings())
         settings = settings.model_copy(update={"web": settings.web.model_copy(update={"public_url": endpoint.public_url})})
         backend = twilio_backend_from_settings(settings)
-        message = OutgoingSms(
-            to="+8613800138000", body="【高新区督办】提醒", dedup_key="k", kind="reminder",
-            project_code="P", milestone="组织实施", due_date=date(2026, 3, 9), notification_id=notification_id,
-        )
+        message = f.outgoing_sms(dedup_key="k", project_code="P", notification_id=notification_id)
         result = backend.send(message)
         with transaction(sessions) as session:  # what dispatch records right after the send
             sent = session.get(Notification, notification_id)

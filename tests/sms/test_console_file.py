@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+import factories as f
 from deadline_watch.config import Settings
 from deadline_watch.errors import ConfigError
 from deadline_watch.sms.base import OutgoingSms
@@ -19,19 +20,7 @@ NOW = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 
 
 def message(body: str = "【高新区督办】您负责的项目节点7天后到期", to: str = "+8613800138000", **extra) -> OutgoingSms:
-    fields = dict(
-        to=to,
-        body=body,
-        dedup_key="reminder:1:2026-03-09:7",
-        kind="reminder",
-        project_code="GX-2026-001",
-        milestone="组织实施",
-        due_date=date(2026, 3, 9),
-        notification_id=1,
-        sent_at=NOW,
-    )
-    fields.update(extra)
-    return OutgoingSms(**fields)
+    return f.outgoing_sms(**{"to": to, "body": body, "notification_id": 1, "sent_at": NOW, **extra})
 
 
 def test_console_prints_recipient_and_body_and_numbers_ids() -> None:

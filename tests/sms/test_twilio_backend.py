@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+import factories as f
 from deadline_watch.clock import FixedClock
 from deadline_watch.config import Settings
 from deadline_watch.errors import ConfigError, SmsError
@@ -27,15 +28,7 @@ BODY = "【高新区督办】张三同志:您负责的“天府软件园三期�
 
 
 def sms(to: str = TO, body: str = BODY) -> OutgoingSms:
-    return OutgoingSms(
-        to=to,
-        body=body,
-        dedup_key="reminder:1:2026-03-09:7:1",
-        kind="reminder",
-        project_code="GX-2026-001",
-        milestone="组织实施",
-        due_date=date(2026, 3, 9),
-    )
+    return f.outgoing_sms(to=to, body=body, dedup_key="reminder:1:2026-03-09:7:1")
 
 
 @pytest.fixture
