@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,6 +54,15 @@ def require_postgres() -> None:
 def postgres_schema_engine(schema: str, **kwargs) -> Engine:
     connect_args = {"options": f"-csearch_path={schema}"}
     return db.make_engine(PG_URL, connect_args=connect_args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """Each test starts from structlog's defaults: a CLI test configures logging (level,
+    stream) for its process, and that must not leak into the tests after it."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")

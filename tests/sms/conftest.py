@@ -9,16 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import structlog
 
 from deadline_watch.sms.fake_twilio import FakeTwilio
-
-
-@pytest.fixture(autouse=True)
-def _fresh_logging() -> Iterator[None]:
-    """Each test logs through structlog's defaults, not a stream an earlier CLI test closed."""
-    structlog.reset_defaults()
-    yield
 
 
 @pytest.fixture
