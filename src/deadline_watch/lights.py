@@ -270,18 +270,10 @@ def project_board(
         .order_by(Milestone.project_id, Milestone.position, Milestone.due_date, Milestone.id)
     ).all()
     for m_id, project_id, name, position, due, completed_on, status, owner_name in milestone_rows:
-        light = classify(due, completed_on, status, statuses[project_id], today=today, reminder_days=window)
         by_project[project_id].append(
-            MilestoneLight(
-                name=name,
-                due_date=due,
-                completed_on=completed_on,
-                light=light,
-                days_overdue=days_overdue(light, due, today=today),
-                id=m_id,
-                status=status,
-                position=position,
-                owner=owner_name,
+            _milestone_light(
+                m_id, name, position, due, completed_on, status, owner_name,
+                project_status=statuses[project_id], today=today, window=window,
             )
         )
     return [
@@ -297,6 +289,34 @@ def project_board(
         )
         for project_id, code, name, unit_name, level_, owner_name, status in projects
     ]
+
+
+def _milestone_light(
+    milestone_id: int,
+    name: str,
+    position: int,
+    due_date: date,
+    completed_on: date | None,
+    status: str,
+    owner: str | None,
+    *,
+    project_status: str,
+    today: date,
+    window: int,
+) -> MilestoneLight:
+    """One milestone as the board and the project page show it: its light and days overdue."""
+    light = classify(due_date, completed_on, status, project_status, today=today, reminder_days=window)
+    return MilestoneLight(
+        name=name,
+        due_date=due_date,
+        completed_on=completed_on,
+        light=light,
+        days_overdue=days_overdue(light, due_date, today=today),
+        id=milestone_id,
+        status=status,
+        position=position,
+        owner=owner,
+    )
 
 
 @dataclass(frozen=True)
@@ -411,18 +431,10 @@ def project_detail(
         .where(Milestone.project_id == project.id)
         .order_by(Milestone.position, Milestone.due_date, Milestone.id)
     ).all():
-        light = classify(m.due_date, m.completed_on, m.status, project.status, today=today, reminder_days=window)
         milestones.append(
-            MilestoneLight(
-                name=m.name,
-                due_date=m.due_date,
-                completed_on=m.completed_on,
-                light=light,
-                days_overdue=days_overdue(light, m.due_date, today=today),
-                id=m.id,
-                status=m.status,
-                position=m.position,
-                owner=override_name,
+            _milestone_light(
+                m.id, m.name, m.position, m.due_date, m.completed_on, m.status, override_name,
+                project_status=project.status, today=today, window=window,
             )
         )
         if m.evidence:
