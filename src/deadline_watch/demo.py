@@ -24,6 +24,8 @@ from .clock import FixedClock, SystemClock, local_date
 from .config import Settings
 from .errors import DeadlineWatchError
 from .logs import configure_logging
+from .registry import ImportOptions, import_path
+from .users import add_user
 
 DATE_COLUMNS = ("截止日期", "完成日期")
 TICK_TIMES = (time(0, 5), time(8, 30), time(11, 0), time(15, 0), time(19, 30))
@@ -178,12 +180,6 @@ class _EchoStream:
 
 
 def _import_registry(sessions, path: Path, *, now: datetime, echo: Callable[[str], None]) -> None:
-    try:
-        from .registry import ImportOptions, import_path
-    except ImportError:
-        raise DeadlineWatchError(
-            "台账导入模块尚未安装 (deadline_watch.registry)", "the registry importer is not available yet"
-        ) from None
     report = import_path(sessions, path, now=now, options=ImportOptions(), actor="demo")
     if report.errors:
         raise DeadlineWatchError(
@@ -194,11 +190,6 @@ def _import_registry(sessions, path: Path, *, now: datetime, echo: Callable[[str
 
 
 def _add_supervisor(sessions, password: str, *, now: datetime, echo: Callable[[str], None]) -> None:
-    try:
-        from .users import add_user
-    except ImportError:
-        echo("(用户模块尚未安装,跳过演示账号 / users module missing: no demo account)")
-        return
     with db.transaction(sessions) as session:
         add_user(
             session,
@@ -240,12 +231,8 @@ def _echo_event(event: dict, now: datetime, echo: Callable[[str], None]) -> None
 
 
 def _serve(app: AppContext, port: int, password: str, echo: Callable[[str], None]) -> None:
-    try:
-        from .web.server import serve
-    except ImportError:
-        echo("")
-        echo("看板模块尚未安装,无法启动网页 / the web board is not available in this build (deadline_watch.web.server)")
-        return
+    from .web.server import serve  # the web stack loads only when the demo serves
+
     echo("")
     echo(f"督办看板 board: http://127.0.0.1:{port}/  账号 login: {DEMO_SUPERVISOR}  密码 password: {password}")
     echo("按 Ctrl+C 退出 / press Ctrl+C to stop")

@@ -86,11 +86,8 @@ class WatchJobs:
 
     def report(self, kind: str) -> None:
         now = self.app.now()
-        try:
-            from .reports import write_scheduled_report
-        except ImportError:
-            self.log.error("report.unavailable", kind=kind, detail="deadline_watch.reports is not installed")
-            return
+        from .reports import write_scheduled_report
+
         try:
             paths = write_scheduled_report(self.app.checked_sessions(), self.app.settings, kind, now=now)
         except Exception:

@@ -141,7 +141,7 @@ class TickResult:
     failed: int = 0
     deferred: int = 0
     due_now: int = 0  # pending rows due at `now` (what a dry run would try to send)
-    delivery: str = "ok"  # ok | skipped | unavailable
+    delivery: str = "ok"  # ok | skipped
     dry_run: bool = False
     duration_ms: int = 0
     calendar_fallback_years: list[int] = field(default_factory=list)
@@ -191,14 +191,11 @@ def run_scan(
 def run_delivery(
     sessions: sessionmaker[Session], backend: SmsBackend | None, settings: Settings, *, now: datetime, **kwargs
 ) -> tuple[str, int, int, int]:
-    """One delivery pass through helper code in `dispatch.py`: (status, sent, failed, deferred)."""
+    """One delivery pass (`dispatch.run_delivery_pass`): (status, sent, failed, deferred)."""
     if backend is None:
         return "skipped", 0, 0, 0
-    try:
-        from .dispatch import run_delivery_pass
-    except ImportError:
-        get_logger().error("delivery.unavailable", detail="deadline_watch.dispatch is not installed")
-        return "unavailable", 0, 0, 0
+    from .dispatch import run_delivery_pass  # dispatch pulls in the HTTP stack; only when sending
+
     result = run_delivery_pass(sessions, backend, settings, now=now, **kwargs)
     return "ok", result.sent, result.failed, result.deferred
 

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select, text
 
 from ... import db
+from ...calendar import fallback_years
 from ...app import AppContext
 from ...errors import DeadlineWatchError
 from ...models import TickRun
@@ -17,10 +18,6 @@ router = APIRouter()
 
 
 def calendar_warnings() -> list[str]:
-    try:
-        from ...calendar import fallback_years
-    except ImportError:  # pragma: no cover - the calendar module ships with the package
-        return []
     return [
         f"{year} 年节假日数据缺失,按周一至周五计算工作日 / no holiday data for {year}: Monday-Friday assumed"
         for year in fallback_years()
