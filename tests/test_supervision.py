@@ -108,3 +108,19 @@ def test_detail_counts_days_overdue_until_resolution(sessions, seeded):
     with transaction(sessions) as session:
         detail = supervision.escalation_detail(session, seeded, today=date(2026, 11, 23))
         assert detail.days_overdue == 22 and detail.reached_official is False
+
+
+def test_queue_and_detail_name_the_milestone_owner_with_that_persons_own_mobile(sessions, seeded):
+    """An override owner without a mobile is shown without one, never with the project owner's."""
+    from deadline_watch.queue import EscalationFilter, list_escalations
+
+    with transaction(sessions) as session:
+        escalation = session.get(Escalation, seeded)
+        override = factories.person(session, name="李四")
+        override.mobile = None
+        escalation.milestone.owner_id = override.id
+    with transaction(sessions) as session:
+        detail = supervision.escalation_detail(session, seeded, today=date(2026, 11, 23))
+        [row], _ = list_escalations(session, EscalationFilter(), today=date(2026, 11, 23))
+        assert (detail.owner, detail.owner_mobile) == ("李四", None)
+        assert (row.owner, row.owner_mobile) == ("李四", None)

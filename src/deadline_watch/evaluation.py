@@ -36,6 +36,7 @@ from .models import (
     Project,
     ProjectStatus,
     Unit,
+    responsible_person_id,
 )
 
 __all__ = ["EvaluationRow", "Evaluation", "evaluate", "bar_chart_svg", "COUNTED_PROJECT_STATUSES"]
@@ -189,12 +190,11 @@ def evaluate(session: Session, *, start: date, end: date, today: date) -> Evalua
     units = [_row(name=r.name, id=r.id, **_counts(r)) for r in unit_rows]
 
     official_unit = aliased(Unit)
-    owner_id = func.coalesce(Milestone.owner_id, Project.owner_id)
     official_rows = session.execute(
         select(Person.id, Person.name, Person.mobile, official_unit.name.label("unit"), *_measures(session, today))
         .select_from(Milestone)
         .join(Project, Project.id == Milestone.project_id)
-        .join(Person, Person.id == owner_id)
+        .join(Person, Person.id == responsible_person_id())
         .outerjoin(official_unit, official_unit.id == Person.unit_id)
         .where(*_period_filter(start, end))
         .group_by(Person.id, Person.name, Person.mobile, official_unit.name)

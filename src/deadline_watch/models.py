@@ -21,8 +21,10 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    ColumnElement,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -320,3 +322,9 @@ class TickRun(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     counts: Mapped[dict | None] = mapped_column(JSON)
+
+
+def responsible_person_id() -> ColumnElement[int]:
+    """Who answers for a milestone, as SQL: its own owner when it has one, else its
+    project's owner. The statement must have Milestone and Project in its FROM."""
+    return func.coalesce(Milestone.owner_id, Project.owner_id)

@@ -12,7 +12,17 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from .models import Escalation, EscalationState, Milestone, Notification, Person, Project, Unit, User
+from .models import (
+    Escalation,
+    EscalationState,
+    Milestone,
+    Notification,
+    Person,
+    Project,
+    Unit,
+    User,
+    responsible_person_id,
+)
 
 STATES = ("open", "acknowledged", "resolved", "all")
 
@@ -64,8 +74,7 @@ def list_escalations(
 ) -> tuple[list[EscalationRow], int]:
     """One page of escalations and the total matching the filter."""
     filt = filt or EscalationFilter()
-    milestone_owner = aliased(Person, name="milestone_owner")
-    project_owner = aliased(Person, name="project_owner")
+    responsible = aliased(Person, name="responsible")
     conditions = []
     states = _states(filt.state)
     if states is not None:
@@ -135,8 +144,8 @@ def list_escalations(
             Escalation.state,
             Escalation.reason,
             Unit.name,
-            sa.func.coalesce(milestone_owner.name, project_owner.name),
-            sa.func.coalesce(milestone_owner.mobile, project_owner.mobile),
+            responsible.name,
+            responsible.mobile,
             User.username,
             last_sms,
         )
@@ -144,8 +153,7 @@ def list_escalations(
         .join(Milestone, Milestone.id == Escalation.milestone_id)
         .join(Project, Project.id == Milestone.project_id)
         .join(Unit, Unit.id == Project.unit_id)
-        .outerjoin(milestone_owner, milestone_owner.id == Milestone.owner_id)
-        .outerjoin(project_owner, project_owner.id == Project.owner_id)
+        .outerjoin(responsible, responsible.id == responsible_person_id())
         .outerjoin(User, User.id == Escalation.assignee_id)
         .where(Escalation.id.in_(page_ids))
         .order_by(Escalation.due_date, Escalation.id)

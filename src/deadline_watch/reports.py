@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from openpyxl.utils import get_column_letter
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from .clock import local_date
@@ -32,7 +32,7 @@ from .db import transaction
 from .errors import DeadlineWatchError
 from .evaluation import Evaluation, EvaluationRow, bar_chart_svg, evaluate
 from .logs import mask_mobile
-from .models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
+from .models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit, responsible_person_id
 
 __all__ = [
     "Column",
@@ -120,7 +120,6 @@ MILESTONE_COLUMNS = [
 
 def _milestone_rows(session: Session, *conditions, order_by: list) -> list[tuple]:
     owner = aliased(Person)
-    owner_id = func.coalesce(Milestone.owner_id, Project.owner_id)
     return session.execute(
         select(
             Project.code,
@@ -134,7 +133,7 @@ def _milestone_rows(session: Session, *conditions, order_by: list) -> list[tuple
         .select_from(Milestone)
         .join(Project, Project.id == Milestone.project_id)
         .join(Unit, Unit.id == Project.unit_id)
-        .join(owner, owner.id == owner_id)
+        .join(owner, owner.id == responsible_person_id())
         .where(*conditions)
         .order_by(*order_by)
     ).all()

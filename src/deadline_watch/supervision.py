@@ -28,6 +28,7 @@ from .models import (
     Unit,
     User,
     UserRole,
+    responsible_person_id,
 )
 
 # Resolutions a person may choose; `cancelled` and `reached` are set by the scan itself.
@@ -220,24 +221,21 @@ class EscalationDetail:
 
 
 def escalation_detail(session: Session, escalation_id: int, *, today: date) -> EscalationDetail:
-    owner = aliased(Person)
-    override = aliased(Person)
+    responsible = aliased(Person)
     leader = aliased(Person)
     row = session.execute(
-        select(Escalation, Milestone, Project, Unit.name, owner, override, leader, User.username)
+        select(Escalation, Milestone, Project, Unit.name, responsible, leader, User.username)
         .join(Milestone, Milestone.id == Escalation.milestone_id)
         .join(Project, Project.id == Milestone.project_id)
         .join(Unit, Unit.id == Project.unit_id)
-        .join(owner, owner.id == Project.owner_id)
-        .outerjoin(override, override.id == Milestone.owner_id)
+        .join(responsible, responsible.id == responsible_person_id())
         .outerjoin(leader, leader.id == Project.lead_leader_id)
         .outerjoin(User, User.id == Escalation.assignee_id)
         .where(Escalation.id == escalation_id)
     ).first()
     if row is None:
         raise NotFoundError(f"督办事项不存在: {escalation_id}", f"no such escalation: {escalation_id}")
-    escalation, milestone, project, unit_name, owner_person, override_person, leader_person, assignee = row
-    responsible = override_person or owner_person
+    escalation, milestone, project, unit_name, responsible_person, leader_person, assignee = row
     notifications = list(
         session.scalars(
             select(Notification)
@@ -262,8 +260,8 @@ def escalation_detail(session: Session, escalation_id: int, *, today: date) -> E
         milestone=milestone.name,
         milestone_status=milestone.status,
         completed_on=milestone.completed_on,
-        owner=responsible.name,
-        owner_mobile=responsible.mobile,
+        owner=responsible_person.name,
+        owner_mobile=responsible_person.mobile,
         lead_leader=leader_person.name if leader_person else None,
         assignee=assignee,
         days_overdue=max((min(end, today) - escalation.due_date).days, 0),
