@@ -618,11 +618,7 @@ class _Handler(BaseHTTPRequestHandler):
         if step.accepts and "To" in form:
             message = self.fake._accept(form)
         self._pause(step)
-        if step.drop:
-            self.close_connection = True
-            return
-        if step.error_code is not None:
-            self._error(step.error_code, step.status)
+        if self._scripted_failure(step):
             return
         assert message is not None
         self._json(201, self.fake.resource(message, just_created=True))
@@ -641,11 +637,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         step = self.fake._next_step("list")
         self._pause(step)
-        if step.drop:
-            self.close_connection = True
-            return
-        if step.error_code is not None:
-            self._error(step.error_code, step.status)
+        if self._scripted_failure(step):
             return
         query = {key: values[-1] for key, values in parse_qs(urlsplit(self.path).query).items()}
         try:
@@ -654,6 +646,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(20001, 400, "Invalid filter value")
             return
         self._json(200, page)
+
+    def _scripted_failure(self, step: Scripted) -> bool:
+        """Answer a scripted dropped connection or error; False when the step succeeds."""
+        if step.drop:
+            self.close_connection = True
+            return True
+        if step.error_code is not None:
+            self._error(step.error_code, step.status)
+            return True
+        return False
 
     def _pause(self, step: Scripted) -> None:
         delay = step.delay + self.fake.latency_ms / 1000.0
