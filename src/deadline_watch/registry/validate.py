@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from typing import TypeVar
 
 from ..models import Milestone, Person, Project, ProjectLevel, Unit
 from .cells import (
@@ -30,6 +31,8 @@ from .report import ImportReport
 
 KEYS = tuple(column.key for column in COLUMNS)
 LEVELS = {level.value for level in ProjectLevel}
+T = TypeVar("T")
+
 _LIMITS = {  # column key -> max length, from the model's column sizes
     "project_code": Project.__table__.c.code.type.length,
     "project_name": Project.__table__.c.name.type.length,
@@ -209,7 +212,7 @@ class _Validator:
                                     ("unit", unit, unit_raw), ("owner", owner_name, owner_raw),
                                     ("milestone", milestone, milestone_raw)):
                 if not value:
-                    self.fail(line, key, raw, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
+                    self.missing(line, key, raw)
         for key, value, raw in (("project_code", code, code_raw), ("project_name", name, name_raw),
                                 ("unit", unit, unit_raw), ("owner", owner_name, owner_raw),
                                 ("lead_leader", lead_name, lead_raw), ("milestone", milestone, milestone_raw)):
@@ -258,24 +261,25 @@ class _Validator:
     def fail(self, line: int, key: str, value: object, reason_zh: str, reason_en: str) -> None:
         self.report.add_error(line, self.header.title(key), cell_text(value), reason_zh, reason_en)
 
+    def missing(self, line: int, key: str, value: object) -> None:
+        self.fail(line, key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
+
     def mobile(self, line: int, key: str, value: object) -> str | None:
-        if value is None or value == "" or not clean_text(value):
-            if BY_KEY[key].required:
-                self.fail(line, key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
-            return None
-        try:
-            return parse_mobile(value)
-        except CellError as exc:
-            self.fail(line, key, value, exc.reason_zh, exc.reason_en)
-            return None
+        empty = value is None or value == "" or not clean_text(value)
+        return self._parsed(line, key, value, parse_mobile, empty=empty)
 
     def day(self, line: int, key: str, value: object) -> date | None:
-        if value is None or value == "" or (not isinstance(value, date) and not clean_text(value)):
+        empty = value is None or value == "" or (not isinstance(value, date) and not clean_text(value))
+        return self._parsed(line, key, value, parse_date, empty=empty)
+
+    def _parsed(self, line: int, key: str, value: object, parse: Callable[[object], T], *, empty: bool) -> T | None:
+        """`parse(value)`, or None with the cell's error reported (an empty cell only when required)."""
+        if empty:
             if BY_KEY[key].required:
-                self.fail(line, key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
+                self.missing(line, key, value)
             return None
         try:
-            return parse_date(value)
+            return parse(value)
         except CellError as exc:
             self.fail(line, key, value, exc.reason_zh, exc.reason_en)
             return None
