@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from structlog.testing import capture_logs
 
 import factories as f
+from form_endpoint import FormEndpoint
 from deadline_watch.config import Settings
 from deadline_watch.db import transaction
 from deadline_watch.models import AuditEvent, Escalation, Notification, Person
@@ -231,39 +229,6 @@ def test_signed_callback_without_message_sid_is_a_bad_request(sessions: sessionm
     assert post(sessions, {"MessageStatus": "delivered"}) == 400
 
 
-class _StatusEndpoint:
-    """A stand-in for the web route: passes each POST to handle_status_callback."""
-
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
-        self.answers: list[int] = []
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers["Content-Length"])
-                params = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                host = self.headers["Host"]
-                answer = handle_status_callback(
-                    sessions,
-                    settings,
-                    url=f"http://{host}{self.path}",
-                    params=params,
-                    signature=self.headers.get("X-Twilio-Signature"),
-                    now=NOW,
-                )
-                endpoint.answers.append(answer)
-                self.send_response(answer)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        self.public_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
 @pytest.fixture
 def callback_fake() -> Iterator[FakeTwilio]:
     with FakeTwilio(auth_token=TOKEN, callback_statuses=("sent", "delivered"), callback_delay=0.2) as fake:
@@ -275,10 +240,15 @@ def test_end_to_end_send_then_signed_callbacks_over_http_mark_delivered(
 ) -> None:
     notification_id, _ = sent_row(sessions, state="sending", sid="pending")
     # the endpoint has no public URL configured: it checks the URL it was called on
-    endpoint = _StatusEndpoint(sessions, settings_with(public_url=None))
+    endpoint_settings = settings_with(public_url=None)
+    endpoint = FormEndpoint(
+        lambda url, form, signature: handle_status_callback(
+            sessions, endpoint_settings, url=url, params=form, signature=signature, now=NOW
+        )
+    )
     try:
         settings = callback_fake.settings(Settings())
-        settings = settings.model_copy(update={"web": settings.web.model_copy(update={"public_url": endpoint.public_url})})
+        settings = settings.model_copy(update={"web": settings.web.model_copy(update={"public_url": endpoint.base_url})})
         backend = twilio_backend_from_settings(settings)
         message = f.outgoing_sms(dedup_key="k", project_code="P", notification_id=notification_id)
         result = backend.send(message)
@@ -289,8 +259,7 @@ def test_end_to_end_send_then_signed_callbacks_over_http_mark_delivered(
         while len(endpoint.answers) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        endpoint.server.shutdown()
-        endpoint.server.server_close()
-    assert callback_fake.messages[0].status_callback == endpoint.public_url + "/twilio/status"
+        endpoint.close()
+    assert callback_fake.messages[0].status_callback == endpoint.base_url + "/twilio/status"
     assert endpoint.answers == [204, 204]
     assert row(sessions, notification_id).state == "delivered"

@@ -8,20 +8,19 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 import pytest
 from twilio.rest import Client
 
+from form_endpoint import FormEndpoint
 from deadline_watch.clock import FixedClock
 from deadline_watch.sms.callbacks import verify_signature
 from deadline_watch.sms.fake_twilio import FakeTwilio, Scripted, load_recorded, max_in_window
@@ -189,40 +188,14 @@ def test_max_in_window_counts_the_busiest_second() -> None:
     assert max_in_window([], 1.0) == 0
 
 
-class _Receiver:
-    """A tiny HTTP endpoint that records what is posted to it."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, dict[str, str], str | None]] = []
-        self.arrived = threading.Event()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers["Content-Length"])
-                form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                receiver.posts.append((self.path, form, self.headers.get("X-Twilio-Signature")))
-                receiver.arrived.set()
-                self.send_response(204)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/twilio/status"
-
-
 @pytest.fixture
-def receiver() -> Iterator[_Receiver]:
-    found = _Receiver()
+def receiver() -> Iterator[FormEndpoint]:
+    found = FormEndpoint()
     yield found
-    found.server.shutdown()
-    found.server.server_close()
+    found.close()
 
 
-def test_status_callbacks_are_posted_in_order_and_signed(receiver: _Receiver) -> None:
+def test_status_callbacks_are_posted_in_order_and_signed(receiver: FormEndpoint) -> None:
     with FakeTwilio(callback_statuses=("sent", "delivered"), callback_delay=0.05) as fake:
         created = client_for(fake).messages.create(to=TO, from_="+15005550006", body="x", status_callback=receiver.url)
         deadline = time.monotonic() + 5
@@ -237,7 +210,7 @@ def test_status_callbacks_are_posted_in_order_and_signed(receiver: _Receiver) ->
     assert fake.message(created.sid).status == "delivered"
 
 
-def test_post_status_by_hand_reports_the_answer_and_can_skip_signing(fake_twilio: FakeTwilio, receiver: _Receiver) -> None:
+def test_post_status_by_hand_reports_the_answer_and_can_skip_signing(fake_twilio: FakeTwilio, receiver: FormEndpoint) -> None:
     created = client_for(fake_twilio).messages.create(to=TO, from_="+15005550006", body="x", status_callback=receiver.url)
     assert fake_twilio.post_status(created.sid, "undelivered", error_code=30005) == 204
     assert fake_twilio.post_status(created.sid, "failed", sign=False) == 204
