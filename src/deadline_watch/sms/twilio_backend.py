@@ -27,6 +27,7 @@ from ..config import Settings
 from ..errors import ConfigError, SmsError
 from ..logs import mask_mobile
 from .base import OutgoingSms, SendResult
+from .factory import require_twilio_settings
 
 # Twilio error codes this product treats specially (https://www.twilio.com/docs/api/errors).
 AUTH_ERROR_CODE = "20003"  # authentication failed: stop the delivery pass, do not burn the queue
@@ -286,20 +287,8 @@ def status_callback_url(settings: Settings) -> str | None:
 
 def twilio_backend_from_settings(settings: Settings, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> TwilioBackend:
     """The backend for `sms.backend = "twilio"`; ConfigError naming what is missing."""
+    require_twilio_settings(settings)
     section = settings.twilio
-    missing = [
-        name
-        for name, value in (
-            ("TWILIO_ACCOUNT_SID", section.account_sid),
-            ("TWILIO_AUTH_TOKEN", section.auth_token),
-        )
-        if not value
-    ]
-    if not (section.from_number or section.messaging_service_sid):
-        missing.append("TWILIO_FROM_NUMBER 或/or TWILIO_MESSAGING_SERVICE_SID")
-    if missing:
-        names = ", ".join(missing)
-        raise ConfigError(f"Twilio 配置缺少环境变量: {names}", f"Twilio is missing environment variables: {names}")
     if section.base_url and urlsplit(section.base_url).scheme not in ("http", "https"):
         raise ConfigError(
             f"DEADLINE_WATCH_TWILIO_BASE_URL 必须以 http:// 或 https:// 开头: {section.base_url}",
