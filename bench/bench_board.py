@@ -26,6 +26,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from pg_schema import migrated_schema
 from deadline_watch import db, users
 from deadline_watch.app import AppContext
 from deadline_watch.clock import FixedClock
@@ -131,15 +132,7 @@ def build_postgres(sqlite_path: Path) -> str:
     """Copy the SQLite data set into a fresh PostgreSQL schema with COPY; returns its URL."""
     import psycopg
 
-    admin = db.make_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
-        connection.exec_driver_sql(f"CREATE SCHEMA {PG_SCHEMA}")
-    admin.dispose()
-    scoped = f"{PG_URL}?options=-csearch_path%3D{PG_SCHEMA}"
-    engine = db.make_engine(scoped)
-    db.upgrade(engine)
-    engine.dispose()
+    scoped = migrated_schema(PG_URL, PG_SCHEMA)
     started = time.perf_counter()
     source = sqlite3.connect(sqlite_path)
     plain = PG_URL.replace("postgresql+psycopg://", "postgresql://")

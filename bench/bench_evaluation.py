@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from deadline_watch import db
+from pg_schema import migrated_schema
 from deadline_watch.config import Settings
 from deadline_watch.evaluation import evaluate
 from deadline_watch.reports import monthly_report, render, weekly_report
@@ -126,15 +127,7 @@ def build_postgres(url: str, milestones: int) -> str:
     import psycopg
 
     schema = "bench_eval"
-    admin = db.make_engine(url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    admin.dispose()
-    scoped = f"{url}?options=-csearch_path%3D{schema}"
-    engine = db.make_engine(scoped)
-    db.upgrade(engine)
-    engine.dispose()
+    scoped = migrated_schema(url, schema)
     units, persons, projects, milestone_rows, escalations = generate(milestones)
     created = "2026-01-01 00:00:00+00"
     plain = url.replace("postgresql+psycopg://", "postgresql://")
