@@ -13,11 +13,10 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from .models import Escalation, Milestone, Notification, Person, Project, Unit, User
+from .models import Escalation, Milestone, Notification, Person, Project, Unit, User, responsible_person_id
 from .scan import EscalationFacts, MilestoneFacts, PendingFacts, PersonFacts
 
-_MilestoneOwner = aliased(Person, name="milestone_owner")
-_ProjectOwner = aliased(Person, name="project_owner")
+_Responsible = aliased(Person, name="responsible")
 _Leader = aliased(Person, name="lead_leader")
 
 
@@ -34,13 +33,10 @@ def _milestone_select() -> sa.Select:
             Milestone.status,
             Project.status,
             Milestone.completed_on,
-            sa.func.coalesce(_MilestoneOwner.id, _ProjectOwner.id),
-            sa.func.coalesce(_MilestoneOwner.name, _ProjectOwner.name),
-            sa.func.coalesce(_MilestoneOwner.mobile, _ProjectOwner.mobile),
-            sa.case(
-                (_MilestoneOwner.id.is_not(None), _MilestoneOwner.opted_out_at.is_not(None)),
-                else_=_ProjectOwner.opted_out_at.is_not(None),
-            ),
+            _Responsible.id,
+            _Responsible.name,
+            _Responsible.mobile,
+            _Responsible.opted_out_at.is_not(None),
             _Leader.id,
             _Leader.name,
             _Leader.mobile,
@@ -49,8 +45,7 @@ def _milestone_select() -> sa.Select:
         .select_from(Milestone)
         .join(Project, Project.id == Milestone.project_id)
         .join(Unit, Unit.id == Project.unit_id)
-        .outerjoin(_MilestoneOwner, _MilestoneOwner.id == Milestone.owner_id)
-        .outerjoin(_ProjectOwner, _ProjectOwner.id == Project.owner_id)
+        .outerjoin(_Responsible, _Responsible.id == responsible_person_id())
         .outerjoin(_Leader, _Leader.id == Project.lead_leader_id)
     )
 
@@ -200,7 +195,7 @@ def pending_to_check(
     recipient changed, reminders addressed to someone no longer responsible for the
     milestone, overdue reminders, all pending escalation SMS, and the pending reminders
     of `milestone_ids` (which may be superseded by a more urgent one)."""
-    owner_now = sa.func.coalesce(Milestone.owner_id, Project.owner_id)
+    owner_now = responsible_person_id()
     current_escalation = (
         sa.select(Escalation.level)
         .where(
