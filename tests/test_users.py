@@ -116,3 +116,69 @@ def test_the_scan_counts_a_supervisor_account_with_mobile_among_supervisors(sess
         found = supervisors(session)
         mobiles = {getattr(p, "mobile", None) for p in found}
         assert "+8613800138009" in mobiles and "+8613800138010" not in mobiles
+
+
+def _events(session, action):
+    return session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+
+
+def test_deactivated_user_cannot_authenticate_or_use_a_token_until_reactivated(sessions):
+    with transaction(sessions) as session:
+        users.add_user(session, username="bob", role="viewer", password="long-enough", now=NOW)
+        token = users.issue_api_token(session, username="bob", now=NOW)
+        assert users.set_active(session, username="bob", active=False, now=NOW, actor="cli:root") is True
+        assert not users.authenticate(session, username="bob", password="long-enough", now=NOW).ok
+        assert users.user_for_token(session, token) is None
+        assert users.set_active(session, username="bob", active=False, now=NOW) is False
+        [event] = _events(session, "user.deactivated")
+        assert (event.actor, event.before, event.after) == ("cli:root", {"active": True}, {"active": False})
+        assert users.set_active(session, username="bob", active=True, now=NOW) is True
+        assert users.authenticate(session, username="bob", password="long-enough", now=NOW).ok
+        assert len(_events(session, "user.activated")) == 1
+
+
+def test_unlock_clears_the_lock_and_the_failure_count(sessions):
+    with transaction(sessions) as session:
+        users.add_user(session, username="bob", role="viewer", password="long-enough", now=NOW)
+        for _ in range(users.FAILURES_BEFORE_LOCK):
+            users.authenticate(session, username="bob", password="wrong", now=NOW)
+        assert users.unlock(session, username="bob", now=NOW, actor="cli:root") is True
+        user = users.get_user(session, "bob")
+        assert (user.failed_logins, user.locked_until) == (0, None)
+        [event] = _events(session, "user.unlocked")
+        assert event.before == {"failed_logins": 5, "locked_until": (NOW + users.FIRST_LOCK).isoformat()}
+        assert users.authenticate(session, username="bob", password="long-enough", now=NOW).ok
+        assert users.unlock(session, username="bob", now=NOW) is False  # nothing left to clear
+
+
+def test_set_password_replaces_the_hash_and_keeps_it_out_of_the_audit_trail(sessions):
+    with transaction(sessions) as session:
+        users.add_user(session, username="bob", role="viewer", password="long-enough", now=NOW)
+        old_hash = users.get_user(session, "bob").password_hash
+        users.set_password(session, username="bob", password="another-secret", now=NOW, actor="cli:root")
+        user = users.get_user(session, "bob")
+        assert user.password_hash != old_hash and user.password_hash.startswith("$argon2")
+        assert not users.authenticate(session, username="bob", password="long-enough", now=NOW).ok
+        assert users.authenticate(session, username="bob", password="another-secret", now=NOW).ok
+        [event] = _events(session, "user.password_changed")
+        assert event.actor == "cli:root" and event.before is None and event.after is None
+
+
+def test_set_password_follows_the_rules_of_add_user(sessions):
+    with transaction(sessions) as session:
+        users.add_user(session, username="bob", role="viewer", password="long-enough", now=NOW)
+        with pytest.raises(users.UserError) as raised:
+            users.set_password(session, username="bob", password="short", now=NOW)
+        assert " / " in raised.value.message
+        assert users.authenticate(session, username="bob", password="long-enough", now=NOW).ok
+
+
+@pytest.mark.parametrize("change", [
+    lambda s: users.set_active(s, username="nobody", active=False, now=NOW),
+    lambda s: users.unlock(s, username="nobody", now=NOW),
+    lambda s: users.set_password(s, username="nobody", password="long-enough", now=NOW),
+], ids=["set_active", "unlock", "set_password"])
+def test_changing_an_unknown_user_raises_not_found(sessions, change):
+    with transaction(sessions) as session, pytest.raises(NotFoundError) as raised:
+        change(session)
+    assert raised.value.exit_code == 1 and "nobody" in raised.value.message

@@ -1,4 +1,5 @@
-"""Board accounts: creating users, checking passwords (argon2), login throttling, API tokens.
+"""Board accounts: creating users, checking passwords (argon2), login throttling, API tokens,
+and the admin's changes to an account (deactivate/activate, unlock, new password).
 
 A supervisor given a mobile is linked to a Person carrying the role word "supervisor", so
 the scan notifies them at escalation level 2 like any other supervisor.
@@ -66,6 +67,7 @@ def add_user(
     password: str,
     mobile: str | None = None,
     now: datetime,
+    actor: str = "cli",
 ) -> User:
     """Create a board account; with a mobile, link (or create) the Person behind it."""
     username = username.strip()
@@ -79,10 +81,7 @@ def add_user(
             f"角色无效: {role}(可选 admin、supervisor、viewer)",
             f"invalid role: {role} (choose admin, supervisor or viewer)",
         )
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(
-            f"密码至少 {MIN_PASSWORD_LENGTH} 个字符", f"password needs at least {MIN_PASSWORD_LENGTH} characters"
-        )
+    check_password_rules(password)
     if find_user(session, username):
         raise UserError(f"用户已存在: {username}", f"user already exists: {username}")
     person = _person_for(session, username=username, role=role, mobile=mobile, now=now) if mobile else None
@@ -100,13 +99,20 @@ def add_user(
     audit.record(
         session,
         now=now,
-        actor="cli",
+        actor=actor,
         action="user.added",
         entity_type="user",
         entity_id=user.id,
         after={"username": username, "role": role, "person_id": person.id if person else None},
     )
     return user
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(
+            f"密码至少 {MIN_PASSWORD_LENGTH} 个字符", f"password needs at least {MIN_PASSWORD_LENGTH} characters"
+        )
 
 
 def _person_for(session: Session, *, username: str, role: str, mobile: str, now: datetime) -> Person:
@@ -199,3 +205,67 @@ def user_for_token(session: Session, token: str) -> User | None:
         return None
     user = session.scalars(select(User).where(User.api_token_hash == hash_token(token))).first()
     return user if user is not None and user.active else None
+
+
+# The board's session cookie carries a fingerprint of the password hash and is refused for an
+# inactive user (web.auth.load_viewer), so the changes below end existing sessions by
+# changing exactly those two fields; nothing else has to be told.
+
+
+def set_active(session: Session, *, username: str, active: bool, now: datetime, actor: str = "cli") -> bool:
+    """Deactivate or reactivate an account; False when it already was in that state.
+
+    An inactive user cannot log in, their session cookies and API token stop working at once.
+    """
+    user = get_user(session, username)
+    if user.active == active:
+        return False
+    user.active = active
+    audit.record(
+        session,
+        now=now,
+        actor=actor,
+        action="user.activated" if active else "user.deactivated",
+        entity_type="user",
+        entity_id=user.id,
+        before={"active": not active},
+        after={"active": active},
+    )
+    return True
+
+
+def unlock(session: Session, *, username: str, now: datetime, actor: str = "cli") -> bool:
+    """Clear the failed-login count and lock so the user may log in at once; False when there
+    was nothing to clear."""
+    user = get_user(session, username)
+    if not user.failed_logins and user.locked_until is None:
+        return False
+    before = {"failed_logins": user.failed_logins, "locked_until": user.locked_until}
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(
+        session,
+        now=now,
+        actor=actor,
+        action="user.unlocked",
+        entity_type="user",
+        entity_id=user.id,
+        before=before,
+        after={"failed_logins": 0, "locked_until": None},
+    )
+    return True
+
+
+def set_password(session: Session, *, username: str, password: str, now: datetime, actor: str = "cli") -> User:
+    """Give the user a new password (same rules as `add_user`); their existing sessions end.
+
+    The failed-login count and lock are left alone: `unlock` clears them.
+    """
+    user = get_user(session, username)
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    # The hash never goes into the audit trail.
+    audit.record(
+        session, now=now, actor=actor, action="user.password_changed", entity_type="user", entity_id=user.id
+    )
+    return user

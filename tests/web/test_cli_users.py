@@ -1,15 +1,23 @@
-"""`deadline-watch users add|list|token` and `board` wiring."""
+"""`deadline-watch users add|list|token|deactivate|activate|unlock|passwd` and `board` wiring."""
 
 from __future__ import annotations
 
+import io
 import shutil
+import sys
 
 import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from deadline_watch import users
 from deadline_watch.cli import cli, main
+from deadline_watch.cli.registry_cmds import _actor as cli_actor
+from deadline_watch.db import transaction
+from deadline_watch.models import AuditEvent
+
+from .conftest import PASSWORD, login
 
 
 @pytest.fixture
@@ -64,3 +72,117 @@ def test_board_refuses_a_database_without_schema(tmp_path, monkeypatch, capsys):
     code = main(["--db", f"sqlite:///{tmp_path / 'empty.db'}", "board", "--port", "8765"])
     assert code == 3
     assert "db upgrade" in capsys.readouterr().err
+
+
+# --- deactivate / activate / unlock / passwd, on SQLite and PostgreSQL against the board ---
+
+
+@pytest.fixture
+def run(db_url, tmp_path, monkeypatch, capsys):
+    """`deadline-watch --db <the board's database> ...` through `main`; returns (code, stdout, stderr)."""
+    monkeypatch.chdir(tmp_path)
+
+    def run_cli(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+        capsys.readouterr()
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = main(["--db", db_url, *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run_cli
+
+
+def audit_actions(board, username: str) -> list[tuple[str, str]]:
+    with transaction(board.sessions) as session:
+        user = users.get_user(session, username)
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.entity_type == "user", AuditEvent.entity_id == user.id)
+            .order_by(AuditEvent.id)
+        )
+        return [(event.action, event.actor) for event in events]
+
+
+def test_deactivated_user_cannot_log_in_and_their_session_cookie_stops_working(board, run):
+    client = board.login("super1")
+    assert client.get("/api/me").status_code == 200
+    code, out, _ = run("users", "deactivate", "super1")
+    assert code == 0 and "user super1: 已停用" in out
+    assert client.get("/api/me").status_code == 401
+    assert client.get("/").status_code == 303
+    assert login(board.client(), "super1").status_code == 401
+    action, actor = audit_actions(board, "super1")[-1]
+    assert action == "user.deactivated" and actor == cli_actor()
+    assert "\tsupervisor\tdisabled\t" in run("users", "list")[1]
+
+
+def test_deactivated_user_api_token_is_refused(board, run):
+    token = run("users", "token", "super2")[1].strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert board.client().get("/api/me", headers=headers).status_code == 200
+    run("users", "deactivate", "super2")
+    assert board.client().get("/api/me", headers=headers).status_code == 401
+
+
+def test_reactivated_user_can_log_in_again(board, run):
+    run("users", "deactivate", "viewer1")
+    code, out, _ = run("users", "activate", "viewer1")
+    assert code == 0 and "user viewer1: 已启用 / activated" in out
+    assert login(board.client(), "viewer1").status_code == 303
+    assert [a for a, _ in audit_actions(board, "viewer1")][-2:] == ["user.deactivated", "user.activated"]
+
+
+def test_deactivating_twice_says_so_and_records_one_event(board, run):
+    run("users", "deactivate", "viewer1")
+    code, out, _ = run("users", "deactivate", "viewer1")
+    assert code == 0 and "was already inactive" in out
+    assert [a for a, _ in audit_actions(board, "viewer1")].count("user.deactivated") == 1
+
+
+def test_unlock_lets_a_locked_user_in_at_once(board, run):
+    client = board.client()
+    for _ in range(users.FAILURES_BEFORE_LOCK):
+        login(client, "super1", "wrong-password")
+    assert login(client, "super1").status_code == 429  # locked, and the clock does not move
+    code, out, _ = run("users", "unlock", "super1")
+    assert code == 0 and "user super1: 已解锁 / unlocked" in out
+    assert login(board.client(), "super1").status_code == 303
+    with transaction(board.sessions) as session:
+        user = users.get_user(session, "super1")
+        assert user.failed_logins == 0 and user.locked_until is None
+    assert "user.unlocked" in [a for a, _ in audit_actions(board, "super1")]
+
+
+def test_passwd_from_stdin_changes_the_password_and_ends_sessions(board, run):
+    client = board.login("admin1")
+    code, out, _ = run("users", "passwd", "admin1", "--password-stdin", stdin="a-brand-new-pass\n")
+    assert code == 0 and "user admin1: 密码已修改" in out
+    assert client.get("/api/me").status_code == 401
+    assert login(board.client(), "admin1", PASSWORD).status_code == 401
+    assert login(board.client(), "admin1", "a-brand-new-pass").status_code == 303
+    action, actor = audit_actions(board, "admin1")[-1]
+    assert action == "user.password_changed" and actor == cli_actor()
+
+
+def test_passwd_prompts_twice_and_asks_again_when_they_differ(board, db_url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["--db", db_url, "users", "passwd", "viewer1"],
+                                input="first-try-123\nsecond-try-123\nagreed-pass-1\nagreed-pass-1\n")
+    assert result.exit_code == 0, result.output
+    assert "do not match" in result.output
+    assert login(board.client(), "viewer1", "agreed-pass-1").status_code == 303
+
+
+def test_passwd_with_a_short_password_exits_1_and_keeps_the_old_one(board, run):
+    code, _, err = run("users", "passwd", "viewer1", "--password-stdin", stdin="short\n")
+    assert code == 1
+    assert "密码至少" in err and "at least" in err
+    assert login(board.client(), "viewer1").status_code == 303
+
+
+@pytest.mark.parametrize("command", [["deactivate"], ["activate"], ["unlock"], ["passwd", "--password-stdin"]])
+def test_unknown_username_exits_1_with_one_bilingual_line(board, run, command):
+    code, out, err = run("users", command[0], "nobody", *command[1:], stdin="long-enough-1\n")
+    assert code == 1
+    assert err.strip() == "错误 error: 用户不存在: nobody / no such user: nobody"
+    assert "Traceback" not in out + err

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..app import AppContext
+from .registry_cmds import _actor as cli_actor
 
 
 @click.command("report")
@@ -57,7 +58,7 @@ def board_command(app: AppContext, host: str | None, port: int | None) -> None:
 
 @click.group("users")
 def users_group() -> None:
-    """Board accounts: add, list, issue API tokens."""
+    """Board accounts: add, list, API tokens, deactivate/activate, unlock, passwd."""
 
 
 def _read_password(password_stdin: bool) -> str:
@@ -82,7 +83,9 @@ def users_add(app: AppContext, username: str, role: str, mobile: str | None, pas
     sessions = app.checked_sessions()
     password = _read_password(password_stdin)
     with transaction(sessions) as session:
-        user = add_user(session, username=username, role=role, password=password, mobile=mobile, now=app.now())
+        user = add_user(
+            session, username=username, role=role, password=password, mobile=mobile, now=app.now(), actor=cli_actor()
+        )
         linked = f", 手机 mobile {user.person.mobile}" if user.person else ""
     click.echo(f"已创建用户 / created user {username} ({role}{linked})")
 
@@ -111,8 +114,70 @@ def users_token(app: AppContext, username: str) -> None:
     from ..users import issue_api_token
 
     with transaction(app.checked_sessions()) as session:
-        token = issue_api_token(session, username=username, now=app.now())
+        token = issue_api_token(session, username=username, now=app.now(), actor=cli_actor())
     click.echo(token)
+
+
+@users_group.command("deactivate")
+@click.argument("username")
+@click.pass_obj
+def users_deactivate(app: AppContext, username: str) -> None:
+    """Deactivate USERNAME: no login, their sessions and API token stop working at once."""
+    _set_active(app, username, active=False)
+
+
+@users_group.command("activate")
+@click.argument("username")
+@click.pass_obj
+def users_activate(app: AppContext, username: str) -> None:
+    """Reactivate a deactivated USERNAME."""
+    _set_active(app, username, active=True)
+
+
+def _set_active(app: AppContext, username: str, *, active: bool) -> None:
+    from ..db import transaction
+    from ..users import set_active
+
+    with transaction(app.checked_sessions()) as session:
+        changed = set_active(session, username=username, active=active, now=app.now(), actor=cli_actor())
+    if active:
+        done = "已启用 / activated" if changed else "本已启用 / was already active"
+    else:
+        done = "已停用,现有登录已失效 / deactivated, existing sessions ended" if changed \
+            else "本已停用 / was already inactive"
+    click.echo(f"用户 user {username}: {done}")
+
+
+@users_group.command("unlock")
+@click.argument("username")
+@click.pass_obj
+def users_unlock(app: AppContext, username: str) -> None:
+    """Clear USERNAME's failed logins and lock so they can log in at once."""
+    from ..db import transaction
+    from ..users import unlock
+
+    with transaction(app.checked_sessions()) as session:
+        changed = unlock(session, username=username, now=app.now(), actor=cli_actor())
+    done = "已解锁 / unlocked" if changed else "未被锁定 / was not locked"
+    click.echo(f"用户 user {username}: {done}")
+
+
+@users_group.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.pass_obj
+def users_passwd(app: AppContext, username: str, password_stdin: bool) -> None:
+    """Set a new password for USERNAME (asked for twice, or read from stdin); ends their sessions."""
+    from ..db import transaction
+    from ..users import get_user, set_password
+
+    sessions = app.checked_sessions()
+    with transaction(sessions) as session:
+        get_user(session, username)  # an unknown name fails before the password is typed
+    password = _read_password(password_stdin)
+    with transaction(sessions) as session:
+        set_password(session, username=username, password=password, now=app.now(), actor=cli_actor())
+    click.echo(f"用户 user {username}: 密码已修改,现有登录已失效 / password changed, existing sessions ended")
 
 
 def register(group: click.Group) -> None:
