@@ -216,3 +216,94 @@ def test_board_text_search_treats_wildcards_literally(sessions, settings) -> Non
     with transaction(sessions) as s:
         assert [p.code for p in project_board(s, today=TODAY, settings=settings, text="100%")] == ["P-100%"]
         assert [p.code for p in project_board(s, today=TODAY, settings=settings, text="P-1_0")] == []
+
+
+def _filter_board(s) -> None:
+    """Projects in two units, three levels and every light, owners with names the text
+    filter can hit, plus inactive projects that match every filter but must never count."""
+    zhang, li = f.person(s, name="张伟"), f.person(s, name="李娜")
+    dues = {
+        "red": dict(due_date=TODAY - timedelta(days=2)),
+        "yellow": dict(due_date=TODAY + timedelta(days=3)),
+        "green": dict(due_date=TODAY + timedelta(days=40)),
+        "grey": dict(due_date=TODAY - timedelta(days=9), completed_on=TODAY - timedelta(days=10)),
+    }
+    n = 0
+    for unit_name in ("住建局", "教育局"):
+        for level in ("省级", "市级", None):
+            for owner in (zhang, li):
+                for lights_ in (("red", "green"), ("yellow",), ("grey",), ()):
+                    n += 1
+                    p = f.project(s, f"F-{n:03d}", name="学校新建工程" if n % 3 == 0 else "道路改造",
+                                  unit_name=unit_name, level=level, owner=owner)
+                    for i, light_ in enumerate(lights_):
+                        f.milestone(s, project_=p, name=f"节点{i}", **dues[light_])
+    for status in ("suspended", "completed", "cancelled"):
+        p = f.project(s, f"F-X-{status}", name="学校新建工程", unit_name="住建局", level="省级", owner=zhang,
+                      status=status)
+        f.milestone(s, project_=p, **dues["red"])
+        f.milestone(s, project_=p, name="验收结项", **dues["yellow"])
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"unit": "住建局"},
+        {"unit": "无此单位"},
+        {"level": "省级"},
+        {"text": "张伟"},  # owner name only
+        {"text": "学校"},  # project name
+        {"text": "f-01"},  # code, case-insensitive
+        {"light": "red"},
+        {"light": "yellow"},
+        {"light": "green"},
+        {"unit": "教育局", "level": "市级", "text": "李", "light": "red"},
+        {"unit": "住建局", "text": "学校", "light": "yellow"},
+    ],
+    ids=lambda filters: "+".join(filters) or "none",
+)
+def test_board_count_equals_rows_listed_without_limit_for_each_filter(sessions, settings, filters) -> None:
+    with transaction(sessions) as s:
+        _filter_board(s)
+    with transaction(sessions) as s:
+        rows = project_board(s, today=TODAY, settings=settings, **filters)
+        total = project_board_count(s, today=TODAY, settings=settings, **filters)
+        unit_id = f.unit(s, "住建局").id
+        by_id = project_board_count(s, today=TODAY, settings=settings, **{**filters, "unit": unit_id}) if "unit" in filters else None
+        rows_by_id = project_board(s, today=TODAY, settings=settings, **{**filters, "unit": unit_id}) if "unit" in filters else None
+    assert total == len(rows)
+    assert all(p.status == "active" for p in rows)
+    assert [p.code for p in rows] == sorted(p.code for p in rows)
+    if by_id is not None:
+        assert by_id == len(rows_by_id)
+    if not filters:
+        assert total == 48
+    if filters.get("text") == "张伟":
+        assert total == 24 and {p.owner for p in rows} == {"张伟"}
+
+
+def test_board_page_is_in_code_order_across_limit_and_offset(sessions, settings) -> None:
+    with transaction(sessions) as s:
+        _filter_board(s)
+    with transaction(sessions) as s:
+        everything = [p.code for p in project_board(s, today=TODAY, settings=settings, unit="教育局")]
+        pages = [
+            [p.code for p in project_board(s, today=TODAY, settings=settings, unit="教育局", limit=10, offset=o)]
+            for o in range(0, 30, 10)
+        ]
+    assert len(everything) == 24 and sum(pages, []) == everything
+
+
+def test_board_count_without_filters_reads_projects_alone(sessions, engine, settings) -> None:
+    with transaction(sessions) as s:
+        _filter_board(s)
+    statements, stop = _count_statements(engine)
+    try:
+        with transaction(sessions) as s:
+            assert project_board_count(s, today=TODAY, settings=settings) == 48
+            assert project_board_count(s, unit="住建局", text="张伟", today=TODAY, settings=settings) == 12
+    finally:
+        stop()
+    # no join: an unfiltered count is a walk of the projects.status index
+    assert all(" JOIN " not in statement.upper() for statement in statements)

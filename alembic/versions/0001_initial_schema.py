@@ -86,6 +86,7 @@ def upgrade() -> None:
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_projects_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_projects_unit_id'), ['unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_status'), ['status'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -203,6 +204,7 @@ def downgrade() -> None:
     op.drop_table('milestones')
     op.drop_table('users')
     with op.batch_alter_table('projects', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_projects_status'))
         batch_op.drop_index(batch_op.f('ix_projects_unit_id'))
         batch_op.drop_index(batch_op.f('ix_projects_owner_id'))
 

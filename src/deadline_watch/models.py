@@ -172,7 +172,8 @@ class Project(Base):
     lead_leader_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     owner_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     level: Mapped[str | None] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), default=ProjectStatus.ACTIVE)
+    # the board counts active projects straight off this index
+    status: Mapped[str] = mapped_column(String(16), default=ProjectStatus.ACTIVE, index=True)
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
