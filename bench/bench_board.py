@@ -190,6 +190,10 @@ def main() -> int:
         "api queue first page": ("/api/escalations", {}),
         "evaluation page, one month": ("/evaluation", {"start": "2026-10-01", "end": "2026-10-31"}),
         "project board first page": ("/projects", {}),
+        "project board unit filter": ("/projects", {"unit": UNITS[3]}),
+        "project board level filter": ("/projects", {"level": "省级"}),
+        "project board text search": ("/projects", {"q": "1234"}),
+        "project board red light": ("/projects", {"light": "red"}),
     }
     print(f"{'case':40} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
     for name, (path, params) in cases.items():
