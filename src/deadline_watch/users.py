@@ -215,12 +215,17 @@ def user_for_token(session: Session, token: str) -> User | None:
 def set_active(session: Session, *, username: str, active: bool, now: datetime, actor: str = "cli") -> bool:
     """Deactivate or reactivate an account; False when it already was in that state.
 
-    An inactive user cannot log in, their session cookies and API token stop working at once.
+    An inactive user cannot log in, and their session cookies and API token stop working at
+    once and for good: deactivation bumps the session epoch (old cookies never come back)
+    and revokes the API token (issue a new one with `users token` after reactivating).
     """
     user = get_user(session, username)
     if user.active == active:
         return False
     user.active = active
+    if not active:
+        user.session_epoch = (user.session_epoch or 0) + 1
+        user.api_token_hash = None
     audit.record(
         session,
         now=now,

@@ -132,6 +132,18 @@ def test_reactivated_user_can_log_in_again(board, run):
     assert [a for a, _ in audit_actions(board, "viewer1")][-2:] == ["user.deactivated", "user.activated"]
 
 
+def test_reactivating_does_not_revive_old_sessions_or_tokens(board, run):
+    client = board.login("super1")
+    token = run("users", "token", "super1")[1].strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    run("users", "deactivate", "super1")
+    run("users", "activate", "super1")
+    assert client.get("/api/me").status_code == 401
+    assert board.client().get("/api/me", headers=headers).status_code == 401
+    fresh = board.login("super1")
+    assert fresh.get("/api/me").status_code == 200
+
+
 def test_deactivating_twice_says_so_and_records_one_event(board, run):
     run("users", "deactivate", "viewer1")
     code, out, _ = run("users", "deactivate", "viewer1")

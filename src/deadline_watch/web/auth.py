@@ -151,11 +151,12 @@ def load_viewer(session: Session, request: Request) -> Viewer:
 
 
 def password_stamp(user: User) -> str:
-    """A short fingerprint of the password hash: changing the password ends old sessions.
+    """A short fingerprint of the password hash and the session epoch: changing the password
+    or deactivating the account ends old sessions, and reactivating does not revive them.
 
     A digest of the stored hash rather than a piece of it, since the cookie is readable.
     """
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{user.password_hash}\n{user.session_epoch}".encode()).hexdigest()[:16]
 
 
 def check_csrf(viewer: Viewer, submitted: str | None) -> None:
