@@ -82,17 +82,6 @@ def reminder_candidates(session: Session, *, today: date, window_days: int) -> l
     return [_milestone_facts(row) for row in session.connection().execute(statement)]
 
 
-def milestone_facts(session: Session, milestone_ids: list[int]) -> dict[int, MilestoneFacts]:
-    found: dict[int, MilestoneFacts] = {}
-    for start in range(0, len(milestone_ids), 500):
-        chunk = milestone_ids[start : start + 500]
-        statement = _milestone_select().where(Milestone.id.in_(chunk))
-        for row in session.connection().execute(statement):
-            facts = _milestone_facts(row)
-            found[facts.milestone_id] = facts
-    return found
-
-
 def escalation_candidates(
     session: Session, *, today: date, thresholds: list[tuple[int, int]]
 ) -> list[tuple[MilestoneFacts, EscalationFacts | None]]:
