@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from deadline_watch.models import Base
+from deadline_watch.domain.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -25,12 +25,13 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-
 from pg_schema import migrated_schema
-from deadline_watch import db, users
-from deadline_watch.app import AppContext
-from deadline_watch.clock import FixedClock
-from deadline_watch.config import Settings
+
+from deadline_watch.board import users
+from deadline_watch.core import db
+from deadline_watch.core.clock import FixedClock
+from deadline_watch.core.config import Settings
+from deadline_watch.core.context import AppContext
 from deadline_watch.web import create_app
 
 OUT = Path(__file__).resolve().parent / "out"

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from deadline_watch import db
-from deadline_watch.config import Settings
-from deadline_watch.dispatch import run_delivery_pass
-from deadline_watch.models import Milestone, Notification, Person, Project, Unit
-from deadline_watch.ratelimit import RateLimiter
-from deadline_watch.sms.fake_twilio import max_in_window
+from deadline_watch.core import db
+from deadline_watch.core.config import Settings
+from deadline_watch.delivery.dispatch import run_delivery_pass
+from deadline_watch.delivery.ratelimit import RateLimiter
+from deadline_watch.domain.models import Milestone, Notification, Person, Project, Unit
+from deadline_watch.fakes.twilio import max_in_window
 from deadline_watch.sms.twilio_backend import twilio_backend_from_settings
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai: inside the send window
@@ -181,7 +181,7 @@ def main() -> None:
                 )
             }
         )
-        from deadline_watch.logs import configure_logging
+        from deadline_watch.core.logs import configure_logging
 
         configure_logging("error", "json", sys.stderr)
         runs = [one_run(engine, settings, record, count=args.count, rate=None, concurrency=args.concurrency)]

@@ -15,20 +15,20 @@ The database file is kept and reused when it already holds the requested size.
 from __future__ import annotations
 
 import argparse
-import io
 import random
 import sqlite3
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
-from deadline_watch import db
 from pg_schema import migrated_schema
-from deadline_watch.config import Settings
-from deadline_watch.evaluation import evaluate
-from deadline_watch.reports import monthly_report, render, weekly_report
+
+from deadline_watch.board.evaluation import evaluate
+from deadline_watch.board.reports import monthly_report, render, weekly_report
+from deadline_watch.core import db
+from deadline_watch.core.config import Settings
 
 TODAY = date(2026, 11, 23)
 FIRST_DUE = date(2024, 1, 1)

@@ -36,7 +36,7 @@ def cpu_seconds() -> float:
 
 
 def child_import(db_path: Path, csv_path: Path, dry_run: bool) -> dict:
-    from deadline_watch import db
+    from deadline_watch.core import db
     from deadline_watch.registry import ImportOptions, import_path
 
     engine = db.make_engine(f"sqlite:///{db_path}")
@@ -133,8 +133,7 @@ def main() -> None:
         rows = write(args.csv, args.projects, "gb18030")
         print(f"generated {args.csv} ({rows} rows)")
     out = args.csv.parent
-    from deadline_watch import db
-
+    from deadline_watch.core import db
     template = out / "template.db"
     fresh = fresh_db
     template.unlink(missing_ok=True)

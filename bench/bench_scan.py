@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from deadline_watch import db  # noqa: E402
-from deadline_watch.config import Settings  # noqa: E402
-from deadline_watch.logs import configure_logging  # noqa: E402
-from deadline_watch.tick import run_scan  # noqa: E402
+from deadline_watch.core.config import Settings  # noqa: E402
+from deadline_watch.core.logs import configure_logging  # noqa: E402
+from deadline_watch.watch.service import run_scan  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 12, 1)

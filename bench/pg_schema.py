@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deadline_watch import db
+from deadline_watch.core import db
 
 
 def migrated_schema(url: str, schema: str) -> str:

@@ -19,6 +19,10 @@ if in_ci; then
   fi
 fi
 
+# The architecture is part of the build: an upward or circular import fails it.
+echo "lint-imports: checking the layer contract"
+.venv/bin/lint-imports --no-cache
+
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?

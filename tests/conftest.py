@@ -18,8 +18,8 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from deadline_watch import db
-from deadline_watch.config import Settings
+from deadline_watch.core import db
+from deadline_watch.core.config import Settings
 
 PG_URL = os.environ.get(
     "DEADLINE_WATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 import factories as f
-from deadline_watch.db import transaction
+from deadline_watch.core.db import transaction
 
 
 def queue(

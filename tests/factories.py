@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from deadline_watch.models import Milestone, Notification, Person, Project, Unit
+from deadline_watch.domain.models import Milestone, Notification, Person, Project, Unit
 from deadline_watch.sms.base import OutgoingSms
 
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from deadline_watch import db
-from deadline_watch.models import Base
+from deadline_watch.core import db
+from deadline_watch.domain.models import Base
 
 
 def test_migrated_schema_matches_models(engine):

@@ -6,7 +6,7 @@ import threading
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from deadline_watch.config import Settings
+from deadline_watch.core.config import Settings
 from deadline_watch.sms.base import OutgoingSms, SendResult
 
 TZ = ZoneInfo("Asia/Shanghai")

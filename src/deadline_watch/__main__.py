@@ -1,3 +1,3 @@
-from .cli import run
+from deadline_watch.cli import run
 
 run()

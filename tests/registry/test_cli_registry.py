@@ -7,9 +7,9 @@ import json
 from registry_files import EN, SAMPLE, csv_bytes, project_rows
 from sqlalchemy import func, select
 
-from deadline_watch import db
 from deadline_watch.cli import main
-from deadline_watch.models import Milestone, Project
+from deadline_watch.core import db
+from deadline_watch.domain.models import Milestone, Project
 
 
 def test_import_prints_summary_and_exits_0(db_url, capsys):

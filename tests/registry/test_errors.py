@@ -6,10 +6,9 @@ from __future__ import annotations
 import codecs
 
 import pytest
+from registry_files import EN, NOW, ZH, csv_bytes, project_rows
 
 from deadline_watch.registry import ImportOptions, import_bytes
-
-from registry_files import EN, NOW, ZH, csv_bytes, project_rows
 
 
 def errors_of(no_db, content: bytes, filename: str = "r.csv", **options):

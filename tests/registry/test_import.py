@@ -10,8 +10,8 @@ import pytest
 from registry_files import EN, NOW, SAMPLE, ZH, csv_bytes, project_rows, row, write_csv
 from sqlalchemy import func, select
 
-from deadline_watch import audit
-from deadline_watch.models import AuditEvent, Milestone, Person, Project, Unit
+from deadline_watch.domain import audit
+from deadline_watch.domain.models import AuditEvent, Milestone, Person, Project, Unit
 from deadline_watch.registry import ImportOptions, export_path, import_bytes, import_path
 from deadline_watch.registry.export import registry_rows
 
@@ -394,7 +394,7 @@ def test_xlsx_merged_project_cells_are_filled_down(sessions, tmp_path):
 
 def test_a_database_error_mid_write_rolls_back_and_is_a_registry_error(sessions, tmp_path, monkeypatch):
     import deadline_watch.registry as registry_package
-    from deadline_watch.errors import RegistryError
+    from deadline_watch.core.errors import RegistryError
     from deadline_watch.registry.upsert import load_existing
 
     run(sessions, tmp_path, project_rows("GX-1"))

@@ -5,9 +5,9 @@ import sys
 import time
 from datetime import datetime
 
-from deadline_watch import db
-from deadline_watch.config import Settings
-from deadline_watch.tick import run_scan
+from deadline_watch.core import db
+from deadline_watch.core.config import Settings
+from deadline_watch.watch.service import run_scan
 
 
 def main() -> None:

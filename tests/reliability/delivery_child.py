@@ -14,7 +14,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from deadline_watch.sms.fake_twilio import FakeTwilio
+from deadline_watch.fakes.twilio import FakeTwilio
 
 CONFIG = """
 [sms]

@@ -15,10 +15,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 import factories as f
-from deadline_watch import db
-from deadline_watch.config import Settings
-from deadline_watch.models import AuditEvent, Escalation, Notification
-from deadline_watch.tick import run_scan
+from deadline_watch.core import db
+from deadline_watch.core.config import Settings
+from deadline_watch.domain.models import AuditEvent, Escalation, Notification
+from deadline_watch.watch.service import run_scan
 from watch_support import at
 
 TODAY = date(2026, 12, 1)

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
-
 from delivery_child import counts, received, run_deliver, start_deliver, write_config
-from delivery_rows import queue
-from deadline_watch.db import transaction
-from deadline_watch.models import Notification
-from deadline_watch.sms.fake_twilio import FakeTwilio, Scripted
+
+from deadline_watch.core.db import transaction
+from deadline_watch.domain.models import Notification
+from deadline_watch.fakes.twilio import FakeTwilio, Scripted
 from deadline_watch.sms.file import FileBackend
+from delivery_rows import queue
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, inside the send window
 AFTER_TIMEOUT = timedelta(seconds=301)

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
-
 from delivery_child import counts, received, start_deliver, write_config
+
+from deadline_watch.core.db import transaction
+from deadline_watch.delivery.dispatch import claim_rows
+from deadline_watch.domain.models import Notification, NotificationState
+from deadline_watch.fakes.twilio import FakeTwilio
 from delivery_rows import queue
-from deadline_watch.db import transaction
-from deadline_watch.dispatch import claim_rows
-from deadline_watch.models import Notification, NotificationState
-from deadline_watch.sms.fake_twilio import FakeTwilio
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 MOBILES = [f"+86137{n:08d}" for n in range(1, 8)]

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 import pytest
 import sqlalchemy as sa
 
-from deadline_watch import db
-from deadline_watch.models import Milestone, Notification, Person, Project, Unit
-from deadline_watch.tick import run_tick
+from deadline_watch.core import db
+from deadline_watch.daemon.tick import run_tick
+from deadline_watch.domain.models import Milestone, Notification, Person, Project, Unit
 from watch_support import TZ, RecordingBackend, fast_settings
 
 pytestmark = pytest.mark.slow

@@ -1,6 +1,6 @@
 """The `fake_twilio` fixture: a real local Twilio-shaped server on an ephemeral port.
 
-The server itself is `deadline_watch.sms.fake_twilio.FakeTwilio`, importable from any
+The server itself is `deadline_watch.fakes.twilio.FakeTwilio`, importable from any
 test or benchmark; this fixture only starts and stops one per test.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from deadline_watch.sms.fake_twilio import FakeTwilio
+from deadline_watch.fakes.twilio import FakeTwilio
 
 
 @pytest.fixture

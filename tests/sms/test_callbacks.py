@@ -8,16 +8,16 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from form_endpoint import FormEndpoint
 from sqlalchemy.orm import Session, sessionmaker
 from structlog.testing import capture_logs
 
 import factories as f
-from form_endpoint import FormEndpoint
-from deadline_watch.config import Settings
-from deadline_watch.db import transaction
-from deadline_watch.models import AuditEvent, Escalation, Notification, Person
-from deadline_watch.sms.callbacks import handle_status_callback, verify_signature
-from deadline_watch.sms.fake_twilio import FakeTwilio, new_sid
+from deadline_watch.core.config import Settings
+from deadline_watch.core.db import transaction
+from deadline_watch.delivery.receipts import handle_status_callback, verify_signature
+from deadline_watch.domain.models import AuditEvent, Escalation, Notification, Person
+from deadline_watch.fakes.twilio import FakeTwilio, new_sid
 from deadline_watch.sms.twilio_backend import twilio_backend_from_settings
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)

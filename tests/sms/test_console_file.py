@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import factories as f
-from deadline_watch.config import Settings
-from deadline_watch.errors import ConfigError
+from deadline_watch.core.config import Settings
+from deadline_watch.core.errors import ConfigError
 from deadline_watch.sms.base import OutgoingSms
 from deadline_watch.sms.console import ConsoleBackend
 from deadline_watch.sms.factory import make_backend

@@ -18,12 +18,12 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from form_endpoint import FormEndpoint
 from twilio.rest import Client
 
-from form_endpoint import FormEndpoint
-from deadline_watch.clock import FixedClock
-from deadline_watch.sms.callbacks import verify_signature
-from deadline_watch.sms.fake_twilio import FakeTwilio, Scripted, load_recorded, max_in_window
+from deadline_watch.core.clock import FixedClock
+from deadline_watch.delivery.receipts import verify_signature
+from deadline_watch.fakes.twilio import FakeTwilio, Scripted, load_recorded, max_in_window
 from deadline_watch.sms.twilio_backend import BaseUrlHttpClient
 
 T0 = datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)

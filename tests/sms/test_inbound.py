@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 import factories as f
-from deadline_watch.config import Settings
-from deadline_watch.db import transaction
-from deadline_watch.models import AuditEvent, Person
-from deadline_watch.sms.callbacks import mark_opted_out
-from deadline_watch.sms.fake_twilio import FakeTwilio, new_sid
-from deadline_watch.sms.inbound import handle_inbound, reply_intent
+from deadline_watch.core.config import Settings
+from deadline_watch.core.db import transaction
+from deadline_watch.delivery.inbound import handle_inbound, reply_intent
+from deadline_watch.delivery.receipts import mark_opted_out
+from deadline_watch.domain.models import AuditEvent, Person
+from deadline_watch.fakes.twilio import FakeTwilio, new_sid
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 TOKEN = "inbound-token"

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import factories as f
-from deadline_watch.clock import FixedClock
-from deadline_watch.config import Settings
-from deadline_watch.errors import ConfigError, SmsError
+from deadline_watch.core.clock import FixedClock
+from deadline_watch.core.config import Settings
+from deadline_watch.core.errors import ConfigError, SmsError
+from deadline_watch.fakes.twilio import FakeTwilio, Scripted
 from deadline_watch.sms.base import OutgoingSms
-from deadline_watch.sms.fake_twilio import FakeTwilio, Scripted
 from deadline_watch.sms.twilio_backend import (
     BaseUrlHttpClient,
     TwilioBackend,

@@ -11,14 +11,14 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from deadline_watch import users
-from deadline_watch.app import AppContext
-from deadline_watch.clock import FixedClock
-from deadline_watch.config import Settings
-from deadline_watch.db import transaction
-from deadline_watch.models import Escalation, Notification
-from deadline_watch.web import create_app
 import factories
+from deadline_watch.board import users
+from deadline_watch.core.clock import FixedClock
+from deadline_watch.core.config import Settings
+from deadline_watch.core.context import AppContext
+from deadline_watch.core.db import transaction
+from deadline_watch.domain.models import Escalation, Notification
+from deadline_watch.web import create_app
 
 # 2026-11-23 10:00 in Shanghai
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from deadline_watch import users
-from deadline_watch.db import transaction
-from deadline_watch.models import User
+from deadline_watch.board import users
+from deadline_watch.core.db import transaction
+from deadline_watch.domain.models import User
 from deadline_watch.web.auth import SESSION_COOKIE
 
 from .conftest import PASSWORD, csrf_from, login

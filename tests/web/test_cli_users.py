@@ -11,11 +11,11 @@ from argon2 import PasswordHasher
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from deadline_watch import users
+from deadline_watch.board import users
 from deadline_watch.cli import cli, main
 from deadline_watch.cli.registry_cmds import _actor as cli_actor
-from deadline_watch.db import transaction
-from deadline_watch.models import AuditEvent
+from deadline_watch.core.db import transaction
+from deadline_watch.domain.models import AuditEvent
 
 from .conftest import PASSWORD, login
 

@@ -19,10 +19,10 @@ import openpyxl
 import pytest
 import uvicorn
 
-from deadline_watch import db
-from deadline_watch.app import AppContext
-from deadline_watch.clock import FixedClock
-from deadline_watch.models import Escalation
+from deadline_watch.core import db
+from deadline_watch.core.clock import FixedClock
+from deadline_watch.core.context import AppContext
+from deadline_watch.domain.models import Escalation
 from deadline_watch.web import create_app
 
 from .conftest import NOW, PASSWORD, board_settings, seed_board

@@ -6,8 +6,8 @@ from urllib.parse import unquote
 
 from sqlalchemy import select
 
-from deadline_watch.db import transaction
-from deadline_watch.models import AuditEvent, Escalation
+from deadline_watch.core.db import transaction
+from deadline_watch.domain.models import AuditEvent, Escalation
 
 from .conftest import csrf_from
 

@@ -9,8 +9,8 @@ import openpyxl
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from deadline_watch.db import transaction
-from deadline_watch.models import Notification, Project, TickRun
+from deadline_watch.core.db import transaction
+from deadline_watch.domain.models import Notification, Project, TickRun
 from deadline_watch.web import create_app
 
 from .conftest import NOW, csrf_from
@@ -144,9 +144,10 @@ def test_healthz_reports_database_schema_and_last_tick(board):
 
 
 def test_healthz_fails_on_a_database_without_schema(tmp_path):
-    from deadline_watch.app import AppContext
-    from deadline_watch.db import make_engine
     from fastapi.testclient import TestClient
+
+    from deadline_watch.core.context import AppContext
+    from deadline_watch.core.db import make_engine
 
     from .conftest import board_settings
 
@@ -174,8 +175,9 @@ def twilio_board(board):
         "twilio": settings.twilio.model_copy(update={"auth_token": "tw-test-token"}),
         "web": settings.web.model_copy(update={"public_url": "https://board.example.gov.cn"}),
     })
-    from deadline_watch.app import AppContext
     from fastapi.testclient import TestClient
+
+    from deadline_watch.core.context import AppContext
 
     context = AppContext(settings, clock=board.clock, engine_override=board.app_context.engine)
     return TestClient(create_app(context))

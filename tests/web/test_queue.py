@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from deadline_watch.db import transaction
-from deadline_watch.models import Escalation
-
 import factories
+from deadline_watch.core.db import transaction
+from deadline_watch.domain.models import Escalation
 
 from .conftest import NOW, TODAY
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import click
 
-from ..app import AppContext
-from ..config import load_settings
-from ..errors import DeadlineWatchError
-from ..logs import configure_logging, get_logger
-from . import db_cmds, registry_cmds, sms_cmds, watch_cmds, web_cmds
+from deadline_watch.cli import board_cmds as web_cmds
+from deadline_watch.cli import db_cmds, registry_cmds, sms_cmds, watch_cmds
+from deadline_watch.core.config import load_settings
+from deadline_watch.core.context import AppContext
+from deadline_watch.core.errors import DeadlineWatchError
+from deadline_watch.core.logs import configure_logging, get_logger
 
 COMMAND_MODULES = [db_cmds, registry_cmds, watch_cmds, sms_cmds, web_cmds]
 

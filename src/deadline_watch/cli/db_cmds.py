@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .. import __version__, db
-from ..app import AppContext
-from ..logs import get_logger
+from deadline_watch import __version__
+from deadline_watch.core import db
+from deadline_watch.core.context import AppContext
+from deadline_watch.core.logs import get_logger
 
 
 @click.group("db")

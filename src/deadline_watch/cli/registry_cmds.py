@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 
-from ..app import AppContext
-from ..errors import RegistryError
-from ..registry import ImportOptions, ImportReport, export_path, import_path
-from ..registry.report import Change
+from deadline_watch.core.context import AppContext
+from deadline_watch.core.errors import RegistryError
+from deadline_watch.registry import ImportOptions, ImportReport, export_path, import_path
+from deadline_watch.registry.report import Change
 
 # Without --dry-run a large first import would print one line per created row; the
 # created ones are summarised past this many (--dry-run and --json list them all).

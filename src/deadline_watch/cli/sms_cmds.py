@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import ConfigError
+from deadline_watch.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ..app import AppContext
+    from deadline_watch.core.context import AppContext
 
 
 @click.command("fake-twilio")
@@ -42,7 +42,7 @@ def fake_twilio_command(
     callback_delay: float,
 ) -> None:
     """Run a local Twilio-compatible server (development, tests, benchmarks) until Ctrl-C."""
-    from ..sms.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
+    from deadline_watch.fakes.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
 
     fake = FakeTwilio(
         host=host,
@@ -81,10 +81,10 @@ def deliver_command(app: "AppContext", now_text: str | None, as_json: bool) -> N
     import json
     import sys
 
-    from ..clock import parse_instant
-    from ..dispatch import run_delivery_pass
-    from ..errors import DeadlineWatchError
-    from ..sms.factory import make_backend
+    from deadline_watch.core.clock import parse_instant
+    from deadline_watch.core.errors import DeadlineWatchError
+    from deadline_watch.delivery.dispatch import run_delivery_pass
+    from deadline_watch.sms.factory import make_backend
 
     settings = app.settings
     sessions = app.checked_sessions()
@@ -121,8 +121,8 @@ def deliver_command(app: "AppContext", now_text: str | None, as_json: bool) -> N
 @click.pass_obj
 def resend_command(app: "AppContext", notification_id: int) -> None:
     """Put a failed, undelivered or cancelled SMS back in the queue for the next delivery pass."""
-    from ..db import transaction
-    from ..dispatch import requeue
+    from deadline_watch.core.db import transaction
+    from deadline_watch.delivery.dispatch import requeue
 
     with transaction(app.checked_sessions()) as session:
         row = requeue(session, notification_id, now=app.now(), actor="cli")

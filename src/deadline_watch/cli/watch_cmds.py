@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from .. import db
-from ..app import AppContext
-from ..clock import local_date, parse_instant
-from ..errors import ConfigError
-from ..logs import mask_mobile
+from deadline_watch.core import db
+from deadline_watch.core.clock import local_date, parse_instant
+from deadline_watch.core.context import AppContext
+from deadline_watch.core.errors import ConfigError
+from deadline_watch.core.logs import mask_mobile
 
 
 def _now(app: AppContext, now_text: str | None):
@@ -28,7 +28,7 @@ def _now(app: AppContext, now_text: str | None):
 
 
 def _backend(app: AppContext, *, stream=None):
-    from ..sms.factory import make_backend
+    from deadline_watch.sms.factory import make_backend
 
     return make_backend(app.settings, stream=stream)
 
@@ -44,7 +44,7 @@ def _echo_json(value: object) -> None:
 @click.pass_obj
 def tick_command(app: AppContext, now_text: str | None, dry_run: bool, as_json: bool) -> None:
     """One scan (reminders, escalations, cancellations) then one delivery pass."""
-    from ..tick import run_tick
+    from deadline_watch.daemon.tick import run_tick
 
     sessions = app.checked_sessions()
     now = _now(app, now_text)
@@ -92,7 +92,7 @@ def tick_command(app: AppContext, now_text: str | None, dry_run: bool, as_json: 
 @click.pass_obj
 def run_command(app: AppContext) -> None:
     """The daemon: scan, deliver, weekly and monthly reports, until SIGTERM/SIGINT."""
-    from ..jobs import run_daemon
+    from deadline_watch.daemon.schedule import run_daemon
 
     run_daemon(app, _backend(app))
 
@@ -112,7 +112,7 @@ def escalations_group() -> None:
 @click.pass_obj
 def escalations_list(app: AppContext, state: str | None, unit: str | None, level: int | None, limit: int, as_json: bool) -> None:
     """Escalations, most overdue first."""
-    from ..queue import EscalationFilter, list_escalations
+    from deadline_watch.board.escalation_queue import EscalationFilter, list_escalations
 
     sessions = app.checked_sessions()
     today = local_date(app.now(), app.settings.tz)
@@ -123,20 +123,9 @@ def escalations_list(app: AppContext, state: str | None, unit: str | None, level
     if as_json:
         _echo_json([row.as_dict() | {"owner_mobile": mask_mobile(row.owner_mobile or "") or None} for row in rows])
         return
+    from deadline_watch.cli.printing import print_escalations
+
     print_escalations(rows, total)
-
-
-def print_escalations(rows, total: int, echo=click.echo) -> None:
-    if not rows:
-        echo("没有督办事项 / no escalations")
-        return
-    for row in rows:
-        echo(
-            f"#{row.id} [{row.state} L{row.level}] {row.project_code} {row.project_name} · {row.milestone} "
-            f"截止 {row.due_date.isoformat()} 逾期 {row.days_overdue} 天 · {row.unit} · {row.owner or '-'}"
-        )
-    if total > len(rows):
-        echo(f"... 共 {total} 项 / {total} in all")
 
 
 @click.group("milestones")
@@ -152,7 +141,7 @@ def milestones_group() -> None:
 @click.pass_obj
 def milestones_complete(app: AppContext, project_code: str, milestone: str, on_text: str | None, evidence: str | None) -> None:
     """Mark a milestone completed: cancels its pending SMS and resolves its escalation."""
-    from ..completion import complete_milestone
+    from deadline_watch.board.completion import complete_milestone
 
     sessions = app.checked_sessions()
     now = app.now()
@@ -184,7 +173,7 @@ def outbox_group() -> None:
 @click.pass_obj
 def outbox_list(app: AppContext, state: str, limit: int, as_json: bool) -> None:
     """Newest outbox rows first."""
-    from ..outbox import list_notifications
+    from deadline_watch.domain.outbox import list_notifications
 
     sessions = app.checked_sessions()
     with db.transaction(sessions) as session:
@@ -229,7 +218,7 @@ def outbox_list(app: AppContext, state: str, limit: int, as_json: bool) -> None:
 @click.pass_obj
 def demo_command(app: AppContext, days: int, directory: Path, no_serve: bool, port: int) -> None:
     """Replay N days of the watch on the sample registry, then serve the board."""
-    from ..demo import run_demo
+    from deadline_watch.cli.demo import run_demo
 
     run_demo(app.settings, directory=directory, days=days, serve=not no_serve, port=port, echo=click.echo)
 

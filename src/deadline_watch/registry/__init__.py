@@ -15,13 +15,13 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..db import transaction
-from ..errors import RegistryError
-from .export import export_path
-from .reader import FileProblem, Opener, open_registry
-from .report import Change, ImportReport, RowError
-from .upsert import apply_plan, load_existing, make_plan
-from .validate import read_registry
+from deadline_watch.core.db import transaction
+from deadline_watch.core.errors import RegistryError
+from deadline_watch.registry.export import export_path
+from deadline_watch.registry.reader import FileProblem, Opener, open_registry
+from deadline_watch.registry.report import Change, ImportReport, RowError
+from deadline_watch.registry.upsert import apply_plan, load_existing, make_plan
+from deadline_watch.registry.validate import read_registry
 
 __all__ = [
     "Change",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .cells import clean_text
+from deadline_watch.registry.cells import clean_text
 
 
 @dataclass(frozen=True)

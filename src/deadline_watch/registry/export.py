@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from ..errors import RegistryError
-from ..models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
-from .cells import display_mobile
-from .columns import EXPORT_HEADERS
+from deadline_watch.core.errors import RegistryError
+from deadline_watch.domain.models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
+from deadline_watch.registry.cells import display_mobile
+from deadline_watch.registry.columns import EXPORT_HEADERS
 
 
 def registry_rows(session: Session) -> Iterator[list[object]]:

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
-from .report import Change, ImportReport
-from .validate import ParsedRegistry, ProjectRow
+from deadline_watch.domain import audit
+from deadline_watch.domain.models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
+from deadline_watch.registry.report import Change, ImportReport
+from deadline_watch.registry.validate import ParsedRegistry, ProjectRow
 
 BATCH = 5000
 UNITS, PERSONS, PROJECTS, MILESTONES = (

@@ -14,8 +14,8 @@ from datetime import date
 from functools import lru_cache
 from typing import TypeVar
 
-from ..models import Milestone, Person, Project, ProjectLevel, Unit
-from .cells import (
+from deadline_watch.domain.models import Milestone, Person, Project, ProjectLevel, Unit
+from deadline_watch.registry.cells import (
     CO_UNIT_JOINER,
     CellError,
     cell_text,
@@ -25,9 +25,16 @@ from .cells import (
     parse_mobile,
     split_co_units,
 )
-from .columns import BY_KEY, COLUMNS, HEADER_SEARCH_ROWS, HeaderMap, looks_like_header, map_header
-from .reader import FileProblem, Row
-from .report import ImportReport
+from deadline_watch.registry.columns import (
+    BY_KEY,
+    COLUMNS,
+    HEADER_SEARCH_ROWS,
+    HeaderMap,
+    looks_like_header,
+    map_header,
+)
+from deadline_watch.registry.reader import FileProblem, Row
+from deadline_watch.registry.report import ImportReport
 
 KEYS = tuple(column.key for column in COLUMNS)
 LEVELS = {level.value for level in ProjectLevel}

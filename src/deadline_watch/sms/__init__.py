@@ -1,5 +1,5 @@
 """SMS transport: the backend protocol and its console, file and Twilio implementations."""
 
-from .base import OutgoingSms, SendResult, SmsBackend
+from deadline_watch.sms.base import OutgoingSms, SendResult, SmsBackend
 
 __all__ = ["OutgoingSms", "SendResult", "SmsBackend"]

@@ -7,7 +7,7 @@ import sys
 import threading
 from typing import TextIO
 
-from .base import OutgoingSms, SendResult
+from deadline_watch.sms.base import OutgoingSms, SendResult
 
 
 class ConsoleBackend:

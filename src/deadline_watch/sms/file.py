@@ -13,9 +13,9 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from ..clock import utc
-from ..errors import SmsError
-from .base import OutgoingSms, SendResult
+from deadline_watch.core.clock import utc
+from deadline_watch.core.errors import SmsError
+from deadline_watch.sms.base import OutgoingSms, SendResult
 
 
 class FileBackend:

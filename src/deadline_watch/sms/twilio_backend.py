@@ -22,16 +22,15 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from .. import retry
-from ..config import Settings
-from ..errors import ConfigError, SmsError
-from ..logs import mask_mobile
-from .base import OutgoingSms, SendResult
-from .factory import require_twilio_settings
+from deadline_watch.core.config import Settings
+from deadline_watch.core.errors import ConfigError, SmsError
+from deadline_watch.core.logs import mask_mobile
+from deadline_watch.sms.base import OutgoingSms, SendResult
+from deadline_watch.sms.error_codes import ErrorClass
+from deadline_watch.sms.error_codes import classify as classify_error
 
 # Twilio error codes this product treats specially (https://www.twilio.com/docs/api/errors).
 AUTH_ERROR_CODE = "20003"  # authentication failed: stop the delivery pass, do not burn the queue
-OPTED_OUT_CODE = "21610"  # the recipient replied STOP: mark the person opted out
 TOO_MANY_REQUESTS_CODE = "20429"
 
 
@@ -55,16 +54,37 @@ RECONCILE_SLACK = timedelta(minutes=5)
 def classify(http_status: int | None, code: int | str | None) -> bool:
     """True when the failure is permanent (never retry), False when a retry may succeed.
 
-    The code tables live in `retry` (the delivery policy); here an answer without a known
+    The code tables live in `sms.error_codes`; here an answer without a known
     code is permanent for a 4xx other than 429, transient for 429, 5xx or no answer at all.
     """
     client_error = http_status is not None and 400 <= http_status < 500 and http_status != 429
     probe = SmsError("", permanent=client_error, code=None if code is None else str(code), http_status=http_status)
-    return retry.classify(probe) is not retry.ErrorClass.TRANSIENT
+    return classify_error(probe) is not ErrorClass.TRANSIENT
 
 
 def is_auth_error(error: SmsError) -> bool:
     return error.code == AUTH_ERROR_CODE
+
+
+def require_twilio_settings(settings: Settings) -> None:
+    """Refuse to start with one clear line when Twilio credentials or a sender are missing."""
+    twilio = settings.twilio
+    missing = [
+        name
+        for name, value in (
+            ("TWILIO_ACCOUNT_SID", twilio.account_sid),
+            ("TWILIO_AUTH_TOKEN", twilio.auth_token),
+        )
+        if not value
+    ]
+    if not (twilio.from_number or twilio.messaging_service_sid):
+        missing.append("TWILIO_FROM_NUMBER 或/or TWILIO_MESSAGING_SERVICE_SID")
+    if missing:
+        names = ", ".join(missing)
+        raise ConfigError(
+            f"sms.backend = twilio 需要环境变量: {names}",
+            f"sms.backend = twilio needs these environment variables: {names}",
+        )
 
 
 class BaseUrlHttpClient(TwilioHttpClient):

@@ -9,15 +9,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from .. import __version__
-from ..app import AppContext
-from ..errors import DeadlineWatchError, NotFoundError, SchemaError
-from ..logs import get_logger
-from ..supervision import SupervisionError
-from . import metrics
-from .auth import Forbidden, LoginRequired, LoginThrottle, SessionCodec, load_secret_key, unit_of_work
-from .rendering import STATIC_DIR, make_templates, page
-from .routes import admin, api, escalations, evaluation, login, ops, projects, reports
+from deadline_watch import __version__
+from deadline_watch.board.supervision import SupervisionError
+from deadline_watch.core.context import AppContext
+from deadline_watch.core.errors import DeadlineWatchError, NotFoundError, SchemaError
+from deadline_watch.core.logs import get_logger
+from deadline_watch.web import metrics
+from deadline_watch.web.auth import Forbidden, LoginRequired, LoginThrottle, SessionCodec, load_secret_key, unit_of_work
+from deadline_watch.web.rendering import STATIC_DIR, make_templates, page
+from deadline_watch.web.routes import admin, api, escalations, evaluation, login, ops, projects, reports
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

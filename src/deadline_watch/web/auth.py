@@ -22,12 +22,12 @@ from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from .. import db
-from ..app import AppContext
-from ..clock import local_date
-from ..logs import get_logger
-from ..models import User, UserRole
-from ..users import user_for_token
+from deadline_watch.board.users import user_for_token
+from deadline_watch.core import db
+from deadline_watch.core.clock import local_date
+from deadline_watch.core.context import AppContext
+from deadline_watch.core.logs import get_logger
+from deadline_watch.domain.models import User, UserRole
 
 SESSION_COOKIE = "dw_session"
 CSRF_HEADER = "X-CSRF-Token"

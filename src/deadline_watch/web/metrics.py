@@ -12,9 +12,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from sqlalchemy import func, select
 
-from .. import db
-from ..app import AppContext
-from ..models import Escalation, EscalationState, Notification, TickRun
+from deadline_watch.core import db
+from deadline_watch.core.context import AppContext
+from deadline_watch.domain.models import Escalation, EscalationState, Notification, TickRun
 
 LATENCY_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600)
 LATENCY_WINDOW = timedelta(days=7)

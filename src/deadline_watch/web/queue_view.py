@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Unit
-from ..queue import STATES, EscalationFilter, EscalationRow, list_escalations
+from deadline_watch.board.escalation_queue import STATES, EscalationFilter, EscalationRow, list_escalations
+from deadline_watch.domain.models import Unit
 
 if TYPE_CHECKING:
-    from .auth import Work
+    from deadline_watch.web.auth import Work
 
 PAGE_SIZE = 50
 LEVEL_CHOICES_MAX = 9

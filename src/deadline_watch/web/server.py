@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uvicorn
 
-from ..app import AppContext
-from ..logs import get_logger
-from .app import create_app
+from deadline_watch.core.context import AppContext
+from deadline_watch.core.logs import get_logger
+from deadline_watch.web.app import create_app
 
 
 def serve(app_context: AppContext, host: str = "127.0.0.1", port: int = 8000) -> None:

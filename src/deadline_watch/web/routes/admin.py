@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from ..auth import ADMINS, unit_of_work
-from ..rendering import page
+from deadline_watch.web.auth import ADMINS, unit_of_work
+from deadline_watch.web.rendering import page
 
 router = APIRouter(include_in_schema=False)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -25,7 +25,7 @@ def import_upload(
     csrf_token: str = Form(""),
     dry_run: str = Form(""),
 ) -> Response:
-    from ...registry import ImportOptions, import_bytes
+    from deadline_watch.registry import ImportOptions, import_bytes
 
     # The check and the import are separate transactions: import_bytes runs its own.
     with unit_of_work(request, allowed=ADMINS, write=True, csrf=csrf_token) as work:

@@ -12,13 +12,13 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from ... import lights, supervision
-from ...logs import mask_mobile
-from ..auth import ACTORS, Viewer, Work, unit_of_work
-from ..queue_view import QueueQuery, queue_page
-from .escalations import EscalationId, apply_action
-from .evaluation import evaluate_for, parse_period
-from .projects import board_rows
+from deadline_watch.board import lights, supervision
+from deadline_watch.core.logs import mask_mobile
+from deadline_watch.web.auth import ACTORS, Viewer, Work, unit_of_work
+from deadline_watch.web.queue_view import QueueQuery, queue_page
+from deadline_watch.web.routes.escalations import EscalationId, apply_action
+from deadline_watch.web.routes.evaluation import evaluate_for, parse_period
+from deadline_watch.web.routes.projects import board_rows
 
 router = APIRouter(prefix="/api", tags=["api"])
 

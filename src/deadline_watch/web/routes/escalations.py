@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ... import supervision
-from ...models import Escalation, User
-from ..auth import ACTORS, Work, unit_of_work
-from ..queue_view import QueueQuery, queue_page
-from .login import safe_next
-from ..rendering import page
+from deadline_watch.board import supervision
+from deadline_watch.domain.models import Escalation, User
+from deadline_watch.web.auth import ACTORS, Work, unit_of_work
+from deadline_watch.web.queue_view import QueueQuery, queue_page
+from deadline_watch.web.rendering import page
+from deadline_watch.web.routes.login import safe_next
 
 router = APIRouter(include_in_schema=False)
 

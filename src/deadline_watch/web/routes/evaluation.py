@@ -9,11 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from ... import evaluation
-from ...errors import DeadlineWatchError
-from ...logs import mask_mobile
-from ..auth import unit_of_work
-from ..rendering import page
+from deadline_watch.board import evaluation
+from deadline_watch.core.errors import DeadlineWatchError
+from deadline_watch.core.logs import mask_mobile
+from deadline_watch.web.auth import unit_of_work
+from deadline_watch.web.rendering import page
 
 router = APIRouter(include_in_schema=False)
 LONGEST_PERIOD = timedelta(days=3 * 366)

@@ -9,11 +9,11 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ... import db
-from ...logs import get_logger
-from ...users import authenticate
-from ..auth import SESSION_COOKIE, LoginThrottle, SessionCodec, password_stamp, session_payload
-from ..rendering import page
+from deadline_watch.board.users import authenticate
+from deadline_watch.core import db
+from deadline_watch.core.logs import get_logger
+from deadline_watch.web.auth import SESSION_COOKIE, LoginThrottle, SessionCodec, password_stamp, session_payload
+from deadline_watch.web.rendering import page
 
 router = APIRouter(include_in_schema=False)
 

@@ -7,12 +7,12 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select, text
 
-from ... import db
-from ...calendar import fallback_years
-from ...app import AppContext
-from ...errors import DeadlineWatchError
-from ...models import TickRun
-from .. import metrics
+from deadline_watch.core import db
+from deadline_watch.core.context import AppContext
+from deadline_watch.core.errors import DeadlineWatchError
+from deadline_watch.domain.models import TickRun
+from deadline_watch.domain.workdays import fallback_years
+from deadline_watch.web import metrics
 
 router = APIRouter()
 
@@ -60,9 +60,9 @@ async def _twilio(request: Request, handler_name: str) -> Response:
     params = {key: str(value) for key, value in form.items()}
     app_context: AppContext = request.app.state.app_context
     if handler_name == "status":
-        from ...sms.callbacks import handle_status_callback as handler
+        from deadline_watch.delivery.receipts import handle_status_callback as handler
     else:
-        from ...sms.inbound import handle_inbound as handler
+        from deadline_watch.delivery.inbound import handle_inbound as handler
     from starlette.concurrency import run_in_threadpool
 
     status = await run_in_threadpool(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from ... import lights
-from ..auth import Work, unit_of_work
-from ..rendering import page
-from ..queue_view import unit_names
+from deadline_watch.board import lights
+from deadline_watch.web.auth import Work, unit_of_work
+from deadline_watch.web.queue_view import unit_names
+from deadline_watch.web.rendering import page
 
 router = APIRouter(include_in_schema=False)
 PROJECTS_PER_PAGE = 100

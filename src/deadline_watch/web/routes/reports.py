@@ -7,9 +7,9 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ...errors import DeadlineWatchError
-from ..auth import unit_of_work
-from ..rendering import page
+from deadline_watch.core.errors import DeadlineWatchError
+from deadline_watch.web.auth import unit_of_work
+from deadline_watch.web.rendering import page
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,8 +42,7 @@ def reports_page(request: Request) -> Response:
 
 @router.get("/reports/{kind}.{fmt}")
 def report_download(request: Request, kind: str, fmt: str, at: str = "") -> Response:
-    from ... import reports
-
+    from deadline_watch.board import reports
     if kind not in KINDS or fmt not in MEDIA_TYPES:
         raise ReportRequestError(f"没有这种报表: {kind}.{fmt}", f"no such report: {kind}.{fmt}")
     with unit_of_work(request) as work:

@@ -1,0 +1,77 @@
+"""Marking a milestone complete: cancel its pending SMS and resolve its board item.
+
+The same change happens when the registry import fills in a completion date: the next
+scan sees it (tick.scan_and_enqueue). This function does it at once, in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from deadline_watch.core.errors import DeadlineWatchError, NotFoundError
+from deadline_watch.domain import audit, outbox
+from deadline_watch.domain import board_items as escalation
+from deadline_watch.domain.models import Milestone, MilestoneStatus, Project
+
+
+@dataclass(frozen=True)
+class CompletionResult:
+    milestone_id: int
+    completed_on: date
+    notifications_cancelled: int
+    escalations_resolved: int
+    late: bool
+
+
+def complete_milestone(
+    session: Session,
+    project_code: str,
+    milestone_name: str,
+    *,
+    on: date,
+    evidence: str | None,
+    now: datetime,
+    actor: str,
+) -> CompletionResult:
+    milestone = session.scalars(
+        sa.select(Milestone)
+        .join(Project, Project.id == Milestone.project_id)
+        .where(Project.code == project_code, Milestone.name == milestone_name)
+    ).first()
+    if milestone is None:
+        raise NotFoundError(
+            f"找不到项目 {project_code} 的节点 “{milestone_name}”",
+            f"no milestone {milestone_name!r} in project {project_code}",
+        )
+    if milestone.status == MilestoneStatus.CANCELLED:
+        raise DeadlineWatchError(
+            f"节点 “{milestone_name}” 已取消,不能标记完成", f"milestone {milestone_name!r} is cancelled"
+        )
+    before = {"status": milestone.status, "completed_on": milestone.completed_on, "evidence": milestone.evidence}
+    milestone.status = MilestoneStatus.COMPLETED.value
+    milestone.completed_on = on
+    if evidence:
+        milestone.evidence = evidence
+    milestone.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        now=now,
+        actor=actor,
+        action="milestone.completed",
+        entity_type="milestone",
+        entity_id=milestone.id,
+        before=before,
+        after={"status": milestone.status, "completed_on": on, "evidence": milestone.evidence},
+    )
+    cancelled = outbox.cancel_for_milestone(session, milestone.id, "milestone_completed", now=now)
+    resolved = 0
+    for current in escalation.unresolved_for_milestone(session, milestone.id):
+        note = escalation.completed_note(on)
+        if escalation.resolve(session, current, "completed_late", now=now, note=note, actor=actor):
+            resolved += 1
+    return CompletionResult(milestone.id, on, cancelled, resolved, late=on > milestone.due_date)

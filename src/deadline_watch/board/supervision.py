@@ -1,0 +1,270 @@
+"""What supervisors do to an escalation: acknowledge (认领), assign, add a note, resolve.
+
+Each action checks the state machine, changes the row and writes one AuditEvent with
+actor `user:<name>`. open -> acknowledged -> resolved; open -> resolved; resolved is final
+(notes may still be added to it, as the record of what happened afterwards).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from deadline_watch.core.errors import DeadlineWatchError, NotFoundError
+from deadline_watch.domain import audit
+from deadline_watch.domain.models import (
+    AuditEvent,
+    Escalation,
+    EscalationState,
+    Milestone,
+    Notification,
+    NotificationState,
+    Person,
+    Project,
+    Resolution,
+    Unit,
+    User,
+    UserRole,
+    responsible_person_id,
+)
+
+# Resolutions a person may choose; `cancelled` and `reached` are set by the scan itself.
+HUMAN_RESOLUTIONS = (
+    Resolution.COMPLETED_LATE,
+    Resolution.DEADLINE_EXTENDED,
+    Resolution.WAIVED,
+    Resolution.REFERRED,
+)
+MAX_NOTE_LENGTH = 2000
+
+
+class SupervisionError(DeadlineWatchError):
+    """An action does not fit the escalation's current state or its arguments."""
+
+
+def actor_name(user: User) -> str:
+    return f"user:{user.username}"
+
+
+def get_escalation(session: Session, escalation_id: int) -> Escalation:
+    escalation = session.get(Escalation, escalation_id)
+    if escalation is None:
+        raise NotFoundError(f"督办事项不存在: {escalation_id}", f"no such escalation: {escalation_id}")
+    return escalation
+
+
+def _snapshot(escalation: Escalation) -> dict:
+    return {
+        "state": escalation.state,
+        "assignee_id": escalation.assignee_id,
+        "resolution": escalation.resolution,
+        "level": escalation.level,
+    }
+
+
+def _refuse_resolved(escalation: Escalation) -> None:
+    if escalation.state == EscalationState.RESOLVED:
+        raise SupervisionError(
+            f"督办事项 {escalation.id} 已办结,不能再更改", f"escalation {escalation.id} is resolved and final"
+        )
+
+
+def _record(session: Session, escalation: Escalation, *, action: str, actor: User, now: datetime,
+            before: dict, extra: dict | None = None) -> None:
+    after = _snapshot(escalation) | (extra or {})
+    audit.record(
+        session,
+        now=now,
+        actor=actor_name(actor),
+        action=action,
+        entity_type="escalation",
+        entity_id=escalation.id,
+        before=before,
+        after=after,
+    )
+
+
+def acknowledge(session: Session, escalation_id: int, *, actor: User, now: datetime) -> Escalation:
+    """认领: the acting supervisor takes the item (it becomes theirs unless already assigned)."""
+    escalation = get_escalation(session, escalation_id)
+    _refuse_resolved(escalation)
+    if escalation.state == EscalationState.ACKNOWLEDGED:
+        raise SupervisionError(
+            f"督办事项 {escalation.id} 已被认领", f"escalation {escalation.id} is already acknowledged"
+        )
+    before = _snapshot(escalation)
+    escalation.state = EscalationState.ACKNOWLEDGED
+    escalation.acknowledged_at = now
+    if escalation.assignee_id is None:
+        escalation.assignee_id = actor.id
+    _record(session, escalation, action="escalation.acknowledged", actor=actor, now=now, before=before)
+    return escalation
+
+
+def assignable_users(session: Session) -> list[User]:
+    """Active supervisors and admins, who may be given an escalation."""
+    query = (
+        select(User)
+        .where(User.active.is_(True), User.role.in_([UserRole.SUPERVISOR, UserRole.ADMIN]))
+        .order_by(User.username)
+    )
+    return list(session.scalars(query))
+
+
+def assign(session: Session, escalation_id: int, *, assignee: str, actor: User, now: datetime) -> Escalation:
+    """Give the item to a supervisor (or admin); an open item becomes acknowledged by it."""
+    escalation = get_escalation(session, escalation_id)
+    _refuse_resolved(escalation)
+    target = session.scalars(select(User).where(User.username == assignee)).first()
+    if target is None or not target.active or target.role not in (UserRole.SUPERVISOR, UserRole.ADMIN):
+        raise SupervisionError(
+            f"只能指派给在用的督办员或管理员: {assignee}",
+            f"can only assign to an active supervisor or admin: {assignee}",
+        )
+    before = _snapshot(escalation)
+    escalation.assignee_id = target.id
+    if escalation.state == EscalationState.OPEN:
+        escalation.state = EscalationState.ACKNOWLEDGED
+        escalation.acknowledged_at = now
+    _record(session, escalation, action="escalation.assigned", actor=actor, now=now, before=before,
+            extra={"assignee": target.username})
+    return escalation
+
+
+def _clean_note(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise SupervisionError("备注不能为空", "the note is empty")
+    if len(text) > MAX_NOTE_LENGTH:
+        raise SupervisionError(
+            f"备注过长(最多 {MAX_NOTE_LENGTH} 字)", f"note too long (at most {MAX_NOTE_LENGTH} characters)"
+        )
+    return text
+
+
+def _append_note(escalation: Escalation, text: str, *, actor: User, now: datetime) -> None:
+    stamp = now.strftime("%Y-%m-%d %H:%M")
+    line = f"[{stamp} {actor.username}] {text}"
+    escalation.notes = f"{escalation.notes}\n{line}" if escalation.notes else line
+
+
+def add_note(session: Session, escalation_id: int, *, text: str, actor: User, now: datetime) -> Escalation:
+    """Append a note (allowed in every state, resolved included)."""
+    escalation = get_escalation(session, escalation_id)
+    text = _clean_note(text)
+    before = _snapshot(escalation)
+    _append_note(escalation, text, actor=actor, now=now)
+    _record(session, escalation, action="escalation.note_added", actor=actor, now=now, before=before,
+            extra={"note": text})
+    return escalation
+
+
+def resolve(
+    session: Session,
+    escalation_id: int,
+    *,
+    resolution: str,
+    actor: User,
+    now: datetime,
+    note: str | None = None,
+) -> Escalation:
+    """办结: close the item with one of the human resolutions; final afterwards."""
+    escalation = get_escalation(session, escalation_id)
+    _refuse_resolved(escalation)
+    if resolution not in {r.value for r in HUMAN_RESOLUTIONS}:
+        raise SupervisionError(
+            f"办结方式无效: {resolution}",
+            f"invalid resolution: {resolution} (choose {', '.join(r.value for r in HUMAN_RESOLUTIONS)})",
+        )
+    before = _snapshot(escalation)
+    extra: dict = {}
+    if note and note.strip():
+        text = _clean_note(note)
+        _append_note(escalation, text, actor=actor, now=now)
+        extra["note"] = text
+    escalation.state = EscalationState.RESOLVED
+    escalation.resolution = resolution
+    escalation.resolved_at = now
+    if escalation.acknowledged_at is None:
+        escalation.acknowledged_at = now
+    _record(session, escalation, action="escalation.resolved", actor=actor, now=now, before=before, extra=extra)
+    return escalation
+
+
+@dataclass(frozen=True)
+class EscalationDetail:
+    """Everything the escalation page shows, read in a fixed number of queries."""
+
+    escalation: Escalation
+    project_code: str
+    project_name: str
+    project_level: str | None
+    unit: str
+    milestone: str
+    milestone_status: str
+    completed_on: date | None
+    owner: str
+    owner_mobile: str | None
+    lead_leader: str | None
+    assignee: str | None
+    days_overdue: int
+    notifications: list[Notification]
+    history: list[AuditEvent]
+
+    @property
+    def reached_official(self) -> bool:
+        """Whether any SMS about this milestone was confirmed delivered to its recipient."""
+        return any(n.state == NotificationState.DELIVERED for n in self.notifications)
+
+
+def escalation_detail(session: Session, escalation_id: int, *, today: date) -> EscalationDetail:
+    responsible = aliased(Person)
+    leader = aliased(Person)
+    row = session.execute(
+        select(Escalation, Milestone, Project, Unit.name, responsible, leader, User.username)
+        .join(Milestone, Milestone.id == Escalation.milestone_id)
+        .join(Project, Project.id == Milestone.project_id)
+        .join(Unit, Unit.id == Project.unit_id)
+        .join(responsible, responsible.id == responsible_person_id())
+        .outerjoin(leader, leader.id == Project.lead_leader_id)
+        .outerjoin(User, User.id == Escalation.assignee_id)
+        .where(Escalation.id == escalation_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"督办事项不存在: {escalation_id}", f"no such escalation: {escalation_id}")
+    escalation, milestone, project, unit_name, responsible_person, leader_person, assignee = row
+    notifications = list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.milestone_id == milestone.id, Notification.due_date == escalation.due_date)
+            .order_by(Notification.created_at, Notification.id)
+        )
+    )
+    history = list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == "escalation", AuditEvent.entity_id == escalation.id)
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
+    )
+    end = escalation.resolved_at.date() if escalation.resolved_at else today
+    return EscalationDetail(
+        escalation=escalation,
+        project_code=project.code,
+        project_name=project.name,
+        project_level=project.level,
+        unit=unit_name,
+        milestone=milestone.name,
+        milestone_status=milestone.status,
+        completed_on=milestone.completed_on,
+        owner=responsible_person.name,
+        owner_mobile=responsible_person.mobile,
+        lead_leader=leader_person.name if leader_person else None,
+        assignee=assignee,
+        days_overdue=max((min(end, today) - escalation.due_date).days, 0),
+        notifications=notifications,
+        history=history,
+    )

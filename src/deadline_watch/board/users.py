@@ -1,0 +1,276 @@
+"""Board accounts: creating users, checking passwords (argon2), login throttling, API tokens,
+and the admin's changes to an account (deactivate/activate, unlock, new password).
+
+A supervisor given a mobile is linked to a Person carrying the role word "supervisor", so
+the scan notifies them at escalation level 2 like any other supervisor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import phonenumbers
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from deadline_watch.core.errors import DeadlineWatchError, NotFoundError
+from deadline_watch.domain import audit
+from deadline_watch.domain.models import Person, User, UserRole
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
+MIN_PASSWORD_LENGTH = 8
+# After this many failures in a row the account is locked; each further failure doubles it.
+FAILURES_BEFORE_LOCK = 5
+FIRST_LOCK = timedelta(minutes=1)
+LONGEST_LOCK = timedelta(hours=1)
+
+_hasher = PasswordHasher()
+# Checked against when the username is unknown, so both paths cost one argon2 verification.
+_DUMMY_HASH = _hasher.hash("deadline-watch-no-such-user")
+
+
+class UserError(DeadlineWatchError):
+    """A user cannot be created or changed as asked."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def hash_token(token: str) -> str:
+    """API tokens are random and long, so a plain SHA-256 is enough to store them."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalize_mobile(mobile: str) -> str:
+    """E.164 form of a mainland mobile (`13800138000` -> `+8613800138000`)."""
+    try:
+        parsed = phonenumbers.parse(mobile.strip(), "CN")
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        raise UserError(f"手机号无效: {mobile}", f"invalid mobile number: {mobile}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def add_user(
+    session: Session,
+    *,
+    username: str,
+    role: str,
+    password: str,
+    mobile: str | None = None,
+    now: datetime,
+    actor: str = "cli",
+) -> User:
+    """Create a board account; with a mobile, link (or create) the Person behind it."""
+    username = username.strip()
+    if not USERNAME.match(username):
+        raise UserError(
+            f"用户名无效: {username!r}(2-64 个字母、数字、汉字或 _ . -)",
+            f"invalid username: {username!r} (2-64 letters, digits, CJK or _ . -)",
+        )
+    if role not in {r.value for r in UserRole}:
+        raise UserError(
+            f"角色无效: {role}(可选 admin、supervisor、viewer)",
+            f"invalid role: {role} (choose admin, supervisor or viewer)",
+        )
+    check_password_rules(password)
+    if find_user(session, username):
+        raise UserError(f"用户已存在: {username}", f"user already exists: {username}")
+    person = _person_for(session, username=username, role=role, mobile=mobile, now=now) if mobile else None
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        person=person,
+        active=True,
+        failed_logins=0,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        now=now,
+        actor=actor,
+        action="user.added",
+        entity_type="user",
+        entity_id=user.id,
+        after={"username": username, "role": role, "person_id": person.id if person else None},
+    )
+    return user
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(
+            f"密码至少 {MIN_PASSWORD_LENGTH} 个字符", f"password needs at least {MIN_PASSWORD_LENGTH} characters"
+        )
+
+
+def _person_for(session: Session, *, username: str, role: str, mobile: str, now: datetime) -> Person:
+    number = normalize_mobile(mobile)
+    person = session.scalars(select(Person).where(Person.mobile == number)).first()
+    if person is None:
+        person = Person(name=username, mobile=number, roles="", created_at=now)
+        session.add(person)
+    if role == UserRole.SUPERVISOR and not person.has_role("supervisor"):
+        person.roles = " ".join([*person.roles.split(), "supervisor"])
+    session.flush()
+    return person
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    locked_until: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+
+def authenticate(session: Session, *, username: str, password: str, now: datetime) -> LoginResult:
+    """Check a password, counting failures and locking the account for a while after too many."""
+    user = find_user(session, username.strip())
+    if user is None or not user.active:
+        _verify(_DUMMY_HASH, password)
+        return LoginResult(None)
+    if user.locked_until is not None and user.locked_until > now:
+        return LoginResult(None, locked_until=user.locked_until)
+    if _verify(user.password_hash, password):
+        user.failed_logins = 0
+        user.locked_until = None
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        return LoginResult(user)
+    user.failed_logins = (user.failed_logins or 0) + 1
+    excess = user.failed_logins - FAILURES_BEFORE_LOCK
+    if excess >= 0:
+        user.locked_until = now + min(FIRST_LOCK * (2**excess), LONGEST_LOCK)
+        audit.record(
+            session,
+            now=now,
+            actor="system",
+            action="user.locked",
+            entity_type="user",
+            entity_id=user.id,
+            after={"failed_logins": user.failed_logins, "locked_until": user.locked_until},
+        )
+    return LoginResult(None, locked_until=user.locked_until)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).first()
+
+
+def get_user(session: Session, username: str) -> User:
+    user = find_user(session, username)
+    if user is None:
+        raise NotFoundError(f"用户不存在: {username}", f"no such user: {username}")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def issue_api_token(session: Session, *, username: str, now: datetime, actor: str = "cli") -> str:
+    """A new random API token for the user (replacing any earlier one); only its hash is kept."""
+    user = get_user(session, username)
+    token = "dw_" + secrets.token_urlsafe(32)
+    user.api_token_hash = hash_token(token)
+    audit.record(
+        session, now=now, actor=actor, action="user.token_issued", entity_type="user", entity_id=user.id
+    )
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    if not token:
+        return None
+    user = session.scalars(select(User).where(User.api_token_hash == hash_token(token))).first()
+    return user if user is not None and user.active else None
+
+
+# The board's session cookie carries a fingerprint of the password hash and is refused for an
+# inactive user (web.auth.load_viewer), so the changes below end existing sessions by
+# changing exactly those two fields; nothing else has to be told.
+
+
+def set_active(session: Session, *, username: str, active: bool, now: datetime, actor: str = "cli") -> bool:
+    """Deactivate or reactivate an account; False when it already was in that state.
+
+    An inactive user cannot log in, and their session cookies and API token stop working at
+    once and for good: deactivation bumps the session epoch (old cookies never come back)
+    and revokes the API token (issue a new one with `users token` after reactivating).
+    """
+    user = get_user(session, username)
+    if user.active == active:
+        return False
+    user.active = active
+    if not active:
+        user.session_epoch = (user.session_epoch or 0) + 1
+        user.api_token_hash = None
+    audit.record(
+        session,
+        now=now,
+        actor=actor,
+        action="user.activated" if active else "user.deactivated",
+        entity_type="user",
+        entity_id=user.id,
+        before={"active": not active},
+        after={"active": active},
+    )
+    return True
+
+
+def unlock(session: Session, *, username: str, now: datetime, actor: str = "cli") -> bool:
+    """Clear the failed-login count and lock so the user may log in at once; False when there
+    was nothing to clear."""
+    user = get_user(session, username)
+    if not user.failed_logins and user.locked_until is None:
+        return False
+    before = {"failed_logins": user.failed_logins, "locked_until": user.locked_until}
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(
+        session,
+        now=now,
+        actor=actor,
+        action="user.unlocked",
+        entity_type="user",
+        entity_id=user.id,
+        before=before,
+        after={"failed_logins": 0, "locked_until": None},
+    )
+    return True
+
+
+def set_password(session: Session, *, username: str, password: str, now: datetime, actor: str = "cli") -> User:
+    """Give the user a new password (same rules as `add_user`); their existing sessions end.
+
+    The failed-login count and lock are left alone: `unlock` clears them.
+    """
+    user = get_user(session, username)
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    # The hash never goes into the audit trail.
+    audit.record(
+        session, now=now, actor=actor, action="user.password_changed", entity_type="user", entity_id=user.id
+    )
+    return user

@@ -1,0 +1,246 @@
+"""Settings: one TOML file plus a few environment overrides, validated once at start.
+
+Secrets (Twilio credentials, the web session key) come only from the environment so
+that the TOML file can be committed to an operations repository.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Literal, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from deadline_watch.core.errors import ConfigError
+
+DEFAULT_CONFIG_PATHS = (Path("deadline-watch.toml"), Path("config/deadline-watch.toml"))
+
+Party = Literal["owner", "lead_leader", "supervisors"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///deadline-watch.db"
+
+
+class RemindersSettings(_Section):
+    days_before: list[Annotated[int, Field(ge=0, le=366)]] = [7]
+    send_window: tuple[time, time] = (time(8, 30), time(20, 0))
+    day_mode: Literal["calendar", "workdays"] = "calendar"
+
+    @field_validator("days_before")
+    @classmethod
+    def _unique_sorted(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("needs at least one offset")
+        return sorted(set(value), reverse=True)
+
+    @field_validator("send_window")
+    @classmethod
+    def _window_ordered(cls, value: tuple[time, time]) -> tuple[time, time]:
+        if value[0] >= value[1]:
+            raise ValueError("window start must be before its end, e.g. [\"08:30\", \"20:00\"]")
+        return value
+
+
+class EscalationLevel(_Section):
+    after_days_overdue: Annotated[int, Field(ge=1)]
+    level: Annotated[int, Field(ge=1)]
+    notify: list[Party] = ["owner", "lead_leader"]
+
+
+def _default_levels() -> list[EscalationLevel]:
+    return [
+        EscalationLevel(after_days_overdue=1, level=1, notify=["owner", "lead_leader"]),
+        EscalationLevel(after_days_overdue=7, level=2, notify=["owner", "lead_leader", "supervisors"]),
+    ]
+
+
+class EscalationSettings(_Section):
+    levels: list[EscalationLevel] = Field(default_factory=_default_levels)
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_increase(cls, value: list[EscalationLevel]) -> list[EscalationLevel]:
+        if not value:
+            raise ValueError("needs at least one level")
+        ordered = sorted(value, key=lambda lv: lv.after_days_overdue)
+        for lower, higher in zip(ordered, ordered[1:]):
+            if higher.level <= lower.level or higher.after_days_overdue == lower.after_days_overdue:
+                raise ValueError("levels must rise strictly with after_days_overdue")
+        return ordered
+
+
+class SmsSettings(_Section):
+    backend: Literal["console", "file", "twilio"] = "console"
+    file: Path = Path("sms-sent.jsonl")
+    # A Twilio long code sends about 1 segment per second; a short code or a
+    # messaging service with a pool of senders allows far more.
+    rate_per_second: Annotated[float, Field(gt=0)] = 1.0
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+    signature: str = "【高新区督办】"
+    max_segments: Annotated[int, Field(ge=1)] = 2
+    templates_dir: Path | None = None
+    retry_base_seconds: Annotated[float, Field(gt=0)] = 30.0
+    retry_cap_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    retry_deadline_hours: Annotated[float, Field(gt=0)] = 24.0
+    claim_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
+    batch_size: Annotated[int, Field(ge=1)] = 200
+
+
+class TwilioSettings(_Section):
+    """Filled from the environment only; a `[twilio]` table in the file is refused."""
+
+    account_sid: str | None = None
+    auth_token: str | None = None
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    base_url: str | None = None
+
+
+class SchedulerSettings(_Section):
+    scan_interval_seconds: Annotated[int, Field(ge=10)] = 300
+    delivery_interval_seconds: Annotated[int, Field(ge=1)] = 30
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    public_url: str | None = None
+    secret_key: str | None = None
+    session_max_age_hours: Annotated[int, Field(ge=1)] = 12
+
+
+class ReportsSettings(_Section):
+    dir: Path = Path("reports")
+
+
+class LoggingSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Settings(_Section):
+    timezone: str = "Asia/Shanghai"
+    database: DatabaseSettings = DatabaseSettings()
+    reminders: RemindersSettings = RemindersSettings()
+    escalation: EscalationSettings = EscalationSettings()
+    sms: SmsSettings = SmsSettings()
+    twilio: TwilioSettings = TwilioSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    web: WebSettings = WebSettings()
+    reports: ReportsSettings = ReportsSettings()
+    logging: LoggingSettings = LoggingSettings()
+    source: str = Field(default="<defaults>", exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+# environment variable -> (section, key)
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "DEADLINE_WATCH_DB_URL": ("database", "url"),
+    "DEADLINE_WATCH_SMS_BACKEND": ("sms", "backend"),
+    "DEADLINE_WATCH_SMS_FILE": ("sms", "file"),
+    "DEADLINE_WATCH_TIMEZONE": ("", "timezone"),
+    "DEADLINE_WATCH_PUBLIC_URL": ("web", "public_url"),
+    "DEADLINE_WATCH_SECRET_KEY": ("web", "secret_key"),
+    "DEADLINE_WATCH_REPORTS_DIR": ("reports", "dir"),
+    "TWILIO_ACCOUNT_SID": ("twilio", "account_sid"),
+    "TWILIO_AUTH_TOKEN": ("twilio", "auth_token"),
+    "TWILIO_FROM_NUMBER": ("twilio", "from_number"),
+    "TWILIO_MESSAGING_SERVICE_SID": ("twilio", "messaging_service_sid"),
+    "DEADLINE_WATCH_TWILIO_BASE_URL": ("twilio", "base_url"),
+}
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"配置文件无法读取: {path}: {exc.strerror}",
+            f"cannot read config file {path}: {exc.strerror}",
+        ) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"配置文件 {path} 不是 UTF-8 编码", f"config file {path} is not UTF-8"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"配置文件 {path} 格式错误: {exc}", f"config file {path} is not valid TOML: {exc}"
+        ) from None
+
+
+def _apply_env(document: dict, env: Mapping[str, str]) -> dict:
+    merged = {key: dict(value) if isinstance(value, dict) else value for key, value in document.items()}
+    for variable, (section, key) in ENV_OVERRIDES.items():
+        value = env.get(variable)
+        if value is None or value == "":
+            continue
+        if section:
+            table = merged.setdefault(section, {})
+            if isinstance(table, dict):
+                table[key] = value
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: dict) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "<top level>"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif "input" in error and not isinstance(error["input"], dict):
+        message = f"{message} (got {error['input']!r})"
+    return f"{key}: {message}"
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read `path` (or the first default path that exists), overlay the environment, validate.
+
+    Raises ConfigError with one line naming the file and the offending key.
+    """
+    env = os.environ if env is None else env
+    if path is None:
+        env_path = env.get("DEADLINE_WATCH_CONFIG")
+        if env_path:
+            path = Path(env_path)
+        else:
+            path = next((candidate for candidate in DEFAULT_CONFIG_PATHS if candidate.is_file()), None)
+    document = _read_toml(path) if path is not None else {}
+    source = str(path) if path is not None else "<defaults>"
+    if "twilio" in document:
+        raise ConfigError(
+            f"{source}: [twilio] 只能通过环境变量配置 (TWILIO_ACCOUNT_SID 等)",
+            f"{source}: [twilio] secrets are read from the environment only (TWILIO_ACCOUNT_SID, ...)",
+        )
+    if "source" in document:
+        raise ConfigError(f"{source}: source: 未知配置项", f"{source}: source: unknown key")
+    try:
+        settings = Settings.model_validate(_apply_env(document, env))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        detail = _describe(first)
+        raise ConfigError(f"配置错误 {source}: {detail}", f"config error in {source}: {detail}") from None
+    return settings.model_copy(update={"source": source})

@@ -1,0 +1,149 @@
+"""Engines, sessions and the schema check. Nothing else in the package creates an engine."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from deadline_watch.core.errors import SchemaError
+
+
+def _alembic_dir() -> Path:
+    """The migrations: `alembic/` of the checkout, or the copy a non-editable install carries."""
+    checkout = Path(__file__).resolve().parents[3] / "alembic"
+    if (checkout / "env.py").is_file():
+        return checkout
+    return Path(sys.prefix) / "share" / "deadline-watch" / "alembic"
+
+
+ALEMBIC_DIR = _alembic_dir()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with the settings this product relies on for each backend."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    try:
+        sa_url = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise SchemaError(f"数据库地址无效: {url}", f"invalid database URL: {url}") from None
+    if sa_url.get_backend_name() == "sqlite":
+        kwargs.setdefault("connect_args", {"timeout": 30})
+        engine = sa.create_engine(sa_url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; take it over so that a
+        # write transaction starts with BEGIN IMMEDIATE and concurrent writers queue
+        # on busy_timeout instead of failing with "database is locked" mid-transaction.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(sa_url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    if not _is_memory(dbapi_connection):
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _is_memory(dbapi_connection: Any) -> bool:
+    cursor = dbapi_connection.cursor()
+    try:
+        rows = cursor.execute("PRAGMA database_list").fetchall()
+    finally:
+        cursor.close()
+    return any(row[1] == "main" and not row[2] for row in rows)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any exception."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def insert_ignore(session: Session, table: sa.Table, rows: list[dict], conflict_column: str) -> int:
+    """INSERT .. ON CONFLICT (conflict_column) DO NOTHING; returns how many rows were new."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two supported backends reach here
+        raise SchemaError(f"不支持的数据库: {dialect}", f"unsupported database: {dialect}")
+    statement = insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
+    result = session.execute(statement.returning(table.c.id), rows)
+    return len(result.fetchall())
+
+
+def alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision(engine: Engine) -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise SchemaError(
+            f"无法连接数据库: {_short(exc)}", f"cannot reach the database: {_short(exc)}"
+        ) from None
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except SQLAlchemyError as exc:
+        raise SchemaError(f"数据库迁移失败: {_short(exc)}", f"migration failed: {_short(exc)}") from None
+
+
+def require_head(engine: Engine) -> None:
+    """Refuse to work on a database whose schema is missing or not at the migrations' head."""
+    current, head = current_revision(engine), head_revision(engine)
+    if current != head:
+        shown = current or "空 / empty"
+        raise SchemaError(
+            f"数据库结构版本为 {shown},需要 {head}: 请先运行 `deadline-watch db upgrade`",
+            f"database schema is at {current or 'nothing'}, expected {head}: "
+            "run `deadline-watch db upgrade` first",
+        )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", exc) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -1,0 +1,643 @@
+"""One delivery pass: reconcile stale claims, claim due rows, send through a backend, record each outcome.
+
+The claim is a single UPDATE .. WHERE id IN (SELECT .. FOR UPDATE SKIP LOCKED LIMIT n)
+RETURNING .. committed before any network call, so two workers never take the same row
+and no transaction is open while the provider is talking. Outcomes are recorded as soon
+as they arrive (those that finish together share one transaction), which keeps the set of
+ambiguous `sending` rows a crash can leave small; reconcile.py settles those.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import random
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from deadline_watch.core.clock import Clock
+from deadline_watch.core.config import Settings
+from deadline_watch.core.db import transaction
+from deadline_watch.core.errors import SmsError
+from deadline_watch.core.logs import get_logger
+from deadline_watch.delivery.ratelimit import RateLimiter, shared_limiter
+from deadline_watch.delivery.reconcile import (
+    find_already_sent,
+    mark_sent,
+    mark_sent_many,
+    provider_id_taken,
+    reconcile_stale,
+)
+from deadline_watch.delivery.retry import ErrorClass, backoff_seconds, classify
+from deadline_watch.domain import audit
+from deadline_watch.domain.models import (
+    Milestone,
+    Notification,
+    NotificationState,
+    Person,
+    Project,
+)
+from deadline_watch.domain.workdays import next_send_time
+from deadline_watch.sms.base import OutgoingSms, SendResult, SmsBackend
+from deadline_watch.sms.error_codes import OPTED_OUT_CODE
+
+NOTIFICATIONS = Notification.__table__
+
+# Test hook for the crash suite (tests/reliability): "after_send" or "after_send:3" makes
+# the process SIGKILL itself at that point (the 3rd time it is reached). Points:
+# before_claim_commit, after_claim_commit, after_send (= before the outcome is recorded).
+CRASH_ENV = "DEADLINE_WATCH_CRASH_AT"
+RECORD_GROUP = 200  # most outcomes recorded in one transaction
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0  # accepted by the provider in this pass
+    failed: int = 0  # permanent error or retry deadline passed: never retried, on the board
+    deferred: int = 0  # transient error rescheduled, or moved to the next send-window opening
+    claimed: int = 0
+    reconciled: int = 0  # the provider already had it (stale claim or retry): marked sent
+    requeued: int = 0  # stale claims the provider never saw: pending again
+    unresolved: int = 0  # stale claims the provider could not be asked about: left for later
+    cancelled: int = 0  # recipient opted out
+    released: int = 0  # claimed rows handed back untouched (auth failure, shutdown, claim aging)
+    auth_failed: bool = False
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    id: int
+    to_number: str
+    body: str
+    rule: str
+    due_date: date
+    attempts: int
+    created_at: datetime
+    claimed_at: datetime
+    milestone_id: int
+    recipient_id: int | None
+    project_code: str
+    milestone_name: str
+    dedup_key: str
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    row: ClaimedRow
+    result: SendResult | None = None
+    error: SmsError | None = None
+    sent_at: datetime | None = None
+    already_sent: bool = False  # found at the provider before a retry: not sent again
+    released: bool = False  # never attempted: the pass stopped or the claim grew too old
+
+
+# ---------------------------------------------------------------- send window
+
+
+def next_window_opening(instant: datetime, settings: Settings) -> datetime:
+    """The first instant at or after `instant` inside the send window — on a working day
+    in workdays mode, so a retry never goes out on a weekend or holiday either."""
+    return next_send_time(
+        instant, settings.reminders.send_window, settings.tz, settings.reminders.day_mode
+    )
+
+
+def in_send_window(instant: datetime, settings: Settings) -> bool:
+    return next_window_opening(instant, settings) == instant
+
+
+# ---------------------------------------------------------------- crash hook
+
+_crash_hits: dict[str, int] = {}
+_crash_lock = threading.Lock()
+
+
+def crash_point(name: str) -> None:
+    """SIGKILL this process at a named point when DEADLINE_WATCH_CRASH_AT asks for it (tests only)."""
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted:
+        return
+    point, _, nth = wanted.partition(":")
+    if point != name:
+        return
+    with _crash_lock:
+        _crash_hits[name] = _crash_hits.get(name, 0) + 1
+        if _crash_hits[name] >= int(nth or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- claim
+
+
+def claim_due(sessions: sessionmaker[Session], *, now: datetime, limit: int) -> list[ClaimedRow]:
+    """Take up to `limit` due pending rows in ONE statement and commit before returning."""
+    with transaction(sessions) as session:
+        rows = claim_rows(session, now=now, limit=limit)
+        crash_point("before_claim_commit")
+    crash_point("after_claim_commit")
+    return rows
+
+
+def claim_rows(session: Session, *, now: datetime, limit: int) -> list[ClaimedRow]:
+    """The claim statement itself, in the caller's transaction (which must commit before any send).
+
+    UPDATE .. WHERE id IN (SELECT .. FOR UPDATE SKIP LOCKED LIMIT n) RETURNING id: a row
+    another transaction is claiming is skipped, not waited for and never taken twice. On
+    SQLite every write transaction is BEGIN IMMEDIATE, so claims simply run one after another.
+    """
+    due = (
+        sa.select(NOTIFICATIONS.c.id)
+        .where(NOTIFICATIONS.c.state == NotificationState.PENDING, NOTIFICATIONS.c.next_attempt_at <= now)
+        .order_by(NOTIFICATIONS.c.next_attempt_at, NOTIFICATIONS.c.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claimed = session.execute(
+        sa.update(NOTIFICATIONS)
+        .where(NOTIFICATIONS.c.id.in_(due.scalar_subquery()))
+        .values(
+            state=NotificationState.SENDING,
+            claimed_at=now,
+            attempts=NOTIFICATIONS.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(NOTIFICATIONS.c.id)
+    ).scalars().all()
+    return _claimed_details(session, list(claimed))
+
+
+def _claimed_details(session: Session, ids: list[int]) -> list[ClaimedRow]:
+    if not ids:
+        return []
+    n = NOTIFICATIONS.c
+    query = (
+        sa.select(
+            n.id, n.to_number, n.body, n.rule, n.due_date, n.attempts, n.created_at, n.claimed_at,
+            n.milestone_id, n.recipient_id, Project.code, Milestone.name, n.dedup_key,
+        )
+        .join(Milestone, Milestone.id == n.milestone_id)
+        .join(Project, Project.id == Milestone.project_id)
+        .where(n.id.in_(ids))
+        .order_by(n.next_attempt_at, n.id)
+    )
+    return [ClaimedRow(*row) for row in session.execute(query).all()]
+
+
+# ---------------------------------------------------------------- housekeeping before claiming
+
+
+def cancel_opted_out(sessions: sessionmaker[Session], *, now: datetime) -> list[int]:
+    """Pending rows whose recipient opted out are cancelled, never sent."""
+    with transaction(sessions) as session:
+        opted_out = sa.select(Person.id).where(Person.opted_out_at.is_not(None))
+        return list(
+            session.execute(
+                sa.update(NOTIFICATIONS)
+                .where(NOTIFICATIONS.c.state == NotificationState.PENDING, NOTIFICATIONS.c.recipient_id.in_(opted_out))
+                .values(
+                    state=NotificationState.CANCELLED,
+                    last_error="recipient opted out / 接收人已退订",
+                    updated_at=now,
+                )
+                .returning(NOTIFICATIONS.c.id)
+            ).scalars()
+        )
+
+
+def defer_to_window(sessions: sessionmaker[Session], settings: Settings, *, now: datetime) -> int:
+    """Outside the send window: due rows wait for the next opening instead of being claimed."""
+    opening = next_window_opening(now, settings)
+    with transaction(sessions) as session:
+        moved = session.execute(
+            sa.update(NOTIFICATIONS)
+            .where(NOTIFICATIONS.c.state == NotificationState.PENDING, NOTIFICATIONS.c.next_attempt_at <= now)
+            .values(next_attempt_at=opening, updated_at=now)
+        )
+        return moved.rowcount
+
+
+# ---------------------------------------------------------------- the pass
+
+
+def batch_limit(settings: Settings) -> int:
+    """Rows per claim: a batch must finish well inside the claim timeout even at the rate cap,
+    or another worker would take its unsent tail for a crashed one."""
+    sms = settings.sms
+    by_rate = int(sms.rate_per_second * sms.claim_timeout_seconds / 2)
+    return max(1, min(sms.batch_size, by_rate))
+
+
+def run_delivery_pass(
+    sessions: sessionmaker[Session],
+    backend: SmsBackend,
+    settings: Settings,
+    *,
+    now: datetime,
+    clock: Clock | None = None,
+    limiter: RateLimiter | None = None,
+    rng: random.Random | None = None,
+    stop: threading.Event | None = None,
+) -> DeliveryResult:
+    """Deliver everything due at `now`. With `clock`, later batches and send times use its time.
+
+    Setting `stop` (the daemon's shutdown) lets the requests in flight finish and be
+    recorded, and hands the rest of the claimed rows back to `pending` untouched.
+    """
+    if now.tzinfo is None:
+        raise ValueError("run_delivery_pass needs an aware `now`")
+    log = get_logger()
+    outcome = DeliveryResult()
+    current: Callable[[], datetime] = clock.now if clock is not None else (lambda: now)
+    limiter = limiter or shared_limiter(settings.sms.rate_per_second)
+    rng = rng or random.Random()
+
+    settled = reconcile_stale(sessions, backend, claim_timeout_seconds=settings.sms.claim_timeout_seconds, now=now)
+    outcome.reconciled += settled.reconciled
+    outcome.requeued += settled.requeued
+    outcome.unresolved += settled.unresolved
+
+    cancelled = cancel_opted_out(sessions, now=now)
+    outcome.cancelled += len(cancelled)
+    if cancelled:
+        log.info("sms.cancelled", notification_ids=cancelled, reason="opted_out")
+
+    if not in_send_window(now, settings):
+        outcome.deferred += defer_to_window(sessions, settings, now=now)
+        log.info("delivery.done", **outcome.as_dict(), outside_window=True)
+        return outcome
+
+    size = batch_limit(settings)
+    with ThreadPoolExecutor(max_workers=settings.sms.concurrency, thread_name_prefix="sms-send") as pool:
+        while not outcome.auth_failed and not (stop is not None and stop.is_set()):
+            claim_at = current()
+            if not in_send_window(claim_at, settings):
+                break
+            claimed = claim_due(sessions, now=claim_at, limit=size)
+            if not claimed:
+                break
+            outcome.claimed += len(claimed)
+            _deliver_batch(pool, claimed, sessions, backend, settings, limiter, rng, current, outcome, stop)
+    log.info("delivery.done", **outcome.as_dict())
+    return outcome
+
+
+def _deliver_batch(
+    pool: ThreadPoolExecutor,
+    claimed: list[ClaimedRow],
+    sessions: sessionmaker[Session],
+    backend: SmsBackend,
+    settings: Settings,
+    limiter: RateLimiter,
+    rng: random.Random,
+    current: Callable[[], datetime],
+    outcome: DeliveryResult,
+    shutdown: threading.Event | None,
+) -> None:
+    stop = _EitherEvent(threading.Event(), shutdown)
+    # A claim older than the timeout may be taken over by another worker's reconciliation:
+    # a row still unsent at half the timeout goes back to the queue instead of out.
+    send_by = timedelta(seconds=settings.sms.claim_timeout_seconds / 2)
+
+    def sid_taken(provider_message_id: str) -> bool:
+        with transaction(sessions) as session:
+            return provider_id_taken(session, provider_message_id)
+
+    finished: queue.SimpleQueue[SendOutcome] = queue.SimpleQueue()
+
+    def send_and_report(row: ClaimedRow) -> None:
+        try:
+            finished.put(_send_one(row, backend, limiter, stop, current, sid_taken, send_by))
+        except BaseException as exc:  # a bug must not strand the row: retry it later
+            finished.put(SendOutcome(row, error=SmsError(f"{type(exc).__name__}: {exc}", permanent=False)))
+
+    for row in claimed:
+        pool.submit(send_and_report, row)
+    # Outcomes are recorded here, on the calling thread: a single writer keeps SQLite free
+    # of lock contention. Whatever has finished meanwhile is recorded in one transaction
+    # (a group commit): one commit per message would cap PostgreSQL at its fsync rate, and
+    # a crash in between is settled by reconciliation.
+    try:
+        _record_as_they_finish(finished, len(claimed), sessions, settings, rng, current, outcome)
+    except BaseException:
+        # the database failed us: send nothing more whose outcome could not be recorded
+        stop.set()
+        raise
+
+
+def _record_as_they_finish(
+    finished: queue.SimpleQueue[SendOutcome],
+    remaining: int,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    rng: random.Random,
+    current: Callable[[], datetime],
+    outcome: DeliveryResult,
+) -> None:
+    while remaining:
+        group = [finished.get()]
+        while len(group) < RECORD_GROUP:
+            try:
+                group.append(finished.get_nowait())
+            except queue.Empty:
+                break
+        remaining -= len(group)
+        now = current()
+        with transaction(sessions) as session:
+            accepted = [sent for sent in group if sent.result is not None and not sent.already_sent]
+            _record_accepted(session, accepted, now, outcome)
+            for sent in group:
+                if not (sent.result is not None and not sent.already_sent):
+                    _record(session, sent, settings, rng, now, outcome)
+
+
+class _EitherEvent:
+    """Set by this batch (an auth failure) or by the daemon's shutdown, whichever comes first."""
+
+    def __init__(self, own: threading.Event, outer: threading.Event | None) -> None:
+        self.own = own
+        self.outer = outer
+
+    def set(self) -> None:
+        self.own.set()
+
+    def is_set(self) -> bool:
+        return self.own.is_set() or (self.outer is not None and self.outer.is_set())
+
+
+def _send_one(
+    row: ClaimedRow,
+    backend: SmsBackend,
+    limiter: RateLimiter,
+    stop: _EitherEvent,
+    current: Callable[[], datetime],
+    sid_taken: Callable[[str], bool],
+    send_by: timedelta,
+) -> SendOutcome:
+    if stop.is_set() or current() - row.claimed_at > send_by:
+        return SendOutcome(row, released=True)
+    if row.attempts > 1:
+        # A retry may follow an ambiguous failure (a timeout after the request left):
+        # ask the provider first, since a second send would be a duplicate.
+        try:
+            found = find_already_sent(backend, to=row.to_number, body=row.body, since=row.created_at)
+        except SmsError as exc:
+            return SendOutcome(row, error=exc)
+        except Exception as exc:  # noqa: BLE001 - any lookup failure only postpones the message
+            return SendOutcome(row, error=SmsError(f"{type(exc).__name__}: {exc}", permanent=False))
+        # a match already recorded on another row is that row's message (identical texts)
+        if found is not None and not sid_taken(found.provider_message_id):
+            return SendOutcome(row, result=found, sent_at=row.claimed_at, already_sent=True)
+    permit = limiter.acquire(stop)
+    if permit is None:
+        return SendOutcome(row, released=True)
+    if current() - row.claimed_at > send_by:
+        limiter.done(permit)
+        return SendOutcome(row, released=True)
+    try:
+        return _send_now(row, backend, stop, current)
+    finally:
+        limiter.done(permit)
+
+
+def _send_now(
+    row: ClaimedRow, backend: SmsBackend, stop: _EitherEvent, current: Callable[[], datetime]
+) -> SendOutcome:
+    sent_at = current()
+    message = OutgoingSms(
+        to=row.to_number,
+        body=row.body,
+        dedup_key=row.dedup_key,
+        kind=row.rule,
+        project_code=row.project_code,
+        milestone=row.milestone_name,
+        due_date=row.due_date,
+        notification_id=row.id,
+        sent_at=sent_at,
+    )
+    try:
+        result = backend.send(message)
+    except SmsError as exc:
+        if classify(exc) is ErrorClass.AUTH:
+            stop.set()
+        return SendOutcome(row, error=exc)
+    except Exception as exc:  # noqa: BLE001 - an unknown failure is retried; the retry asks first
+        return SendOutcome(row, error=SmsError(f"{type(exc).__name__}: {exc}", permanent=False))
+    crash_point("after_send")
+    return SendOutcome(row, result=result, sent_at=sent_at)
+
+
+# ---------------------------------------------------------------- recording outcomes
+
+
+def _record_accepted(session: Session, accepted: list[SendOutcome], now: datetime, outcome: DeliveryResult) -> None:
+    """The common case, in one executemany: messages the provider just accepted become `sent`."""
+    log = get_logger()
+    lost = mark_sent_many(
+        session,
+        [(sent.row.id, sent.row.claimed_at, sent.result, sent.sent_at or now) for sent in accepted if sent.result],
+        now=now,
+    )
+    for sent in accepted:
+        assert sent.result is not None
+        if sent.row.id in lost:
+            log.error("sms.record_conflict", notification_id=sent.row.id, provider_message_id=sent.result.provider_message_id)
+            continue
+        outcome.sent += 1
+        log.info(
+            "sms.sent",
+            notification_id=sent.row.id,
+            provider_message_id=sent.result.provider_message_id,
+            to=sent.row.to_number,
+            attempts=sent.row.attempts,
+        )
+
+
+def _record(
+    session: Session,
+    sent: SendOutcome,
+    settings: Settings,
+    rng: random.Random,
+    now: datetime,
+    outcome: DeliveryResult,
+) -> None:
+    log = get_logger()
+    row = sent.row
+    if sent.released:
+        _release(session, row, now=now, error=None)
+        outcome.released += 1
+        return
+    if sent.result is not None:
+        if sent.already_sent and provider_id_taken(session, sent.result.provider_message_id):
+            # that provider message belongs to another row: this one was never sent
+            # (only when two rows raced for one match) try again later, with a fresh lookup
+            delay = backoff_seconds(
+                row.attempts, base=settings.sms.retry_base_seconds, cap=settings.sms.retry_cap_seconds, rng=rng
+            )
+            when = next_window_opening(now + timedelta(seconds=delay), settings)
+            _reschedule(session, row, now=now, when=when, error="provider match belongs to another row")
+            outcome.deferred += 1
+            return
+        recorded = mark_sent(
+            session, row.id, sent.result, sent_at=sent.sent_at or now, now=now, claimed_at=row.claimed_at
+        )
+        if not recorded:
+            log.error("sms.record_conflict", notification_id=row.id, provider_message_id=sent.result.provider_message_id)
+        elif sent.already_sent:
+            outcome.reconciled += 1
+            log.info("sms.reconciled", notification_id=row.id, provider_message_id=sent.result.provider_message_id)
+        else:
+            outcome.sent += 1
+            log.info(
+                "sms.sent",
+                notification_id=row.id,
+                provider_message_id=sent.result.provider_message_id,
+                to=row.to_number,
+                attempts=row.attempts,
+            )
+        return
+
+    error = sent.error
+    assert error is not None
+    kind = classify(error)
+    message = str(error)[:1000]
+    if kind is ErrorClass.AUTH:
+        _release(session, row, now=now, error=message, code=error.code)
+        outcome.released += 1
+        if not outcome.auth_failed:
+            outcome.auth_failed = True
+            log.error(
+                "sms.auth_failed",
+                notification_id=row.id,
+                code=error.code,
+                http_status=error.http_status,
+                error=message,
+                action="sending stopped; the queue is kept for when the credentials are fixed",
+            )
+        return
+    deadline = row.created_at + timedelta(hours=settings.sms.retry_deadline_hours)
+    if kind is ErrorClass.TRANSIENT and now < deadline:
+        delay = backoff_seconds(
+            row.attempts, base=settings.sms.retry_base_seconds, cap=settings.sms.retry_cap_seconds, rng=rng
+        )
+        when = next_window_opening(now + timedelta(seconds=delay), settings)
+        _reschedule(session, row, now=now, when=when, error=message, code=error.code)
+        outcome.deferred += 1
+        log.warning(
+            "sms.retry",
+            notification_id=row.id,
+            attempts=row.attempts,
+            next_attempt_at=when.isoformat(),
+            code=error.code,
+            http_status=error.http_status,
+            error=message,
+        )
+        return
+    if kind is ErrorClass.TRANSIENT:
+        message = f"gave up after {row.attempts} attempts ({settings.sms.retry_deadline_hours:g} h): {message}"
+    _fail(session, row, now=now, error=message, code=error.code)
+    outcome.failed += 1
+    log.error("sms.failed", notification_id=row.id, code=error.code, http_status=error.http_status, error=message)
+
+
+def _owned(row: ClaimedRow) -> list:
+    return [
+        NOTIFICATIONS.c.id == row.id,
+        NOTIFICATIONS.c.state == NotificationState.SENDING,
+        NOTIFICATIONS.c.claimed_at == row.claimed_at,
+    ]
+
+
+def _end_claim(session: Session, row: ClaimedRow, *, now: datetime, **values: object) -> int:
+    """Let go of a row this worker still owns, setting `values`; the number of rows changed
+    (0 when the claim was lost meanwhile: another worker re-claimed the row)."""
+    return session.execute(
+        sa.update(NOTIFICATIONS).where(*_owned(row)).values(claimed_at=None, updated_at=now, **values)
+    ).rowcount
+
+
+def _release(session: Session, row: ClaimedRow, *, now: datetime, error: str | None, code: str | None = None) -> None:
+    """Back to pending as if never claimed: the attempt is not counted."""
+    values: dict = {"state": NotificationState.PENDING, "attempts": NOTIFICATIONS.c.attempts - 1}
+    if error is not None:
+        values.update(last_error=error, provider_error_code=code)
+    _end_claim(session, row, now=now, **values)
+
+
+def _reschedule(
+    session: Session, row: ClaimedRow, *, now: datetime, when: datetime, error: str, code: str | None = None
+) -> None:
+    _end_claim(
+        session,
+        row,
+        now=now,
+        state=NotificationState.PENDING,
+        next_attempt_at=when,
+        last_error=error,
+        provider_error_code=code,
+    )
+
+
+def _fail(session: Session, row: ClaimedRow, *, now: datetime, error: str, code: str | None) -> None:
+    """failed, never retried, and an "unreachable" item on the board for the milestone."""
+    failed = _end_claim(session, row, now=now, state=NotificationState.FAILED, last_error=error, provider_error_code=code)
+    if failed != 1:
+        return
+    # shared with the status callbacks (imported here: only a failure needs the twilio library)
+    from deadline_watch.delivery.receipts import mark_opted_out, open_unreachable_escalation
+
+    if code == OPTED_OUT_CODE:
+        # the provider's opt-out list is the source of truth: record it on the person
+        mark_opted_out(session, row.to_number, now, "twilio:21610")
+    notification = session.get(Notification, row.id)
+    assert notification is not None
+    detail = f"短信发送失败 / SMS failed ({code or 'no code'}): {error}"[:2000]
+    open_unreachable_escalation(session, notification, now=now, actor="dispatch", detail=detail)
+
+
+# ---------------------------------------------------------------- operator actions
+
+RESENDABLE = (NotificationState.FAILED, NotificationState.UNDELIVERED, NotificationState.CANCELLED)
+
+
+def requeue(session: Session, notification_id: int, *, now: datetime, actor: str) -> Notification:
+    """Put a failed, undelivered or cancelled notification back in the queue (an operator's call)."""
+    from deadline_watch.core.errors import DeadlineWatchError, NotFoundError
+
+    row = session.get(Notification, notification_id)
+    if row is None:
+        raise NotFoundError(f"没有编号为 {notification_id} 的短信", f"no notification with id {notification_id}")
+    if row.state not in RESENDABLE:
+        raise DeadlineWatchError(
+            f"短信 {notification_id} 状态为 {row.state},只有 failed/undelivered/cancelled 可以重发",
+            f"notification {notification_id} is {row.state}; only failed, undelivered or cancelled ones can be re-sent",
+        )
+    before = {"state": row.state, "attempts": row.attempts, "provider_error_code": row.provider_error_code}
+    row.state = NotificationState.PENDING
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.claimed_at = None
+    row.last_error = None
+    row.provider_error_code = None
+    row.updated_at = now
+    audit.record(
+        session,
+        now=now,
+        actor=actor,
+        action="notification.requeued",
+        entity_type="notification",
+        entity_id=row.id,
+        before=before,
+        after={"state": row.state, "next_attempt_at": now},
+    )
+    return row

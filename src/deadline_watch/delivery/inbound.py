@@ -1,0 +1,86 @@
+"""Incoming SMS (Twilio's `POST /twilio/inbound` webhook): STOP/退订 and START replies.
+
+Twilio itself blocks further messages to a number that replied STOP (sends then fail
+with 21610) and answers the keyword; this module records the opt-out on the Person so
+the board shows it and the scan can stop queueing messages nobody will receive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from deadline_watch.core.config import Settings
+from deadline_watch.core.logs import get_logger
+from deadline_watch.delivery.receipts import handle_signed_webhook, mark_opted_in, mark_opted_out
+
+INBOUND_PATH = "/twilio/inbound"
+SOURCE = "sms:reply"
+
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "退订", "TD"})
+OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
+
+# Surrounding spaces and punctuation ("STOP.", "【退订】", "退订!") do not hide the keyword.
+_EDGES = re.compile(r"^[\s\W_]+|[\s\W_]+$")
+
+
+def keyword(body: str) -> str:
+    """The reply reduced to a comparable keyword: stripped of edges, upper-cased."""
+    return _EDGES.sub("", body or "").upper()
+
+
+def reply_intent(body: str) -> str | None:
+    """"opt_out", "opt_in" or None for an ordinary reply."""
+    word = keyword(body)
+    if word in OPT_OUT_KEYWORDS:
+        return "opt_out"
+    if word in OPT_IN_KEYWORDS:
+        return "opt_in"
+    return None
+
+
+def apply_inbound(session: Session, params: Mapping[str, str], *, now: datetime) -> str | None:
+    """Record one incoming message; returns the intent acted on, if any."""
+    sender = (params.get("From") or "").strip()
+    body = params.get("Body") or ""
+    # With Advanced Opt-Out on a messaging service Twilio names the keyword's meaning itself
+    # (custom keywords included); trust it over our own list.
+    opt_out_type = (params.get("OptOutType") or "").strip().upper()
+    intent = {"STOP": "opt_out", "START": "opt_in"}.get(opt_out_type) or reply_intent(body)
+    log = get_logger()
+    if intent == "opt_out":
+        mark_opted_out(session, sender, now, SOURCE)
+    elif intent == "opt_in":
+        mark_opted_in(session, sender, now, SOURCE)
+    else:
+        log.info("sms.inbound_received", mobile=sender, body_length=len(body))
+    return intent
+
+
+def handle_inbound(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    url: str,
+    params: Mapping[str, str],
+    signature: str | None,
+    now: datetime,
+) -> int:
+    """`POST /twilio/inbound`: the HTTP status to answer (403 unsigned/bad, 400 no From, else 204).
+
+    204 means "no reply": Twilio answers STOP/START keywords itself.
+    """
+    return handle_signed_webhook(
+        sessions,
+        settings,
+        path=INBOUND_PATH,
+        url=url,
+        params=params,
+        signature=signature,
+        now=now,
+        well_formed=lambda form: bool((form.get("From") or "").strip()),
+        apply=apply_inbound,
+    )

@@ -1,0 +1,321 @@
+"""Twilio status callbacks: verify the signature, then move the outbox row to its final state.
+
+`handle_status_callback` is what the web route `POST /twilio/status` calls. A final
+failure (`undelivered`, `failed`) opens an "unreachable" item on the supervision board, as
+a permanent send error does. Statuses may arrive late or out of order; a row never moves
+backwards (delivered stays delivered).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+from twilio.request_validator import RequestValidator
+
+from deadline_watch.core import db
+from deadline_watch.core.config import Settings
+from deadline_watch.core.logs import get_logger
+from deadline_watch.domain import audit
+from deadline_watch.domain.board_items import insert_board_item, resolve, unresolved_by_key
+from deadline_watch.domain.models import (
+    EscalationReason,
+    EscalationState,
+    Notification,
+    NotificationState,
+    Person,
+    Resolution,
+)
+from deadline_watch.sms.error_codes import OPTED_OUT_CODE
+from deadline_watch.sms.twilio_backend import status_callback_url
+
+ACTOR = "twilio"
+STATUS_PATH = "/twilio/status"
+
+# Twilio statuses that only confirm progress; they never change our row.
+PROGRESS_STATUSES = frozenset({"accepted", "scheduled", "queued", "sending", "sent"})
+FINAL_STATUSES = {
+    "delivered": NotificationState.DELIVERED,
+    "undelivered": NotificationState.UNDELIVERED,
+    "failed": NotificationState.FAILED,
+}
+# States a final status may replace. `undelivered`/`failed` may still become `delivered`
+# (a late delivery receipt is the truth about the handset); `delivered` is final.
+_REPLACEABLE = {
+    NotificationState.DELIVERED: {
+        NotificationState.PENDING,
+        NotificationState.SENDING,
+        NotificationState.SENT,
+        NotificationState.UNDELIVERED,
+        NotificationState.FAILED,
+    },
+    NotificationState.UNDELIVERED: {NotificationState.PENDING, NotificationState.SENDING, NotificationState.SENT},
+    NotificationState.FAILED: {NotificationState.PENDING, NotificationState.SENDING, NotificationState.SENT},
+}
+
+
+def verify_signature(url: str, params: Mapping[str, str], signature: str | None, auth_token: str | None) -> bool:
+    """True when `signature` (X-Twilio-Signature) signs `url` + `params` with `auth_token`."""
+    if not signature or not auth_token:
+        return False
+    return bool(RequestValidator(auth_token).validate(url, dict(params), signature))
+
+
+def signed_url_candidates(settings: Settings, url: str, path: str) -> list[str]:
+    """The URLs Twilio may have signed: the public URL plus the request's path (and query).
+
+    Behind a reverse proxy the request URL the app sees is not the one Twilio called, so a
+    configured public URL wins; without one the request URL is all there is. The URL this
+    product itself gives Twilio for `path` is accepted too (a proxy that strips a prefix).
+    """
+    public = settings.web.public_url
+    if not public:
+        return [url]
+    parts = urlsplit(url)
+    tail = parts.path + (f"?{parts.query}" if parts.query else "")
+    candidates = [public.rstrip("/") + tail, public.rstrip("/") + path]
+    return list(dict.fromkeys(candidates))
+
+
+def request_is_signed(settings: Settings, *, url: str, params: Mapping[str, str], signature: str | None, path: str) -> bool:
+    token = settings.twilio.auth_token
+    if not token:
+        get_logger().warning("sms.callback_rejected", reason="no TWILIO_AUTH_TOKEN configured", path=path)
+        return False
+    if not signature:
+        get_logger().warning("sms.callback_rejected", reason="unsigned", path=path)
+        return False
+    if any(verify_signature(candidate, params, signature, token) for candidate in signed_url_candidates(settings, url, path)):
+        return True
+    get_logger().warning("sms.callback_rejected", reason="bad signature", path=path)
+    return False
+
+
+def handle_status_callback(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    url: str,
+    params: Mapping[str, str],
+    signature: str | None,
+    now: datetime,
+) -> int:
+    """`POST /twilio/status`: the HTTP status to answer.
+
+    403 when unsigned, badly signed or no auth token is configured; 400 when a signed
+    request lacks MessageSid/MessageStatus; 204 otherwise (also for unknown sids, so that
+    Twilio does not retry what we can never match).
+    """
+    return handle_signed_webhook(
+        sessions,
+        settings,
+        path=STATUS_PATH,
+        url=url,
+        params=params,
+        signature=signature,
+        now=now,
+        well_formed=_names_message_and_status,
+        apply=apply_status_callback,
+    )
+
+
+def handle_signed_webhook(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    path: str,
+    url: str,
+    params: Mapping[str, str],
+    signature: str | None,
+    now: datetime,
+    well_formed: Callable[[Mapping[str, str]], bool],
+    apply: Callable[..., object],
+) -> int:
+    """One Twilio webhook at `path`: 403 unless signed, 400 unless `well_formed(params)`,
+    else `apply(session, params, now=now)` in one transaction and 204 (no TwiML reply)."""
+    if not request_is_signed(settings, url=url, params=params, signature=signature, path=path):
+        return 403
+    if not well_formed(params):
+        return 400
+    with db.transaction(sessions) as session:
+        apply(session, params, now=now)
+    return 204
+
+
+def _names_message_and_status(params: Mapping[str, str]) -> bool:
+    if _sid(params) and _status(params):
+        return True
+    get_logger().warning("sms.callback_malformed", keys=sorted(params))
+    return False
+
+
+def _sid(params: Mapping[str, str]) -> str:
+    return (params.get("MessageSid") or params.get("SmsSid") or "").strip()
+
+
+def _status(params: Mapping[str, str]) -> str:
+    return (params.get("MessageStatus") or params.get("SmsStatus") or "").strip().lower()
+
+
+def apply_status_callback(session: Session, params: Mapping[str, str], *, now: datetime) -> Notification | None:
+    """Record one status callback on the row sent with `MessageSid`; None for unknown sids."""
+    log = get_logger()
+    sid, status = _sid(params), _status(params)
+    error_code = (params.get("ErrorCode") or "").strip() or None
+    query = sa.select(Notification).where(Notification.provider_message_id == sid)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()  # two callbacks for one message apply one after the other
+    row = session.scalars(query).first()
+    if row is None:
+        log.info("sms.callback_unknown", provider_message_id=sid, status=status)
+        return None
+    target = FINAL_STATUSES.get(status)
+    if target is None:
+        event = "sms.callback_confirmed" if status in PROGRESS_STATUSES else "sms.callback_ignored"
+        log.info(event, notification_id=row.id, provider_message_id=sid, status=status, state=row.state)
+        return row
+    if row.state == target or row.state not in _REPLACEABLE[target]:
+        log.info("sms.callback_stale", notification_id=row.id, status=status, state=row.state)
+        return row
+    before = {"state": row.state, "provider_error_code": row.provider_error_code}
+    row.state = target.value
+    row.updated_at = now
+    if target is NotificationState.DELIVERED:
+        row.delivered_at = now
+    else:
+        row.provider_error_code = error_code
+        row.last_error = f"twilio status {status}" + (f" (error {error_code})" if error_code else "")
+    audit.record(
+        session,
+        now=now,
+        actor=ACTOR,
+        action=f"sms.{target.value}",
+        entity_type="notification",
+        entity_id=row.id,
+        before=before,
+        after={"state": row.state, "provider_error_code": row.provider_error_code, "provider_message_id": sid},
+    )
+    log.info("sms.callback_applied", notification_id=row.id, status=status, error_code=error_code)
+    if target is NotificationState.DELIVERED:
+        if before["state"] in (NotificationState.UNDELIVERED, NotificationState.FAILED):
+            resolve_unreachable_escalation(session, row, now=now, actor=ACTOR)
+    else:
+        detail = f"短信{('未送达' if target is NotificationState.UNDELIVERED else '发送失败')} / SMS {status}"
+        if error_code:
+            detail += f" (Twilio {error_code})"
+        open_unreachable_escalation(session, row, now=now, actor=ACTOR, detail=detail)
+        if error_code == OPTED_OUT_CODE:
+            mark_opted_out(session, row.to_number, now, "twilio:21610")
+    return row
+
+
+def unreachable_key(notification_id: int) -> str:
+    return f"unreachable:{notification_id}"
+
+
+def open_unreachable_escalation(
+    session: Session, notification: Notification, *, now: datetime, actor: str, detail: str
+) -> int | None:
+    """Put "cannot reach the official" on the board for this message; None if already there."""
+    escalation_id = insert_board_item(
+        session,
+        dedup_key=unreachable_key(notification.id),
+        milestone_id=notification.milestone_id,
+        reason=EscalationReason.UNREACHABLE.value,
+        due_date=notification.due_date,
+        level=notification.level or 1,
+        now=now,
+        actor=actor,
+        notes=detail,
+        raised_at=now,
+        audit_after={
+            "milestone_id": notification.milestone_id,
+            "reason": EscalationReason.UNREACHABLE.value,
+            "notification_id": notification.id,
+            "due_date": notification.due_date,
+            "state": EscalationState.OPEN.value,
+            "detail": detail,
+        },
+    )
+    if escalation_id is not None:
+        get_logger().warning(
+            "escalation.unreachable", escalation_id=escalation_id, notification_id=notification.id, detail=detail
+        )
+    return escalation_id
+
+
+def resolve_unreachable_escalation(session: Session, notification: Notification, *, now: datetime, actor: str) -> bool:
+    """A late delivery receipt: the official was reached after all; close the board item."""
+    current = unresolved_by_key(session, unreachable_key(notification.id))
+    if current is None:
+        return False
+    return resolve(session, current, Resolution.REACHED.value, now=now, actor=actor)
+
+
+def _person_by_mobile(session: Session, mobile: str) -> Person | None:
+    return session.scalars(sa.select(Person).where(Person.mobile == mobile.strip())).first()
+
+
+def mark_opted_out(session: Session, mobile: str, now: datetime, source: str) -> Person | None:
+    """The person with `mobile` no longer receives SMS (STOP reply or Twilio 21610).
+
+    Idempotent: an already opted-out person keeps the first instant. None when no person
+    has that mobile.
+    """
+    person = _person_by_mobile(session, mobile)
+    if person is None:
+        get_logger().info("sms.opt_out_unknown", mobile=mobile, source=source)
+        return None
+    if person.opted_out_at is not None:
+        return person
+    person.opted_out_at = now
+    audit.record(
+        session,
+        now=now,
+        actor=source,
+        action="person.opted_out",
+        entity_type="person",
+        entity_id=person.id,
+        before={"opted_out_at": None},
+        after={"opted_out_at": now},
+    )
+    get_logger().warning("sms.opted_out", person_id=person.id, mobile=mobile, source=source)
+    return person
+
+
+def mark_opted_in(session: Session, mobile: str, now: datetime, source: str) -> Person | None:
+    """Undo `mark_opted_out` (a START/UNSTOP reply). None when no person has that mobile."""
+    person = _person_by_mobile(session, mobile)
+    if person is None:
+        get_logger().info("sms.opt_in_unknown", mobile=mobile, source=source)
+        return None
+    if person.opted_out_at is None:
+        return person
+    before = {"opted_out_at": person.opted_out_at}
+    person.opted_out_at = None
+    audit.record(
+        session,
+        now=now,
+        actor=source,
+        action="person.opted_in",
+        entity_type="person",
+        entity_id=person.id,
+        before=before,
+        after={"opted_out_at": None},
+    )
+    get_logger().info("sms.opted_in", person_id=person.id, mobile=mobile, source=source)
+    return person
+
+
+__all__ = [
+    "apply_status_callback",
+    "handle_status_callback",
+    "mark_opted_in",
+    "mark_opted_out",
+    "open_unreachable_escalation",
+    "status_callback_url",
+    "verify_signature",
+]

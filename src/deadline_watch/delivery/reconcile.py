@@ -1,0 +1,194 @@
+"""Crash reconciliation: rows left in `sending` by a dead worker are asked about, not re-sent blindly.
+
+Twilio's Messages API has no idempotency key, so a claim older than
+`sms.claim_timeout_seconds` is ambiguous: the provider may or may not have accepted the
+message. A backend with `find_sent` is asked; a match marks the row `sent`, no match puts
+it back to `pending` for a re-send. A backend without it (console) cannot know: re-send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from deadline_watch.core.db import transaction
+from deadline_watch.core.errors import SmsError
+from deadline_watch.core.logs import get_logger
+from deadline_watch.domain.models import Notification, NotificationState
+from deadline_watch.sms.base import SendResult, SmsBackend
+
+NOTIFICATIONS = Notification.__table__
+# Provider clocks and ours may differ a little; look a bit further back than the intent's birth.
+LOOKUP_MARGIN = timedelta(minutes=5)
+
+
+@dataclass
+class ReconcileResult:
+    reconciled: int = 0  # the provider had it: marked sent
+    requeued: int = 0  # the provider never saw it: pending again
+    unresolved: int = 0  # the provider could not be asked now: left for the next pass
+
+
+def find_already_sent(backend: SmsBackend, *, to: str, body: str, since: datetime) -> SendResult | None:
+    """Ask the provider (outside any transaction) whether it accepted this message since `since`.
+
+    None when nothing matches or the backend has no lookup; raises SmsError when the
+    provider cannot be asked.
+    """
+    find_sent = getattr(backend, "find_sent", None)
+    if find_sent is None:
+        return None
+    try:
+        return find_sent(to, body, since - LOOKUP_MARGIN)
+    except SmsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an unexpected lookup failure means "cannot ask now"
+        raise SmsError(f"lookup failed: {type(exc).__name__}: {exc}", permanent=False) from exc
+
+
+def provider_id_taken(session: Session, provider_message_id: str) -> bool:
+    """A provider id already recorded on a row belongs to that row's intent, not another's."""
+    taken = session.execute(
+        sa.select(NOTIFICATIONS.c.id).where(NOTIFICATIONS.c.provider_message_id == provider_message_id)
+    ).first()
+    return taken is not None
+
+
+def mark_sent(
+    session: Session,
+    notification_id: int,
+    result: SendResult,
+    *,
+    sent_at: datetime,
+    now: datetime,
+    claimed_at: datetime | None = None,
+) -> bool:
+    """sending -> sent with the provider's id; False when the row was no longer ours."""
+    values = {
+        "state": NotificationState.SENT,
+        "provider_message_id": result.provider_message_id,
+        "sent_at": sent_at,
+        "last_error": None,
+        "provider_error_code": None,
+        "updated_at": now,
+    }
+    if result.segments is not None:
+        values["segments"] = result.segments
+    if result.price is not None:
+        values["price"] = result.price
+    condition = [NOTIFICATIONS.c.id == notification_id, NOTIFICATIONS.c.state == NotificationState.SENDING]
+    if claimed_at is not None:
+        condition.append(NOTIFICATIONS.c.claimed_at == claimed_at)
+    updated = session.execute(sa.update(NOTIFICATIONS).where(*condition).values(**values))
+    return updated.rowcount == 1
+
+
+def mark_sent_many(session: Session, sent: list[tuple[int, datetime, SendResult, datetime]], *, now: datetime) -> set[int]:
+    """`mark_sent` for many rows in one executemany: (id, claimed_at, result, sent_at) each.
+
+    Returns the ids that were no longer ours (not `sending` under that claim).
+    """
+    if not sent:
+        return set()
+    n = NOTIFICATIONS.c
+    statement = (
+        sa.update(NOTIFICATIONS)
+        .where(n.id == sa.bindparam("row_id"), n.state == NotificationState.SENDING, n.claimed_at == sa.bindparam("row_claimed_at"))
+        .values(
+            state=NotificationState.SENT,
+            provider_message_id=sa.bindparam("row_sid"),
+            sent_at=sa.bindparam("row_sent_at"),
+            segments=sa.func.coalesce(sa.bindparam("row_segments", type_=n.segments.type), n.segments),
+            price=sa.func.coalesce(sa.bindparam("row_price", type_=n.price.type), n.price),
+            last_error=None,
+            provider_error_code=None,
+            updated_at=now,
+        )
+    )
+    session.execute(
+        statement,
+        [
+            {
+                "row_id": row_id,
+                "row_claimed_at": claimed_at,
+                "row_sid": result.provider_message_id,
+                "row_sent_at": sent_at,
+                "row_segments": result.segments,
+                "row_price": result.price,
+            }
+            for row_id, claimed_at, result, sent_at in sent
+        ],
+    )
+    # executemany row counts are not reliable on every driver: check what was written
+    expected = {row_id: result.provider_message_id for row_id, _claimed, result, _sent_at in sent}
+    written = session.execute(
+        sa.select(n.id, n.provider_message_id).where(n.id.in_(list(expected)), n.state == NotificationState.SENT)
+    ).all()
+    confirmed = {row_id for row_id, sid in written if expected.get(row_id) == sid}
+    return set(expected) - confirmed
+
+
+def reconcile_stale(
+    sessions: sessionmaker[Session], backend: SmsBackend, *, claim_timeout_seconds: float, now: datetime
+) -> ReconcileResult:
+    """Settle every `sending` row whose claim is older than the timeout."""
+    log = get_logger()
+    outcome = ReconcileResult()
+    cutoff = now - timedelta(seconds=claim_timeout_seconds)
+    with transaction(sessions) as session:
+        stale = session.execute(
+            sa.select(
+                NOTIFICATIONS.c.id,
+                NOTIFICATIONS.c.to_number,
+                NOTIFICATIONS.c.body,
+                NOTIFICATIONS.c.claimed_at,
+                NOTIFICATIONS.c.created_at,
+            )
+            .where(NOTIFICATIONS.c.state == NotificationState.SENDING, NOTIFICATIONS.c.claimed_at < cutoff)
+            .order_by(NOTIFICATIONS.c.claimed_at, NOTIFICATIONS.c.id)
+        ).all()
+    for index, row in enumerate(stale):
+        try:
+            found = find_already_sent(backend, to=row.to_number, body=row.body, since=row.created_at)
+        except SmsError as exc:
+            # the provider cannot be asked now; asking again for every row would only wait
+            # out one timeout each. All of them stay `sending` for the next pass.
+            outcome.unresolved += len(stale) - index
+            log.warning(
+                "sms.reconcile_unresolved",
+                notification_ids=[later.id for later in stale[index:]],
+                error=str(exc),
+            )
+            break
+        with transaction(sessions) as session:
+            if found is not None and not provider_id_taken(session, found.provider_message_id):
+                if mark_sent(session, row.id, found, sent_at=row.claimed_at, now=now, claimed_at=row.claimed_at):
+                    outcome.reconciled += 1
+                    log.info(
+                        "sms.reconciled",
+                        notification_id=row.id,
+                        provider_message_id=found.provider_message_id,
+                    )
+                continue
+            requeued = session.execute(
+                sa.update(NOTIFICATIONS)
+                .where(
+                    NOTIFICATIONS.c.id == row.id,
+                    NOTIFICATIONS.c.state == NotificationState.SENDING,
+                    NOTIFICATIONS.c.claimed_at == row.claimed_at,
+                )
+                .values(
+                    state=NotificationState.PENDING,
+                    next_attempt_at=now,
+                    claimed_at=None,
+                    last_error="claim expired, provider has no record: will re-send",
+                    updated_at=now,
+                )
+            )
+            if requeued.rowcount == 1:
+                outcome.requeued += 1
+                log.warning("sms.requeued", notification_id=row.id)
+    return outcome

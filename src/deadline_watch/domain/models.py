@@ -1,0 +1,333 @@
+"""The data model: SQLAlchemy 2.0 typed declarative classes, and nothing else.
+
+Instants are stored in UTC (`UtcDateTime`), milestone dates as plain dates. Status
+and state columns are short strings whose allowed values live in the StrEnums below.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (no zone support) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ProjectStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    SUSPENDED = "suspended"
+    CANCELLED = "cancelled"
+
+
+class ProjectLevel(StrEnum):
+    PROVINCIAL = "省级"
+    MUNICIPAL = "市级"
+    DISTRICT = "区级"
+
+
+class MilestoneStatus(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+CANONICAL_STAGES = ("谋划立项", "组织实施", "阶段成果", "验收结项")
+
+
+class NotificationState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class NotificationRule(StrEnum):
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+
+
+class EscalationState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class EscalationReason(StrEnum):
+    OVERDUE = "overdue"
+    UNREACHABLE = "unreachable"
+
+
+class Resolution(StrEnum):
+    COMPLETED_LATE = "completed_late"
+    DEADLINE_EXTENDED = "deadline_extended"
+    WAIVED = "waived"
+    REFERRED = "referred_for_accountability"
+    CANCELLED = "cancelled"
+    REACHED = "reached"
+
+
+class UserRole(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    VIEWER = "viewer"
+
+
+class Unit(Base):
+    """责任单位: a responsible unit, optionally under a parent unit."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+
+
+class Person(Base):
+    """An official (owner, lead leader) or a supervisor, matched by mobile number."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    mobile: Mapped[str | None] = mapped_column(String(20), unique=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # space-separated role words: "owner", "lead_leader", "supervisor"
+    roles: Mapped[str] = mapped_column(String(100), default="")
+    opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    unit: Mapped[Unit | None] = relationship()
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles.split()
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    co_units: Mapped[str] = mapped_column(Text, default="")  # joined with "、"
+    lead_leader_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    level: Mapped[str | None] = mapped_column(String(8))
+    # the board counts active projects straight off this index
+    status: Mapped[str] = mapped_column(String(16), default=ProjectStatus.ACTIVE, index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    unit: Mapped[Unit] = relationship()
+    owner: Mapped[Person] = relationship(foreign_keys=[owner_id])
+    lead_leader: Mapped[Person | None] = relationship(foreign_keys=[lead_leader_id])
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="project", order_by="Milestone.position"
+    )
+
+
+class Milestone(Base):
+    """One node of a project (谋划立项, 组织实施, 阶段成果, 验收结项 or a custom name)."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name", name="uq_milestones_project_id_name"),
+        Index("ix_milestones_status_due_date", "status", "due_date"),
+        # weekly dispatch: "completed during the week" is a range over completed_on
+        Index("ix_milestones_completed_on", "completed_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    due_date: Mapped[date] = mapped_column(Date)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=MilestoneStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    project: Mapped[Project] = relationship(back_populates="milestones")
+    owner_override: Mapped[Person | None] = relationship(foreign_keys=[owner_id])
+
+
+class Notification(Base):
+    """The SMS outbox. `dedup_key` makes each intent exist once, however often the scan runs."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_notifications_milestone_id_state", "milestone_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id"))
+    rule: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int | None] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    days_left: Mapped[int | None] = mapped_column(Integer)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    to_number: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    segments: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default=NotificationState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    provider_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    provider_error_code: Mapped[str | None] = mapped_column(String(16))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    price: Mapped[float | None] = mapped_column(Numeric(10, 5))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    milestone: Mapped[Milestone] = relationship()
+    recipient: Mapped[Person | None] = relationship()
+
+
+class User(Base):
+    """A board account. A supervisor linked to a Person with a mobile is notified at level 2."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    # bumped when the account is deactivated: every session cookie issued before is void
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    person: Mapped[Person | None] = relationship()
+
+
+class Escalation(Base):
+    """An item on the supervision board: one per milestone and due date (`dedup_key`)."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        Index("ix_escalations_state_due_date", "state", "due_date"),
+        Index("ix_escalations_milestone_id", "milestone_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id"))
+    reason: Mapped[str] = mapped_column(String(16), default=EscalationReason.OVERDUE)
+    due_date: Mapped[date] = mapped_column(Date)
+    level: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default=EscalationState.OPEN)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    raised_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolution: Mapped[str | None] = mapped_column(String(32))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    milestone: Mapped[Milestone] = relationship()
+    assignee: Mapped[User | None] = relationship()
+
+
+class AuditEvent(Base):
+    """Append-only history: who did what to which entity, with before/after values."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+
+class TickRun(Base):
+    """One scan/delivery pass of the daemon: feeds /healthz ("last tick") and /metrics."""
+
+    __tablename__ = "tick_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # scan | delivery | report
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    counts: Mapped[dict | None] = mapped_column(JSON)
+
+
+def responsible_person_id() -> ColumnElement[int]:
+    """Who answers for a milestone, as SQL: its own owner when it has one, else its
+    project's owner. The statement must have Milestone and Project in its FROM."""
+    return func.coalesce(Milestone.owner_id, Project.owner_id)

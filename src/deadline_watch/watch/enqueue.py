@@ -1,0 +1,124 @@
+"""Writing SMS intents to the Notification outbox (cancelling is `domain.outbox`).
+
+An intent is inserted with its dedup key through INSERT .. ON CONFLICT DO NOTHING in
+the caller's transaction (the same one that changed the state it derives from), so any
+number of concurrent scans leave each intent exactly once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from deadline_watch.core import db
+from deadline_watch.core.config import Settings
+from deadline_watch.core.logs import get_logger
+from deadline_watch.domain.models import Notification, NotificationState
+from deadline_watch.sms.messages import render_sms
+from deadline_watch.watch.rules import SmsIntent
+
+_INSERT_CHUNK = 1000
+
+# A reminder cancelled only because its recipient stopped being the milestone's owner was
+# never sent; if that person becomes the owner again (a re-import undone), the same key
+# is wanted again and the row is put back in the queue instead of being skipped.
+REVIVABLE_ERROR = "cancelled: recipient_changed"
+
+
+def intent_row(intent: SmsIntent, settings: Settings, *, now: datetime) -> dict:
+    rendered = render_sms(intent.template, settings, **intent.context)
+    return {
+        "dedup_key": intent.dedup_key,
+        "milestone_id": intent.milestone_id,
+        "rule": intent.rule,
+        "level": intent.level,
+        "due_date": intent.due_date,
+        "days_left": intent.days_left,
+        "recipient_id": intent.recipient.id,
+        "to_number": intent.recipient.mobile,
+        "body": rendered.body,
+        "segments": rendered.segments,
+        "state": NotificationState.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": intent.send_at or now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def enqueue(
+    session: Session,
+    intents: list[SmsIntent],
+    settings: Settings,
+    *,
+    now: datetime,
+    fresh_out: list[SmsIntent] | None = None,
+) -> int:
+    """Insert the intents not already in the outbox; returns how many were new (or put
+    back in the queue: a reminder cancelled as `recipient_changed` whose person is the
+    owner again).
+
+    `fresh_out`, when given, receives the intents that were not in the outbox before.
+    """
+    if not intents:
+        return 0
+    table = Notification.__table__
+    # skip rendering intents already present (the common case on every tick after the first)
+    keys = [intent.dedup_key for intent in intents]
+    existing: set[str] = set()
+    revivable: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for key, state, last_error in session.execute(
+            sa.select(Notification.dedup_key, Notification.state, Notification.last_error).where(
+                Notification.dedup_key.in_(chunk)
+            )
+        ):
+            existing.add(key)
+            if state == NotificationState.CANCELLED.value and last_error == REVIVABLE_ERROR:
+                revivable.add(key)
+    # one global order of inserts, so two concurrent scans on PostgreSQL wait for each
+    # other on the first shared key instead of deadlocking across two keys
+    fresh = sorted(
+        {intent.dedup_key: intent for intent in intents if intent.dedup_key not in existing}.values(),
+        key=lambda intent: intent.dedup_key,
+    )
+    if fresh_out is not None:
+        fresh_out.extend(fresh)
+    inserted = 0
+    for start in range(0, len(fresh), _INSERT_CHUNK):
+        rows = [intent_row(intent, settings, now=now) for intent in fresh[start : start + _INSERT_CHUNK]]
+        inserted += db.insert_ignore(session, table, rows, "dedup_key")
+    for intent in sorted({i.dedup_key: i for i in intents if i.dedup_key in revivable}.values(),
+                         key=lambda intent: intent.dedup_key):
+        if _revive(session, intent, settings, now=now):
+            inserted += 1
+            if fresh_out is not None:
+                fresh_out.append(intent)
+    return inserted
+
+
+def _revive(session: Session, intent: SmsIntent, settings: Settings, *, now: datetime) -> bool:
+    """Put a reminder cancelled as `recipient_changed` back in the queue with a fresh text.
+
+    Conditional on the row still being in that state, so of two concurrent scans only one
+    revives it."""
+    row = intent_row(intent, settings, now=now)
+    for column in ("dedup_key", "milestone_id", "rule", "level", "due_date", "created_at"):
+        row.pop(column)
+    row.update(claimed_at=None, last_error=None, provider_error_code=None)
+    result = session.execute(
+        sa.update(Notification)
+        .where(
+            Notification.dedup_key == intent.dedup_key,
+            Notification.state == NotificationState.CANCELLED.value,
+            Notification.last_error == REVIVABLE_ERROR,
+        )
+        .values(**row)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        get_logger().info("outbox.revived", dedup_key=intent.dedup_key)
+    return bool(result.rowcount)

@@ -1,0 +1,266 @@
+"""Loading the facts `scan.py` decides on, with bounded, indexed queries.
+
+Each query is limited by due date window and status (index (status, due_date) on
+milestones, (state, due_date) on escalations, (state, next_attempt_at) on the outbox),
+so a tick costs in proportion to the milestones near or past their dates, never to the
+size of the registry.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from deadline_watch.domain.board_items import EscalationFacts
+from deadline_watch.domain.models import (
+    Escalation,
+    Milestone,
+    Notification,
+    Person,
+    Project,
+    Unit,
+    User,
+    responsible_person_id,
+)
+from deadline_watch.watch.rules import MilestoneFacts, PendingFacts, PersonFacts
+
+_Responsible = aliased(Person, name="responsible")
+_Leader = aliased(Person, name="lead_leader")
+
+
+def _milestone_select() -> sa.Select:
+    return (
+        sa.select(
+            Milestone.id,
+            Milestone.project_id,
+            Project.code,
+            Project.name,
+            Unit.name,
+            Milestone.name,
+            Milestone.due_date,
+            Milestone.status,
+            Project.status,
+            Milestone.completed_on,
+            _Responsible.id,
+            _Responsible.name,
+            _Responsible.mobile,
+            _Responsible.opted_out_at.is_not(None),
+            _Leader.id,
+            _Leader.name,
+            _Leader.mobile,
+            _Leader.opted_out_at.is_not(None),
+        )
+        .select_from(Milestone)
+        .join(Project, Project.id == Milestone.project_id)
+        .join(Unit, Unit.id == Project.unit_id)
+        .outerjoin(_Responsible, _Responsible.id == responsible_person_id())
+        .outerjoin(_Leader, _Leader.id == Project.lead_leader_id)
+    )
+
+
+def _milestone_facts(row: sa.Row) -> MilestoneFacts:
+    owner = PersonFacts(row[10], row[11], row[12], bool(row[13])) if row[10] is not None else None
+    leader = PersonFacts(row[14], row[15], row[16], bool(row[17])) if row[14] is not None else None
+    return MilestoneFacts(
+        milestone_id=row[0],
+        project_id=row[1],
+        project_code=row[2],
+        project_name=row[3],
+        unit=row[4],
+        milestone=row[5],
+        due_date=row[6],
+        status=row[7],
+        project_status=row[8],
+        completed_on=row[9],
+        owner=owner,
+        lead_leader=leader,
+    )
+
+
+def reminder_candidates(session: Session, *, today: date, window_days: int) -> list[MilestoneFacts]:
+    """Open milestones of active projects due in [today, today + window_days]."""
+    statement = _milestone_select().where(
+        Milestone.status == "open",
+        Milestone.due_date >= today,
+        Milestone.due_date <= today + timedelta(days=window_days),
+        Project.status == "active",
+    )
+    # no `completed_on IS NULL` here: SQLite would pick the completed_on index and walk
+    # every open milestone; MilestoneFacts.watched checks it on the few rows returned
+    return [_milestone_facts(row) for row in session.connection().execute(statement)]
+
+
+def escalation_candidates(
+    session: Session, *, today: date, thresholds: list[tuple[int, int]]
+) -> list[tuple[MilestoneFacts, EscalationFacts | None]]:
+    """Overdue open milestones whose board item must be opened, raised or moved.
+
+    `thresholds` are (after_days_overdue, level) pairs. The SQL returns only rows needing
+    action; `scan.plan_escalation` still makes the decision.
+    """
+    first_threshold = min(days for days, _ in thresholds)
+    unresolved_or_current = sa.and_(
+        Escalation.milestone_id == Milestone.id,
+        Escalation.reason == "overdue",  # "unreachable" items (delivery's) are not ours
+        sa.or_(Escalation.state != "resolved", Escalation.due_date == Milestone.due_date),
+    )
+    needs_raise = sa.or_(
+        *(
+            sa.and_(Milestone.due_date <= today - timedelta(days=days), Escalation.level < level)
+            for days, level in thresholds
+        )
+    )
+    statement = (
+        _milestone_select()
+        .add_columns(Escalation.id, Escalation.due_date, Escalation.level, Escalation.state)
+        .outerjoin(Escalation, unresolved_or_current)
+        .where(
+            Milestone.status == "open",
+            Milestone.due_date <= today - timedelta(days=first_threshold),
+            Project.status == "active",  # completed_on is checked in Python (see above)
+            sa.or_(
+                Escalation.id.is_(None),
+                sa.and_(
+                    Escalation.state != "resolved",
+                    sa.or_(Escalation.due_date != Milestone.due_date, needs_raise),
+                ),
+            ),
+        )
+        .order_by(Milestone.id, Escalation.id)
+    )
+    chosen: dict[int, tuple[MilestoneFacts, EscalationFacts | None]] = {}
+    for row in session.connection().execute(statement):
+        facts = _milestone_facts(row)
+        current = (
+            EscalationFacts(row[18], facts.milestone_id, row[19], row[20], row[21]) if row[18] is not None else None
+        )
+        previous = chosen.get(facts.milestone_id)
+        # prefer the unresolved escalation when a milestone matches two rows
+        if previous is None or (previous[1] is not None and previous[1].state == "resolved"):
+            chosen[facts.milestone_id] = (facts, current)
+    # a milestone with a resolved escalation for its current date is done: drop it
+    return list(chosen.values())
+
+
+def escalations_to_resolve(session: Session) -> list[tuple[MilestoneFacts, EscalationFacts]]:
+    """Unresolved escalations whose milestone was completed, cancelled, re-dated or whose
+    project is no longer active."""
+    statement = (
+        _milestone_select()
+        .add_columns(Escalation.id, Escalation.due_date, Escalation.level, Escalation.state)
+        .join(Escalation, Escalation.milestone_id == Milestone.id)
+        .where(
+            Escalation.state.in_(["open", "acknowledged"]),
+            Escalation.reason == "overdue",
+            sa.or_(
+                Milestone.status != "open",
+                Milestone.completed_on.is_not(None),
+                Project.status != "active",
+                Milestone.due_date != Escalation.due_date,
+            ),
+        )
+    )
+    result = []
+    for row in session.connection().execute(statement):
+        facts = _milestone_facts(row)
+        result.append((facts, EscalationFacts(row[18], facts.milestone_id, row[19], row[20], row[21])))
+    return result
+
+
+def supervisors(session: Session) -> list[PersonFacts]:
+    """Persons with the supervisor role, plus persons linked to active supervisor accounts."""
+    linked = sa.select(User.person_id).where(
+        User.role == "supervisor", User.active.is_(True), User.person_id.is_not(None)
+    )
+    rows = session.execute(
+        sa.select(Person.id, Person.name, Person.mobile, Person.opted_out_at, Person.roles)
+        .where(sa.or_(Person.roles.like("%supervisor%"), Person.id.in_(linked)))
+        .order_by(Person.id)
+    )
+    linked_ids = set(session.scalars(linked))
+    return [
+        PersonFacts(row[0], row[1], row[2], row[3] is not None)
+        for row in rows
+        if "supervisor" in (row[4] or "").split() or row[0] in linked_ids
+    ]
+
+
+def pending_to_check(
+    session: Session, *, today: date, milestone_ids: list[int]
+) -> list[PendingFacts]:
+    """Pending outbox rows that may have gone stale: those whose milestone, project or
+    recipient changed, reminders addressed to someone no longer responsible for the
+    milestone, overdue reminders, all pending escalation SMS, and the pending reminders
+    of `milestone_ids` (which may be superseded by a more urgent one)."""
+    owner_now = responsible_person_id()
+    current_escalation = (
+        sa.select(Escalation.level)
+        .where(
+            Escalation.milestone_id == Notification.milestone_id,
+            Escalation.due_date == Notification.due_date,
+            Escalation.state != "resolved",
+            Escalation.reason == "overdue",
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    base = (
+        sa.select(
+            Notification.id,
+            Notification.dedup_key,
+            Notification.milestone_id,
+            Notification.rule,
+            Notification.level,
+            Notification.due_date,
+            Milestone.status,
+            Milestone.due_date,
+            Milestone.completed_on,
+            Project.status,
+            Person.opted_out_at.is_not(None),
+            current_escalation,
+            Notification.recipient_id,
+            owner_now,
+        )
+        .select_from(Notification)
+        .join(Milestone, Milestone.id == Notification.milestone_id)
+        .join(Project, Project.id == Milestone.project_id)
+        .outerjoin(Person, Person.id == Notification.recipient_id)
+        .where(Notification.state == "pending")
+    )
+    changed = sa.or_(
+        Milestone.status != "open",
+        Milestone.completed_on.is_not(None),
+        Project.status != "active",
+        Notification.due_date != Milestone.due_date,
+        Person.opted_out_at.is_not(None),
+        sa.and_(Notification.rule == "reminder", Milestone.due_date < today),
+        sa.and_(Notification.rule == "reminder", Notification.recipient_id.is_distinct_from(owner_now)),
+        Notification.rule == "escalation",
+    )
+    rows = list(session.connection().execute(base.where(changed)))
+    seen = {row[0] for row in rows}
+    for start in range(0, len(milestone_ids), 500):
+        chunk = milestone_ids[start : start + 500]
+        statement = base.where(Notification.rule == "reminder", Notification.milestone_id.in_(chunk))
+        rows.extend(row for row in session.connection().execute(statement) if row[0] not in seen)
+    return [
+        PendingFacts(
+            id=row[0],
+            dedup_key=row[1],
+            milestone_id=row[2],
+            rule=row[3],
+            level=row[4],
+            due_date=row[5],
+            milestone_status=row[6],
+            milestone_due_date=row[7],
+            milestone_completed_on=row[8],
+            project_status=row[9],
+            recipient_opted_out=bool(row[10]),
+            escalation_level=row[11],
+            recipient_id=row[12],
+            owner_id=row[13],
+        )
+        for row in rows
+    ]

@@ -1,0 +1,378 @@
+"""The watch rules as plain functions: which reminders, escalations and cancellations are due.
+
+Everything here takes facts (milestones, escalations, pending outbox rows), the settings
+and `now`, and returns decisions. It reads no clock, opens no session and sends nothing;
+`outbox.py`, `escalation.py` and `tick.py` load the facts and apply the decisions.
+
+Rules (all dates in the configured timezone):
+- a milestone is due at the end of its due date and overdue from 00:00 the next day,
+  while it is open and its project is active;
+- each offset N in `reminders.days_before` is a threshold: once `days_left <= N` the
+  reminder for N is due; of several crossed thresholds only the most urgent is sent;
+- an overdue milestone is escalated at the highest level whose `after_days_overdue`
+  has been reached; the level only rises;
+- an SMS created outside the send window waits for the next opening (next working day
+  in workdays mode); its text counts days as of that moment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+
+from deadline_watch.core.clock import local_date
+from deadline_watch.core.config import EscalationLevel, Settings
+from deadline_watch.domain.board_items import EscalationFacts
+from deadline_watch.domain.workdays import days_left as count_days_left
+from deadline_watch.domain.workdays import days_overdue as count_days_overdue
+from deadline_watch.domain.workdays import next_send_time
+
+# the same few instants are converted for every milestone of a scan
+local_date = lru_cache(maxsize=256)(local_date)
+
+ACTIVE = "active"
+OPEN = "open"
+COMPLETED = "completed"
+RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    id: int
+    name: str
+    mobile: str | None
+    opted_out: bool = False
+
+    @property
+    def reachable(self) -> bool:
+        return bool(self.mobile) and not self.opted_out
+
+
+@dataclass(frozen=True)
+class MilestoneFacts:
+    milestone_id: int
+    project_id: int
+    project_code: str
+    project_name: str
+    unit: str
+    milestone: str
+    due_date: date
+    status: str = OPEN
+    project_status: str = ACTIVE
+    completed_on: date | None = None
+    owner: PersonFacts | None = None
+    lead_leader: PersonFacts | None = None
+
+    @property
+    def watched(self) -> bool:
+        """Open milestone of an active project: the only kind that is reminded or escalated."""
+        return self.status == OPEN and self.completed_on is None and self.project_status == ACTIVE
+
+
+@dataclass(frozen=True)
+class SmsIntent:
+    """One outbox row to insert (the dedup key makes a repeat a no-op)."""
+
+    dedup_key: str
+    milestone_id: int
+    rule: str  # reminder | escalation
+    level: int | None
+    due_date: date
+    days_left: int | None
+    recipient: PersonFacts
+    template: str
+    context: dict = field(hash=False, compare=False)
+    send_at: datetime = field(compare=False, default=None)  # type: ignore[assignment]
+    offset: int | None = None  # the reminder threshold (None for escalation SMS)
+
+
+@dataclass(frozen=True)
+class PendingFacts:
+    """A pending outbox row with what it depends on now."""
+
+    id: int
+    dedup_key: str
+    milestone_id: int
+    rule: str
+    level: int | None
+    due_date: date
+    milestone_status: str
+    milestone_due_date: date
+    milestone_completed_on: date | None
+    project_status: str
+    recipient_opted_out: bool = False
+    escalation_level: int | None = None  # current level of the unresolved escalation, if any
+    recipient_id: int | None = None
+    owner_id: int | None = None  # the milestone's responsible official now (override, else project owner)
+
+
+# ---- keys ---------------------------------------------------------------------------
+
+
+def reminder_key(milestone_id: int, due_date: date, offset: int, person_id: int) -> str:
+    """One reminder per milestone, due date, threshold and recipient: a new responsible
+    official (registry re-import, milestone owner override) gets their own reminder."""
+    return f"reminder:{milestone_id}:{due_date.isoformat()}:{offset}:{person_id}"
+
+
+def escalation_sms_key(milestone_id: int, due_date: date, level: int, person_id: int) -> str:
+    return f"escalation:{milestone_id}:{due_date.isoformat()}:{level}:{person_id}"
+
+
+def escalation_key(milestone_id: int, due_date: date) -> str:
+    """Escalation.dedup_key: one board item per milestone and due date."""
+    return f"overdue:{milestone_id}:{due_date.isoformat()}"
+
+
+# ---- reminders ----------------------------------------------------------------------
+
+
+def max_reminder_offset(settings: Settings) -> int:
+    return max(settings.reminders.days_before)
+
+
+def reminder_window_days(settings: Settings) -> int:
+    """Calendar days ahead the scan must look: the largest offset, plus slack in workdays
+    mode (N working days can span N + weekends + a week-long holiday)."""
+    largest = max_reminder_offset(settings)
+    if settings.reminders.day_mode == "workdays":
+        return largest * 2 + 12
+    return largest
+
+
+def due_reminder_offset(days_left: int, offsets: list[int]) -> int | None:
+    """The most urgent threshold crossed (`days_left <= N`), or None when none is."""
+    crossed = [offset for offset in offsets if days_left <= offset]
+    return min(crossed) if crossed else None
+
+
+def send_time(now: datetime, settings: Settings) -> datetime:
+    return next_send_time(now, settings.reminders.send_window, settings.tz, settings.reminders.day_mode)
+
+
+def plan_reminder(
+    facts: MilestoneFacts, *, settings: Settings, now: datetime, send_at: datetime | None = None
+) -> SmsIntent | None:
+    """The reminder this milestone should have right now (None when none is due).
+
+    `send_at` is `send_time(now, settings)`, passed in when planning many at once."""
+    if not facts.watched or facts.owner is None or not facts.owner.reachable:
+        return None
+    tz, mode = settings.tz, settings.reminders.day_mode
+    today = local_date(now, tz)
+    if facts.due_date < today:
+        return None  # overdue: the escalation rule takes over
+    offset = due_reminder_offset(count_days_left(today, facts.due_date, mode), settings.reminders.days_before)
+    if offset is None:
+        return None
+    send_at = send_at or send_time(now, settings)
+    send_day = local_date(send_at, tz)
+    if send_day > facts.due_date:
+        return None  # the next window opens after the due date: a reminder would be stale
+    left = count_days_left(send_day, facts.due_date, mode)
+    return SmsIntent(
+        dedup_key=reminder_key(facts.milestone_id, facts.due_date, offset, facts.owner.id),
+        milestone_id=facts.milestone_id,
+        rule="reminder",
+        level=None,
+        due_date=facts.due_date,
+        days_left=left,
+        recipient=facts.owner,
+        template="reminder",
+        context=_context(facts, facts.owner, settings, days_left=left),
+        send_at=send_at,
+        offset=offset,
+    )
+
+
+def plan_reminders(milestones: list[MilestoneFacts], *, settings: Settings, now: datetime) -> list[SmsIntent]:
+    send_at = send_time(now, settings)
+    intents = (plan_reminder(facts, settings=settings, now=now, send_at=send_at) for facts in milestones)
+    return [intent for intent in intents if intent is not None]
+
+
+# ---- escalation ---------------------------------------------------------------------
+
+
+def level_for(days_overdue: int, levels: list[EscalationLevel]) -> EscalationLevel | None:
+    """The highest configured level whose `after_days_overdue` has been reached."""
+    reached = [level for level in levels if days_overdue >= level.after_days_overdue]
+    return max(reached, key=lambda level: level.level) if reached else None
+
+
+def level_by_number(number: int, levels: list[EscalationLevel]) -> EscalationLevel | None:
+    return next((level for level in levels if level.level == number), None)
+
+
+@dataclass(frozen=True)
+class EscalationDecision:
+    """What to do with one overdue milestone's board item."""
+
+    action: str  # open | raise | move (due date changed but still past)
+    facts: MilestoneFacts
+    level: int
+    escalation_id: int | None = None
+    from_level: int | None = None
+
+
+def plan_escalation(
+    facts: MilestoneFacts, current: EscalationFacts | None, *, settings: Settings, now: datetime
+) -> EscalationDecision | None:
+    """Open, raise or move the escalation of one milestone (None: nothing to do).
+
+    `current` is the milestone's unresolved escalation, or its escalation for the current
+    due date in any state (a resolved one is never reopened or raised).
+    """
+    if not facts.watched:
+        return None
+    today = local_date(now, settings.tz)
+    target = level_for(count_days_overdue(today, facts.due_date), settings.escalation.levels)
+    if target is None:
+        return None
+    if current is None:
+        return EscalationDecision("open", facts, target.level)
+    if current.state == RESOLVED:
+        return None
+    if current.due_date != facts.due_date:
+        return EscalationDecision(
+            "move", facts, max(current.level, target.level), current.id, from_level=current.level
+        )
+    if target.level > current.level:
+        return EscalationDecision("raise", facts, target.level, current.id, from_level=current.level)
+    return None
+
+
+def resolution_for(facts: MilestoneFacts, current: EscalationFacts, *, today: date) -> str | None:
+    """Why an unresolved escalation no longer belongs on the board (None: it still does)."""
+    if current.state == RESOLVED:
+        return None
+    if facts.status == COMPLETED or facts.completed_on is not None:
+        return "completed_late"
+    if facts.status != OPEN:
+        return "cancelled"
+    if facts.project_status == COMPLETED:
+        return "completed_late"
+    if facts.project_status != ACTIVE:
+        return "cancelled"
+    if facts.due_date != current.due_date and facts.due_date >= today:
+        return "deadline_extended"
+    return None
+
+
+def recipients_for(
+    level: EscalationLevel, facts: MilestoneFacts, supervisors: list[PersonFacts]
+) -> list[tuple[str, PersonFacts]]:
+    """(party, person) pairs for a level, each reachable person once (first party wins)."""
+    found: list[tuple[str, PersonFacts]] = []
+    seen: set[int] = set()
+    for party in level.notify:
+        people = {
+            "owner": [facts.owner] if facts.owner else [],
+            "lead_leader": [facts.lead_leader] if facts.lead_leader else [],
+            "supervisors": supervisors,
+        }[party]
+        for person in people:
+            if person.reachable and person.id not in seen:
+                seen.add(person.id)
+                found.append((party, person))
+    return found
+
+
+def plan_escalation_sms(
+    facts: MilestoneFacts,
+    level_number: int,
+    supervisors: list[PersonFacts],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> list[SmsIntent]:
+    """The SMS for the parties of `level_number` (sent inside the window)."""
+    level = level_by_number(level_number, settings.escalation.levels)
+    if level is None:
+        return []
+    send_at = send_time(now, settings)
+    overdue = count_days_overdue(local_date(send_at, settings.tz), facts.due_date)
+    intents = []
+    for party, person in recipients_for(level, facts, supervisors):
+        intents.append(
+            SmsIntent(
+                dedup_key=escalation_sms_key(facts.milestone_id, facts.due_date, level.level, person.id),
+                milestone_id=facts.milestone_id,
+                rule="escalation",
+                level=level.level,
+                due_date=facts.due_date,
+                days_left=-overdue,
+                recipient=person,
+                template=f"escalation_{party}",
+                context=_context(facts, person, settings, days_overdue=overdue, level=level.level),
+                send_at=send_at,
+            )
+        )
+    return intents
+
+
+# ---- cancellation -------------------------------------------------------------------
+
+
+def cancellation_reason(
+    pending: PendingFacts, *, today: date, current_reminder_keys: dict[int, str] | None = None
+) -> str | None:
+    """Why a pending SMS must not go out any more (None: it still should).
+
+    `current_reminder_keys` maps milestone ids to the dedup key of the reminder due now;
+    a pending reminder with another key for that milestone has been superseded. A pending
+    reminder addressed to someone who is no longer the milestone's responsible official
+    (`owner_id`) is cancelled as `recipient_changed`; the new official's own reminder is
+    planned by the same scan.
+    """
+    if pending.milestone_status == COMPLETED or pending.milestone_completed_on is not None:
+        return "milestone_completed"
+    if pending.milestone_status != OPEN:
+        return "milestone_cancelled"
+    if pending.project_status != ACTIVE:
+        return "project_inactive"
+    if pending.due_date != pending.milestone_due_date:
+        return "due_date_changed"
+    if pending.rule == "reminder" and pending.recipient_id != pending.owner_id:
+        return "recipient_changed"
+    if pending.recipient_opted_out:
+        return "opted_out"
+    if pending.rule == "reminder":
+        if pending.milestone_due_date < today:
+            return "overdue"
+        current = (current_reminder_keys or {}).get(pending.milestone_id)
+        if current is not None and current != pending.dedup_key:
+            return "superseded"
+        return None
+    if pending.escalation_level is None:
+        return "escalation_resolved"
+    if pending.level is not None and pending.level < pending.escalation_level:
+        return "superseded"
+    return None
+
+
+# ---- message context ----------------------------------------------------------------
+
+
+def _context(facts: MilestoneFacts, person: PersonFacts, settings: Settings, **extra: object) -> dict:
+    from deadline_watch.sms.messages import date_text, day_unit, level_text
+
+    context = {
+        "person_name": person.name,
+        "project_name": facts.project_name,
+        "project_code": facts.project_code,
+        "milestone": facts.milestone,
+        "unit": facts.unit,
+        "owner_name": facts.owner.name if facts.owner else "",
+        "due_date_text": date_text(facts.due_date),
+        "day_unit": day_unit(settings.reminders.day_mode),
+        "days_left": None,
+        "days_overdue": None,
+        "level": None,
+        "level_text": "",
+    }
+    context.update(extra)
+    if context["level"]:
+        context["level_text"] = level_text(int(context["level"]))  # type: ignore[arg-type]
+    return context

@@ -1,0 +1,87 @@
+"""The outbox: each intent once (ON CONFLICT DO NOTHING), cancellation only of pending rows."""
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+import factories as f
+from deadline_watch.core import db
+from deadline_watch.domain import outbox as outbox_rows
+from deadline_watch.domain.models import Notification
+from deadline_watch.watch import enqueue as outbox
+from deadline_watch.watch.rules import PersonFacts, SmsIntent, reminder_key
+from watch_support import at, fast_settings
+
+DUE = date(2026, 12, 8)
+
+
+def intent(milestone_id: int, person_id: int, offset: int = 7) -> SmsIntent:
+    return SmsIntent(
+        dedup_key=reminder_key(milestone_id, DUE, offset, person_id),
+        milestone_id=milestone_id,
+        rule="reminder",
+        level=None,
+        due_date=DUE,
+        days_left=offset,
+        recipient=PersonFacts(person_id, "王伟", "+8613800138000"),
+        template="reminder",
+        context={
+            "person_name": "王伟",
+            "project_name": "天府软件园三期建设",
+            "milestone": "组织实施",
+            "due_date_text": "2026年12月8日",
+            "days_left": offset,
+            "day_unit": "天",
+        },
+        send_at=at(DUE - timedelta(days=offset), 8, 30),
+    )
+
+
+def setup(sessions):
+    with db.transaction(sessions) as session:
+        milestone = f.milestone(session, DUE)
+        return milestone.id, milestone.project.owner_id
+
+
+def test_enqueue_twice_inserts_once_with_rendered_body(sessions):
+    milestone_id, person_id = setup(sessions)
+    now = at(DUE - timedelta(days=7), 0, 5)
+    with db.transaction(sessions) as session:
+        assert outbox.enqueue(session, [intent(milestone_id, person_id)], fast_settings(), now=now) == 1
+    with db.transaction(sessions) as session:
+        assert outbox.enqueue(session, [intent(milestone_id, person_id)] * 2, fast_settings(), now=now) == 0
+        (row,) = session.scalars(sa.select(Notification)).all()
+    assert row.state == "pending" and row.segments == 1 and row.to_number == "+8613800138000"
+    assert row.body.startswith("【高新区督办】王伟同志") and row.next_attempt_at == at(DUE - timedelta(days=7), 8, 30)
+
+
+def test_insert_ignore_skips_a_key_another_transaction_wrote_meanwhile(sessions):
+    milestone_id, person_id = setup(sessions)
+    now = at(DUE - timedelta(days=7), 9)
+    with db.transaction(sessions) as session:
+        row = outbox.intent_row(intent(milestone_id, person_id), fast_settings(), now=now)
+        assert db.insert_ignore(session, Notification.__table__, [row], "dedup_key") == 1
+        assert db.insert_ignore(session, Notification.__table__, [row], "dedup_key") == 0
+
+
+def test_cancel_touches_only_pending_rows(sessions):
+    milestone_id, person_id = setup(sessions)
+    now = at(DUE - timedelta(days=3), 9)
+    with db.transaction(sessions) as session:
+        outbox.enqueue(session, [intent(milestone_id, person_id, 7), intent(milestone_id, person_id, 3)], fast_settings(), now=now)
+        first, second = session.scalars(sa.select(Notification).order_by(Notification.id)).all()
+        first.state = "sending"
+    with db.transaction(sessions) as session:
+        assert outbox_rows.cancel_for_milestone(session, milestone_id, "milestone_completed", now=now) == 1
+    with db.transaction(sessions) as session:
+        states = [row.state for row in session.scalars(sa.select(Notification).order_by(Notification.id))]
+    assert states == ["sending", "cancelled"]
+
+
+def test_list_notifications_filters_by_state(sessions):
+    milestone_id, person_id = setup(sessions)
+    with db.transaction(sessions) as session:
+        outbox.enqueue(session, [intent(milestone_id, person_id)], fast_settings(), now=at(DUE, 9))
+        assert len(outbox_rows.list_notifications(session, state="pending")) == 1
+        assert outbox_rows.list_notifications(session, state="sent") == []
+        assert len(outbox_rows.list_notifications(session, state="all")) == 1
