@@ -77,6 +77,21 @@ def test_milestones_complete_resolves_and_reports(sessions, db_url, capsys):
         assert milestone.completed_on == date(2026, 12, 10) and milestone.evidence == "验收报告.pdf"
 
 
+def test_milestones_reopen_puts_the_item_back_at_the_next_tick(sessions, db_url, capsys):
+    seed(sessions)
+    run(capsys, db_url, "tick", "--now", "2026-12-10T07:00:00+08:00", "--json")
+    run(capsys, db_url, "milestones", "complete", "GX-2026-0001", "组织实施", "--on", "2026-12-10")
+    code, out, _ = run(capsys, db_url, "milestones", "reopen", "GX-2026-0001", "组织实施")
+    assert code == 0 and "重新打开" in out
+    code, out, _ = run(capsys, db_url, "tick", "--now", "2026-12-16T07:00:00+08:00", "--json")
+    assert code == 0 and json.loads(out)["escalations_reopened"] == 1
+    with db.transaction(sessions) as session:
+        escalation = session.scalars(sa.select(Escalation)).one()
+        assert (escalation.state, escalation.level) == ("open", 2)
+    code, _, err = run(capsys, db_url, "milestones", "reopen", "GX-2026-0001", "阶段成果")
+    assert code == 1 and "未登记完成" in err
+
+
 def test_milestones_complete_unknown_is_a_clear_error(sessions, db_url, capsys):
     seed(sessions)
     code, _, err = run(capsys, db_url, "milestones", "complete", "GX-NOPE", "组织实施")

@@ -1,7 +1,9 @@
-"""Marking a milestone complete: cancel its pending SMS and resolve its board item.
+"""Marking a milestone complete (cancel its pending SMS, resolve its board item), and the
+admin's correction that undoes it.
 
-The same change happens when the registry import fills in a completion date: the next
-scan sees it (tick.scan_and_enqueue). This function does it at once, in one transaction.
+The same changes happen when the registry import fills in or clears a completion date:
+the next scan sees them. Completing resolves at once, in one transaction; reopening leaves
+the board to the next scan, which brings the item back at the level its days overdue call for.
 """
 
 from __future__ import annotations
@@ -27,16 +29,7 @@ class CompletionResult:
     late: bool
 
 
-def complete_milestone(
-    session: Session,
-    project_code: str,
-    milestone_name: str,
-    *,
-    on: date,
-    evidence: str | None,
-    now: datetime,
-    actor: str,
-) -> CompletionResult:
+def _find(session: Session, project_code: str, milestone_name: str) -> Milestone:
     milestone = session.scalars(
         sa.select(Milestone)
         .join(Project, Project.id == Milestone.project_id)
@@ -47,6 +40,47 @@ def complete_milestone(
             f"找不到项目 {project_code} 的节点 “{milestone_name}”",
             f"no milestone {milestone_name!r} in project {project_code}",
         )
+    return milestone
+
+
+def reopen_milestone(session: Session, project_code: str, milestone_name: str, *, now: datetime,
+                     actor: str) -> int:
+    """An admin's correction: a milestone marked completed by mistake is open again (its
+    completion date cleared). Returns its id; the next scan puts its board item back."""
+    milestone = _find(session, project_code, milestone_name)
+    if milestone.status != MilestoneStatus.COMPLETED and milestone.completed_on is None:
+        raise DeadlineWatchError(
+            f"节点 “{milestone_name}” 未登记完成,无需撤销", f"milestone {milestone_name!r} is not completed"
+        )
+    before = {"status": milestone.status, "completed_on": milestone.completed_on}
+    milestone.status = MilestoneStatus.OPEN.value
+    milestone.completed_on = None
+    milestone.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        now=now,
+        actor=actor,
+        action="milestone.reopened",
+        entity_type="milestone",
+        entity_id=milestone.id,
+        before=before,
+        after={"status": milestone.status, "completed_on": None},
+    )
+    return milestone.id
+
+
+def complete_milestone(
+    session: Session,
+    project_code: str,
+    milestone_name: str,
+    *,
+    on: date,
+    evidence: str | None,
+    now: datetime,
+    actor: str,
+) -> CompletionResult:
+    milestone = _find(session, project_code, milestone_name)
     if milestone.status == MilestoneStatus.CANCELLED:
         raise DeadlineWatchError(
             f"节点 “{milestone_name}” 已取消,不能标记完成", f"milestone {milestone_name!r} is cancelled"

@@ -222,7 +222,8 @@ def _complete_one(sessions, now: datetime, echo: Callable[[str], None]) -> bool:
 
 
 def _echo_event(event: dict, now: datetime, echo: Callable[[str], None]) -> None:
-    label = {"opened": "新增督办 opened", "raised": "督办升级 raised", "resolved": "督办结案 resolved"}[event["action"]]
+    label = {"opened": "新增督办 opened", "raised": "督办升级 raised", "resolved": "督办结案 resolved",
+             "reopened": "重新督办 reopened"}[event["action"]]
     extra = f" ({event['resolution']})" if event.get("resolution") else ""
     echo(
         f"⚑ {now.strftime('%H:%M')} {label}: {event['project_code']} {event['project_name']} · {event['milestone']} "

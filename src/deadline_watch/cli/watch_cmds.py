@@ -1,4 +1,4 @@
-"""`tick`, `run`, `escalations list`, `milestones complete`, `outbox list` and `demo`."""
+"""`tick`, `run`, `escalations list`, `milestones complete|reopen`, `outbox list` and `demo`."""
 
 from __future__ import annotations
 
@@ -83,7 +83,9 @@ def tick_command(app: AppContext, now_text: str | None, dry_run: bool, as_json: 
     click.echo(
         f"{prefix}{now.isoformat()}: 提醒 reminders +{counts.reminders_enqueued}, "
         f"督办 escalations opened {counts.escalations_opened} raised {counts.escalations_raised} "
-        f"resolved {counts.escalations_resolved}, 取消 cancelled {counts.notifications_cancelled}; "
+        f"resolved {counts.escalations_resolved}"
+        + (f" reopened {counts.escalations_reopened}" if counts.escalations_reopened else "")
+        + f", 取消 cancelled {counts.notifications_cancelled}; "
         + (f"would send {result.due_now}" if dry_run else f"发送 sent {result.sent} failed {result.failed} deferred {result.deferred}")
     )
 
@@ -158,6 +160,21 @@ def milestones_complete(app: AppContext, project_code: str, milestone: str, on_t
         + (" (逾期完成 late)" if result.late else "")
         + f"; 取消短信 cancelled {result.notifications_cancelled}, 督办结案 resolved {result.escalations_resolved}"
     )
+
+
+@milestones_group.command("reopen")
+@click.argument("project_code")
+@click.argument("milestone")
+@click.pass_obj
+def milestones_reopen(app: AppContext, project_code: str, milestone: str) -> None:
+    """Undo a completion recorded by mistake: the milestone is open again and, if overdue,
+    back on the board at the next scan."""
+    from deadline_watch.board.completion import reopen_milestone
+
+    sessions = app.checked_sessions()
+    with db.transaction(sessions) as session:
+        reopen_milestone(session, project_code, milestone, now=app.now(), actor="cli")
+    click.echo(f"{project_code} {milestone}: 已撤销完成登记,节点重新打开 / reopened (back on the board at the next scan)")
 
 
 @click.group("outbox")

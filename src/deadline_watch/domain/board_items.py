@@ -27,10 +27,15 @@ class EscalationFacts:
     due_date: date
     level: int
     state: str
+    resolution: str | None = None
 
 
 ACTOR = "watch"
 UNRESOLVED = (EscalationState.OPEN.value, EscalationState.ACKNOWLEDGED.value)
+# Resolutions that hold only while the milestone is completed or cancelled: when it is
+# open again (a re-import without the completion date, an admin correction) the item
+# goes back to supervision.
+RESOLVED_BY_FACTS = ("completed_late", "cancelled")
 
 
 def insert_board_item(
@@ -142,9 +147,60 @@ def change_unresolved(
     return True
 
 
+def reopen(
+    session: Session,
+    escalation_id: int,
+    *,
+    resolutions: tuple[str, ...],
+    level: int,
+    now: datetime,
+    actor: str,
+    action: str,
+    note: str,
+) -> bool:
+    """Put a resolved item back on the queue (state open, resolution cleared, at `level`),
+    only while it is still resolved with one of `resolutions`: one conditional UPDATE, so of
+    a scan and a supervisor acting at once exactly one reopens it. False when it did not take."""
+    before = session.execute(
+        sa.select(Escalation.resolution, Escalation.level, Escalation.notes).where(Escalation.id == escalation_id)
+    ).first()
+    if before is None:
+        return False
+    result = session.execute(
+        sa.update(Escalation)
+        .where(
+            Escalation.id == escalation_id,
+            Escalation.state == EscalationState.RESOLVED.value,
+            Escalation.resolution.in_(resolutions),
+        )
+        .values(
+            state=EscalationState.OPEN.value,
+            resolution=None,
+            resolved_at=None,
+            level=max(before.level, level),
+            notes=f"{before.notes}\n{note}".strip() if before.notes else note,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:
+        return False
+    audit.record(
+        session,
+        now=now,
+        actor=actor,
+        action=action,
+        entity_type="escalation",
+        entity_id=escalation_id,
+        before={"state": "resolved", "resolution": before.resolution, "level": before.level},
+        after={"state": "open", "level": max(before.level, level), "note": note},
+    )
+    get_logger().info("escalation.reopened", escalation_id=escalation_id, level=max(before.level, level))
+    return True
+
+
 def completed_note(completed_on: date) -> str:
     """The note on a board item resolved as completed_late (by a scan or `complete_milestone`)."""
-    return f"完成日期 completed on {completed_on.isoformat()}"
+    return f"节点已完成,完成日期 {completed_on.isoformat()}"
 
 
 def unresolved_for_milestone(session: Session, milestone_id: int) -> list[EscalationFacts]:

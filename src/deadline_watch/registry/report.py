@@ -42,20 +42,37 @@ class Change:
     key: str  # GX-2026-0001, GX-2026-0001/组织实施, +8613800138000, 新经济发展局
     fields: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
+    @property
+    def reopens(self) -> bool:
+        """A completed milestone made open again (its completion date removed): the board
+        item it had was resolved as completed and must come back to supervision."""
+        if self.entity != "milestone" or "status" not in self.fields:
+            return False
+        before, after = self.fields["status"]
+        return before == "completed" and after == "open"
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        values = {
             "action": self.action,
             "entity": self.entity,
             "key": self.key,
             "fields": {name: [_plain(old), _plain(new)] for name, (old, new) in self.fields.items()},
         }
+        if self.reopens:
+            values["warning"] = REOPENED_WARNING
+        return values
 
     def describe(self) -> str:
         text = f"{self.entity} {self.key}: {self.action}"
         if self.action != "created" and self.fields:
             parts = [f"{name} {_shown(old)} → {_shown(new)}" for name, (old, new) in self.fields.items()]
             text += " (" + "; ".join(parts) + ")"
+        if self.reopens:
+            text += f" ⚠ {REOPENED_WARNING} / completed milestone reopened"
         return text
+
+
+REOPENED_WARNING = "已完成节点被重新打开"
 
 
 def _plain(value: Any) -> Any:
@@ -109,6 +126,11 @@ class ImportReport:
         return not self.errors
 
     @property
+    def reopened(self) -> list[str]:
+        """Keys (code/node) of completed milestones this file makes open again."""
+        return [change.key for change in self.changes if change.reopens]
+
+    @property
     def pruned(self) -> int:
         return self.projects_pruned + self.milestones_pruned
 
@@ -144,6 +166,7 @@ class ImportReport:
             "encoding": self.encoding,
             "sheet": self.sheet,
             "changes": [change.to_dict() for change in self.changes],
+            "reopened": self.reopened,
         }
 
     def summary_lines(self) -> list[str]:
@@ -154,7 +177,7 @@ class ImportReport:
             head = "已导入 / imported"
         else:
             head = "未写入任何内容 / nothing written"
-        return [
+        lines = [
             head,
             f"项目 projects: 新增 created {self.projects_created}, 更新 updated {self.projects_updated}, "
             f"未变 unchanged {self.projects_unchanged}, 撤销 pruned {self.projects_pruned}",
@@ -165,3 +188,29 @@ class ImportReport:
             f"错误 errors: {len(self.errors)}"
             + (f" (跳过 skipped {self.rows_skipped} 行 rows)" if self.rows_skipped else ""),
         ]
+        reopened = self.reopened
+        if reopened:
+            lines.append(
+                f"⚠ {REOPENED_WARNING} {len(reopened)} 个 / {len(reopened)} completed milestone(s) reopened: "
+                + "、".join(reopened)
+            )
+        return lines
+
+    def summary_lines_zh(self) -> list[str]:
+        """The closing summary in Chinese only, for the board's import page."""
+        if self.dry_run:
+            head = "试运行,未写入"
+        elif self.written:
+            head = "已导入"
+        else:
+            head = "未写入任何内容"
+        lines = [
+            head,
+            f"项目:新增 {self.projects_created},更新 {self.projects_updated},"
+            f"未变 {self.projects_unchanged},撤销 {self.projects_pruned}",
+            f"节点:新增 {self.milestones_created},更新 {self.milestones_updated},"
+            f"未变 {self.milestones_unchanged},撤销 {self.milestones_pruned}",
+            f"人员:新增 {self.persons_created},更新 {self.persons_updated};单位:新增 {self.units_created}",
+            f"错误:{len(self.errors)} 处" + (f"(跳过 {self.rows_skipped} 行)" if self.rows_skipped else ""),
+        ]
+        return lines

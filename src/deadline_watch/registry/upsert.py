@@ -384,7 +384,9 @@ def apply_plan(session: Session, plan: Plan, existing: Existing, *,
     ])
     for milestone_id, key, fields in plan.milestone_updates:
         before, after = _before_after(fields)
-        event("milestone.updated", "milestone", milestone_id, {"key": key, **before}, {"key": key, **after})
+        # a completion date removed: its own event, so the history shows the node was reopened
+        action = "milestone.reopened" if Change("updated", "milestone", key, fields).reopens else "milestone.updated"
+        event(action, "milestone", milestone_id, {"key": key, **before}, {"key": key, **after})
 
     # prune: cancelled, never deleted
     _bulk_update(session, PROJECTS, [

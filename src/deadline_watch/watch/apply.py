@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from deadline_watch.core.logs import get_logger
 from deadline_watch.domain.board_items import (
     ACTOR,
+    RESOLVED_BY_FACTS,
     EscalationFacts,
     change_unresolved,
     completed_note,
     insert_board_item,
+    reopen,
     resolve,
 )
 from deadline_watch.domain.models import Escalation, EscalationReason
@@ -68,6 +70,22 @@ def raise_level(session: Session, decision: EscalationDecision, *, now: datetime
     return True
 
 
+def reopen_escalation(session: Session, decision: EscalationDecision, *, now: datetime) -> bool:
+    """The milestone of an item resolved as completed (or cancelled) is open and overdue again:
+    the item comes back to the queue; False if another scan did it first."""
+    assert decision.escalation_id is not None
+    return reopen(
+        session,
+        decision.escalation_id,
+        resolutions=RESOLVED_BY_FACTS,
+        level=decision.level,
+        now=now,
+        actor=ACTOR,
+        action="escalation.reopened",
+        note="节点重新打开(完成登记被撤销或节点恢复),督办事项重新进入督办队列",
+    )
+
+
 def move_due_date(session: Session, decision: EscalationDecision, current: EscalationFacts, *, now: datetime) -> bool:
     """The due date changed but is still past: the same board item follows the new date.
 
@@ -96,7 +114,7 @@ def resolution_note(facts: MilestoneFacts, resolution: str) -> str | None:
     if resolution == "completed_late" and facts.completed_on:
         return completed_note(facts.completed_on)
     if resolution == "deadline_extended":
-        return f"新截止日期 new due date {facts.due_date.isoformat()}"
+        return f"新截止日期 {facts.due_date.isoformat()}"
     if resolution == "cancelled":
-        return f"项目状态 project {facts.project_status}, 节点状态 milestone {facts.status}"
+        return "项目或节点已终止,不再督办"
     return None

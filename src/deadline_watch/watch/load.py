@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from deadline_watch.domain.board_items import EscalationFacts
+from deadline_watch.domain.board_items import RESOLVED_BY_FACTS, EscalationFacts
 from deadline_watch.domain.models import (
     Escalation,
     Milestone,
@@ -114,7 +114,7 @@ def escalation_candidates(
     )
     statement = (
         _milestone_select()
-        .add_columns(Escalation.id, Escalation.due_date, Escalation.level, Escalation.state)
+        .add_columns(Escalation.id, Escalation.due_date, Escalation.level, Escalation.state, Escalation.resolution)
         .outerjoin(Escalation, unresolved_or_current)
         .where(
             Milestone.status == "open",
@@ -126,6 +126,8 @@ def escalation_candidates(
                     Escalation.state != "resolved",
                     sa.or_(Escalation.due_date != Milestone.due_date, needs_raise),
                 ),
+                # resolved because the milestone was completed or cancelled, and it is open again
+                sa.and_(Escalation.state == "resolved", Escalation.resolution.in_(RESOLVED_BY_FACTS)),
             ),
         )
         .order_by(Milestone.id, Escalation.id)
@@ -134,7 +136,9 @@ def escalation_candidates(
     for row in session.connection().execute(statement):
         facts = _milestone_facts(row)
         current = (
-            EscalationFacts(row[18], facts.milestone_id, row[19], row[20], row[21]) if row[18] is not None else None
+            EscalationFacts(row[18], facts.milestone_id, row[19], row[20], row[21], row[22])
+            if row[18] is not None
+            else None
         )
         previous = chosen.get(facts.milestone_id)
         # prefer the unresolved escalation when a milestone matches two rows

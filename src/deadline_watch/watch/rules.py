@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from deadline_watch.core.clock import local_date
 from deadline_watch.core.config import EscalationLevel, Settings
-from deadline_watch.domain.board_items import EscalationFacts
+from deadline_watch.domain.board_items import RESOLVED_BY_FACTS, EscalationFacts
 from deadline_watch.domain.workdays import days_left as count_days_left
 from deadline_watch.domain.workdays import days_overdue as count_days_overdue
 from deadline_watch.domain.workdays import next_send_time
@@ -209,7 +209,7 @@ def level_by_number(number: int, levels: list[EscalationLevel]) -> EscalationLev
 class EscalationDecision:
     """What to do with one overdue milestone's board item."""
 
-    action: str  # open | raise | move (due date changed but still past)
+    action: str  # open | raise | move (due date changed but still past) | reopen
     facts: MilestoneFacts
     level: int
     escalation_id: int | None = None
@@ -222,7 +222,10 @@ def plan_escalation(
     """Open, raise or move the escalation of one milestone (None: nothing to do).
 
     `current` is the milestone's unresolved escalation, or its escalation for the current
-    due date in any state (a resolved one is never reopened or raised).
+    due date in any state. A resolved one comes back only when its resolution held because
+    the milestone was completed or cancelled (`RESOLVED_BY_FACTS`) and the milestone is open
+    again: reopened at the level its days overdue call for. A supervisor's 办结 of a still
+    open milestone stays resolved (it is listed under 已办结未完成).
     """
     if not facts.watched:
         return None
@@ -233,6 +236,10 @@ def plan_escalation(
     if current is None:
         return EscalationDecision("open", facts, target.level)
     if current.state == RESOLVED:
+        if current.resolution in RESOLVED_BY_FACTS and current.due_date == facts.due_date:
+            return EscalationDecision(
+                "reopen", facts, max(current.level, target.level), current.id, from_level=current.level
+            )
         return None
     if current.due_date != facts.due_date:
         return EscalationDecision(

@@ -30,6 +30,7 @@ class ScanCounts:
     escalations_opened: int = 0
     escalations_raised: int = 0
     escalations_moved: int = 0
+    escalations_reopened: int = 0
     escalations_resolved: int = 0
     escalation_sms_enqueued: int = 0
     notifications_cancelled: int = 0
@@ -85,6 +86,12 @@ def scan_and_enqueue(session: Session, settings: Settings, *, now: datetime) -> 
                 counts.escalations_raised += 1
                 notify_level = decision.level
                 counts.escalation_events.append(_event("raised", milestone, decision.level))
+        elif decision.action == "reopen":
+            if escalation.reopen_escalation(session, decision, now=now):
+                counts.escalations_reopened += 1
+                # SMS keys are per level: a level already sent for this date is not sent twice
+                notify_level = decision.level
+                counts.escalation_events.append(_event("reopened", milestone, decision.level))
         elif decision.action == "move" and current is not None:
             if escalation.move_due_date(session, decision, current, now=now):
                 counts.escalations_moved += 1
