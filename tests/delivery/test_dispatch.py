@@ -42,7 +42,7 @@ class RecordingBackend:
             self.accepted.append(message)
             return SendResult(provider_message_id=f"SM{len(self.accepted):032d}", segments=1, price=-0.0075)
 
-    def find_sent(self, to: str, body: str, since: datetime) -> SendResult | None:
+    def find_sent(self, to: str, body: str, since: datetime, *, notification_id: int | None = None, until: datetime | None = None) -> SendResult | None:
         for index, message in enumerate(self.accepted, start=1):
             if message.to == to and message.body == body:
                 return SendResult(provider_message_id=f"SM{index:032d}")
@@ -336,7 +336,7 @@ def test_stale_claims_stay_sending_when_the_provider_cannot_be_asked(sessions) -
     class LookupDown(RecordingBackend):
         lookups = 0
 
-        def find_sent(self, to: str, body: str, since: datetime) -> SendResult | None:
+        def find_sent(self, to: str, body: str, since: datetime, *, notification_id: int | None = None, until: datetime | None = None) -> SendResult | None:
             LookupDown.lookups += 1
             raise SmsError("connection refused", permanent=False, code="connection")
 

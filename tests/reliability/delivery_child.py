@@ -24,27 +24,43 @@ rate_per_second = {rate}
 concurrency = {concurrency}
 claim_timeout_seconds = 300
 batch_size = {batch_size}
-
+{sms_extra}
 [logging]
 format = "json"
 level = "warning"
+{extra}
 """
 
 
 def write_config(
-    directory: Path, *, rate: float = 1000.0, concurrency: int = 4, batch_size: int = 200, backend: str = "twilio"
+    directory: Path,
+    *,
+    rate: float = 1000.0,
+    concurrency: int = 4,
+    batch_size: int = 200,
+    backend: str = "twilio",
+    sms_extra: str = "",
+    extra: str = "",
 ) -> Path:
-    """A config for the child; with backend "file" the messages go to `directory/sent.jsonl`."""
+    """A config for the child; with backend "file" the messages go to `directory/sent.jsonl`.
+
+    `sms_extra` is added to the [sms] table, `extra` at the end (further tables)."""
     path = directory / "deadline-watch.toml"
     text = CONFIG.format(
-        rate=rate, concurrency=concurrency, batch_size=batch_size, backend=backend, sms_file=directory / "sent.jsonl"
+        rate=rate, concurrency=concurrency, batch_size=batch_size, backend=backend, sms_file=directory / "sent.jsonl",
+        sms_extra=sms_extra, extra=extra,
     )
     path.write_text(text, encoding="utf-8")
     return path
 
 
 def child_env(fake: FakeTwilio | None, crash_at: str | None = None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DEADLINE_WATCH_", "TWILIO_"))}
+    """The child's environment: the fake's (FakeTwilio or FakeAliyun), nothing inherited of ours."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DEADLINE_WATCH_", "TWILIO_", "ALIBABA_CLOUD_"))
+    }
     if fake is not None:
         env.update(fake.env())
     if crash_at:

@@ -28,6 +28,7 @@ def intent(milestone_id: int, person_id: int, offset: int = 7) -> SmsIntent:
         context={
             "person_name": "王伟",
             "project_name": "天府软件园三期建设",
+            "project_code": "GX-2026-0001",
             "milestone": "组织实施",
             "due_date_text": "2026年12月8日",
             "days_left": offset,
@@ -51,8 +52,26 @@ def test_enqueue_twice_inserts_once_with_rendered_body(sessions):
     with db.transaction(sessions) as session:
         assert outbox.enqueue(session, [intent(milestone_id, person_id)] * 2, fast_settings(), now=now) == 0
         (row,) = session.scalars(sa.select(Notification)).all()
-    assert row.state == "pending" and row.segments == 1 and row.to_number == "+8613800138000"
+    assert row.state == "pending" and row.segments == 2 and row.to_number == "+8613800138000"
     assert row.body.startswith("【高新区督办】王伟同志") and row.next_attempt_at == at(DUE - timedelta(days=7), 8, 30)
+
+
+def test_enqueue_stores_the_template_and_its_variables_on_the_row(sessions):
+    milestone_id, person_id = setup(sessions)
+    now = at(DUE - timedelta(days=7), 9)
+    with db.transaction(sessions) as session:
+        outbox.enqueue(session, [intent(milestone_id, person_id)], fast_settings(), now=now)
+        (row,) = session.scalars(sa.select(Notification)).all()
+    assert row.template == "reminder"
+    assert row.template_params == {
+        "name": "王伟",
+        "code": "GX-2026-0001",
+        "project": "天府软件园三期建设",
+        "node": "组织实施",
+        "due": "2026年12月8日",
+        "remaining": "剩余7天",
+        "contact": "",
+    }
 
 
 def test_insert_ignore_skips_a_key_another_transaction_wrote_meanwhile(sessions):

@@ -1,4 +1,4 @@
-"""SMS commands: `deliver` (one delivery pass), `resend` (requeue a failed SMS), `fake-twilio`."""
+"""SMS commands: `deliver` (one delivery pass), `resend` (requeue a failed SMS), `fake-twilio`, `fake-aliyun`."""
 
 from __future__ import annotations
 
@@ -71,6 +71,60 @@ def fake_twilio_command(
         click.echo(f"# stopped; {len(fake.messages)} message(s) accepted", err=True)
 
 
+@click.command("fake-aliyun")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8766, show_default=True, type=int, help="Port (0 picks a free one).")
+@click.option("--access-key-id", default=None, help="AccessKey id clients must use (default: a fixed fake one).")
+@click.option("--access-key-secret", default=None, help="AccessKey secret requests must be signed with.")
+@click.option("--fail-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of sends refused with a transient error (isv.BUSINESS_LIMIT_CONTROL, Throttling.User, 503).")
+@click.option("--latency", "latency_ms", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Milliseconds to wait before each answer.")
+@click.option("--error-code", default=None, help="Every send fails with this code, e.g. isv.MOBILE_NUMBER_ILLEGAL.")
+@click.option("--receipt-delay", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds a message waits for its delivery receipt (SendStatus 1) before it is delivered.")
+@click.option("--record", "record_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Append every accepted message to this JSON-lines file.")
+def fake_aliyun_command(
+    host: str,
+    port: int,
+    access_key_id: str | None,
+    access_key_secret: str | None,
+    fail_rate: float,
+    latency_ms: float,
+    error_code: str | None,
+    receipt_delay: float,
+    record_path: Path | None,
+) -> None:
+    """Run a local Alibaba Cloud SMS server (SendSms, QuerySendDetails) until Ctrl-C."""
+    from deadline_watch.fakes.aliyun import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, FakeAliyun
+
+    fake = FakeAliyun(
+        host=host,
+        port=port,
+        access_key_id=access_key_id or DEFAULT_ACCESS_KEY_ID,
+        access_key_secret=access_key_secret or DEFAULT_ACCESS_KEY_SECRET,
+        fail_rate=fail_rate,
+        latency_ms=latency_ms,
+        error_code=error_code,
+        receipt_delay=receipt_delay,
+        record_path=record_path,
+    )
+    try:
+        fake.start()
+    except OSError as exc:
+        raise ConfigError(
+            f"无法监听 {host}:{port}: {exc.strerror}", f"cannot listen on {host}:{port}: {exc.strerror}"
+        ) from None
+    click.echo(f"# fake Alibaba Cloud SMS listening on {fake.base_url} (Ctrl-C to stop); export:")
+    for name, value in fake.env().items():
+        click.echo(f"export {name}={value}")
+    try:
+        fake.serve_forever()
+    except KeyboardInterrupt:
+        click.echo(f"# stopped; {len(fake.messages)} message(s) accepted", err=True)
+
+
 @click.command("deliver")
 @click.option("--now", "now_text", metavar="INSTANT",
               help="Deliver as if it were this instant (ISO 8601; without an offset: the configured timezone).")
@@ -109,10 +163,11 @@ def deliver_command(app: "AppContext", now_text: str | None, as_json: bool) -> N
             f"取消 cancelled {result.cancelled}"
         )
     if result.auth_failed:
+        code = result.account_error or "?"
         raise ConfigError(
-            "短信服务商拒绝了账号凭据 (Twilio 20003),已停止发送,队列保留不变: 请检查 TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN",
-            "the SMS provider rejected the credentials (Twilio 20003); sending stopped and the queue is kept: "
-            "check TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN",
+            f"短信服务商拒绝了账号 ({code}: 凭据、签名、模板或余额),已停止发送,队列保留不变",
+            f"the SMS provider refused the account ({code}: credentials, signature, template or balance); "
+            "sending stopped and the queue is kept",
         )
 
 
@@ -132,5 +187,6 @@ def resend_command(app: "AppContext", notification_id: int) -> None:
 def register(group: click.Group) -> None:
     """Add this module's commands to the top-level group."""
     group.add_command(fake_twilio_command)
+    group.add_command(fake_aliyun_command)
     group.add_command(deliver_command)
     group.add_command(resend_command)

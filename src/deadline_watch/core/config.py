@@ -78,8 +78,20 @@ class EscalationSettings(_Section):
         return ordered
 
 
+class AliyunSmsSettings(_Section):
+    """`[sms.aliyun]`: the registered signature and one approved template code per message kind.
+
+    The AccessKey pair is read from the environment only (ALIBABA_CLOUD_ACCESS_KEY_ID /
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET); it is refused here.
+    """
+
+    sign_name: str | None = None
+    region: str = "cn-hangzhou"
+    templates: dict[str, str] = {}
+
+
 class SmsSettings(_Section):
-    backend: Literal["console", "file", "twilio"] = "console"
+    backend: Literal["console", "file", "twilio", "aliyun"] = "console"
     file: Path = Path("sms-sent.jsonl")
     # A Twilio long code sends about 1 segment per second; a short code or a
     # messaging service with a pool of senders allows far more.
@@ -93,6 +105,20 @@ class SmsSettings(_Section):
     retry_deadline_hours: Annotated[float, Field(gt=0)] = 24.0
     claim_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
     batch_size: Annotated[int, Field(ge=1)] = 200
+    # the supervision office's contact, carried by every message (e.g. "督查室 028-12345678")
+    contact: str | None = None
+    # 督办 notices are work notifications: a 退订/TD/STOP reply is recorded but only stops
+    # them when this is true
+    honour_opt_out: bool = False
+    aliyun: AliyunSmsSettings = AliyunSmsSettings()
+
+
+class AliyunCredentials(_Section):
+    """Filled from the environment only; an `[aliyun]` table in the file is refused."""
+
+    access_key_id: str | None = None
+    access_key_secret: str | None = None
+    base_url: str | None = None
 
 
 class TwilioSettings(_Section):
@@ -134,6 +160,7 @@ class Settings(_Section):
     escalation: EscalationSettings = EscalationSettings()
     sms: SmsSettings = SmsSettings()
     twilio: TwilioSettings = TwilioSettings()
+    aliyun: AliyunCredentials = AliyunCredentials()
     scheduler: SchedulerSettings = SchedulerSettings()
     web: WebSettings = WebSettings()
     reports: ReportsSettings = ReportsSettings()
@@ -168,7 +195,11 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "TWILIO_FROM_NUMBER": ("twilio", "from_number"),
     "TWILIO_MESSAGING_SERVICE_SID": ("twilio", "messaging_service_sid"),
     "DEADLINE_WATCH_TWILIO_BASE_URL": ("twilio", "base_url"),
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": ("aliyun", "access_key_id"),
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ("aliyun", "access_key_secret"),
+    "DEADLINE_WATCH_ALIYUN_BASE_URL": ("aliyun", "base_url"),
 }
+_SECRET_KEYS = ("access_key_id", "access_key_secret", "accesskeyid", "accesskeysecret")
 
 
 def _read_toml(path: Path) -> dict:
@@ -234,6 +265,15 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         raise ConfigError(
             f"{source}: [twilio] 只能通过环境变量配置 (TWILIO_ACCOUNT_SID 等)",
             f"{source}: [twilio] secrets are read from the environment only (TWILIO_ACCOUNT_SID, ...)",
+        )
+    aliyun_table = (document.get("sms") or {}).get("aliyun") if isinstance(document.get("sms"), dict) else None
+    if "aliyun" in document or (
+        isinstance(aliyun_table, dict) and any(key.lower() in _SECRET_KEYS for key in aliyun_table)
+    ):
+        raise ConfigError(
+            f"{source}: 阿里云 AccessKey 只能通过环境变量配置 (ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET)",
+            f"{source}: Alibaba Cloud AccessKeys are read from the environment only "
+            "(ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET)",
         )
     if "source" in document:
         raise ConfigError(f"{source}: source: 未知配置项", f"{source}: source: unknown key")

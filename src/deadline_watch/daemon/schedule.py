@@ -73,15 +73,23 @@ class WatchJobs:
         # the stop event lets SIGTERM end a long pass: in-flight sends finish, the rest go back
         options: dict[str, Any] = {"clock": self.app.clock, "stop": self.stop}
         try:
-            status, sent, failed, deferred = run_delivery(
+            status, sent, failed, deferred, account_error = run_delivery(
                 self.app.checked_sessions(), self.backend, self.app.settings, now=now, **options
             )
         except Exception:
             self.log.exception("tick.failed", job="delivery")
             return
         duration_ms = int((monotonic_time.perf_counter() - started) * 1000)
-        values = {"delivery": status, "sent": sent, "failed": failed, "deferred": deferred, "duration_ms": duration_ms}
-        if sent or failed or deferred:  # an idle pass every 30 s is not worth a row
+        values = {
+            "delivery": status,
+            "sent": sent,
+            "failed": failed,
+            "deferred": deferred,
+            "account_error": account_error,
+            "duration_ms": duration_ms,
+        }
+        # an idle pass every 30 s is not worth a row; a refused account is (/healthz shows it)
+        if sent or failed or deferred or account_error:
             record_tick(self.app.sessions, "delivery", values, started_at=now, duration_ms=duration_ms)
         self.log.info("tick.done", job="delivery", **values)
 

@@ -27,6 +27,7 @@ class TickResult:
     deferred: int = 0
     due_now: int = 0  # pending rows due at `now` (what a dry run would try to send)
     delivery: str = "ok"  # ok | skipped
+    account_error: str | None = None  # the provider refused the account: sending stopped
     dry_run: bool = False
     duration_ms: int = 0
     calendar_fallback_years: list[int] = field(default_factory=list)
@@ -39,6 +40,7 @@ class TickResult:
             deferred=self.deferred,
             due_now=self.due_now,
             delivery=self.delivery,
+            account_error=self.account_error,
             dry_run=self.dry_run,
             duration_ms=self.duration_ms,
             calendar_fallback_years=self.calendar_fallback_years,
@@ -48,12 +50,12 @@ class TickResult:
 
 def run_delivery(
     sessions: sessionmaker[Session], backend: SmsBackend | None, settings: Settings, *, now: datetime, **kwargs
-) -> tuple[str, int, int, int]:
-    """One delivery pass (`dispatch.run_delivery_pass`): (status, sent, failed, deferred)."""
+) -> tuple[str, int, int, int, str | None]:
+    """One delivery pass (`dispatch.run_delivery_pass`): (status, sent, failed, deferred, account error)."""
     if backend is None:
-        return "skipped", 0, 0, 0
+        return "skipped", 0, 0, 0, None
     result = run_delivery_pass(sessions, backend, settings, now=now, **kwargs)
-    return "ok", result.sent, result.failed, result.deferred
+    return "ok", result.sent, result.failed, result.deferred, result.account_error
 
 
 def run_tick(
@@ -72,7 +74,7 @@ def run_tick(
     if dry_run:
         result.delivery = "skipped"
     else:
-        result.delivery, result.sent, result.failed, result.deferred = run_delivery(
+        result.delivery, result.sent, result.failed, result.deferred, result.account_error = run_delivery(
             sessions, backend, settings, now=now, **delivery_options
         )
     result.duration_ms = int((monotonic_time.perf_counter() - started) * 1000)

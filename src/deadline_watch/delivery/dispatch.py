@@ -28,6 +28,7 @@ from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import SmsError
 from deadline_watch.core.logs import get_logger
 from deadline_watch.delivery.ratelimit import RateLimiter, shared_limiter
+from deadline_watch.delivery.receipt_poll import poll_receipts
 from deadline_watch.delivery.reconcile import (
     find_already_sent,
     mark_sent,
@@ -67,10 +68,13 @@ class DeliveryResult:
     requeued: int = 0  # stale claims the provider never saw: pending again
     unresolved: int = 0  # stale claims the provider could not be asked about: left for later
     cancelled: int = 0  # recipient opted out
+    receipts_delivered: int = 0  # polled delivery receipts (Aliyun): delivered
+    receipts_failed: int = 0  # polled delivery receipts: failed, on the board
     released: int = 0  # claimed rows handed back untouched (auth failure, shutdown, claim aging)
     auth_failed: bool = False
+    account_error: str | None = None  # the provider's code when it refused the account (auth_failed)
 
-    def as_dict(self) -> dict[str, int | bool]:
+    def as_dict(self) -> dict[str, int | bool | str | None]:
         return asdict(self)
 
 
@@ -89,6 +93,8 @@ class ClaimedRow:
     project_code: str
     milestone_name: str
     dedup_key: str
+    template: str | None = None
+    template_params: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,7 @@ def _claimed_details(session: Session, ids: list[int]) -> list[ClaimedRow]:
         sa.select(
             n.id, n.to_number, n.body, n.rule, n.due_date, n.attempts, n.created_at, n.claimed_at,
             n.milestone_id, n.recipient_id, Project.code, Milestone.name, n.dedup_key,
+            n.template, n.template_params,
         )
         .join(Milestone, Milestone.id == n.milestone_id)
         .join(Project, Project.id == Milestone.project_id)
@@ -266,6 +273,10 @@ def run_delivery_pass(
     outcome.reconciled += settled.reconciled
     outcome.requeued += settled.requeued
     outcome.unresolved += settled.unresolved
+
+    polled = poll_receipts(sessions, backend, now=now)
+    outcome.receipts_delivered += polled.delivered
+    outcome.receipts_failed += polled.failed
 
     cancelled = cancel_opted_out(sessions, now=now)
     outcome.cancelled += len(cancelled)
@@ -390,7 +401,10 @@ def _send_one(
         # A retry may follow an ambiguous failure (a timeout after the request left):
         # ask the provider first, since a second send would be a duplicate.
         try:
-            found = find_already_sent(backend, to=row.to_number, body=row.body, since=row.created_at)
+            found = find_already_sent(
+                backend, to=row.to_number, body=row.body, since=row.created_at, notification_id=row.id,
+                until=current(),
+            )
         except SmsError as exc:
             return SendOutcome(row, error=exc)
         except Exception as exc:  # noqa: BLE001 - any lookup failure only postpones the message
@@ -424,6 +438,8 @@ def _send_now(
         due_date=row.due_date,
         notification_id=row.id,
         sent_at=sent_at,
+        template=row.template,
+        template_params=row.template_params,
     )
     try:
         result = backend.send(message)
@@ -516,6 +532,7 @@ def _record(
         outcome.released += 1
         if not outcome.auth_failed:
             outcome.auth_failed = True
+            outcome.account_error = error.code
             log.error(
                 "sms.auth_failed",
                 notification_id=row.id,

@@ -160,8 +160,13 @@ def _status(params: Mapping[str, str]) -> str:
     return (params.get("MessageStatus") or params.get("SmsStatus") or "").strip().lower()
 
 
-def apply_status_callback(session: Session, params: Mapping[str, str], *, now: datetime) -> Notification | None:
-    """Record one status callback on the row sent with `MessageSid`; None for unknown sids."""
+def apply_status_callback(
+    session: Session, params: Mapping[str, str], *, now: datetime, actor: str = ACTOR, provider: str = "Twilio"
+) -> Notification | None:
+    """Record one status callback on the row sent with `MessageSid`; None for unknown sids.
+
+    Also records a polled receipt of another provider (`actor`, `provider` name it), shaped alike.
+    """
     log = get_logger()
     sid, status = _sid(params), _status(params)
     error_code = (params.get("ErrorCode") or "").strip() or None
@@ -187,11 +192,11 @@ def apply_status_callback(session: Session, params: Mapping[str, str], *, now: d
         row.delivered_at = now
     else:
         row.provider_error_code = error_code
-        row.last_error = f"twilio status {status}" + (f" (error {error_code})" if error_code else "")
+        row.last_error = f"{provider.lower()} status {status}" + (f" (error {error_code})" if error_code else "")
     audit.record(
         session,
         now=now,
-        actor=ACTOR,
+        actor=actor,
         action=f"sms.{target.value}",
         entity_type="notification",
         entity_id=row.id,
@@ -201,12 +206,12 @@ def apply_status_callback(session: Session, params: Mapping[str, str], *, now: d
     log.info("sms.callback_applied", notification_id=row.id, status=status, error_code=error_code)
     if target is NotificationState.DELIVERED:
         if before["state"] in (NotificationState.UNDELIVERED, NotificationState.FAILED):
-            resolve_unreachable_escalation(session, row, now=now, actor=ACTOR)
+            resolve_unreachable_escalation(session, row, now=now, actor=actor)
     else:
         detail = f"短信{('未送达' if target is NotificationState.UNDELIVERED else '发送失败')} / SMS {status}"
         if error_code:
-            detail += f" (Twilio {error_code})"
-        open_unreachable_escalation(session, row, now=now, actor=ACTOR, detail=detail)
+            detail += f" ({provider} {error_code})"
+        open_unreachable_escalation(session, row, now=now, actor=actor, detail=detail)
         if error_code == OPTED_OUT_CODE:
             mark_opted_out(session, row.to_number, now, "twilio:21610")
     return row

@@ -32,7 +32,15 @@ class ReconcileResult:
     unresolved: int = 0  # the provider could not be asked now: left for the next pass
 
 
-def find_already_sent(backend: SmsBackend, *, to: str, body: str, since: datetime) -> SendResult | None:
+def find_already_sent(
+    backend: SmsBackend,
+    *,
+    to: str,
+    body: str,
+    since: datetime,
+    notification_id: int | None = None,
+    until: datetime | None = None,
+) -> SendResult | None:
     """Ask the provider (outside any transaction) whether it accepted this message since `since`.
 
     None when nothing matches or the backend has no lookup; raises SmsError when the
@@ -42,7 +50,7 @@ def find_already_sent(backend: SmsBackend, *, to: str, body: str, since: datetim
     if find_sent is None:
         return None
     try:
-        return find_sent(to, body, since - LOOKUP_MARGIN)
+        return find_sent(to, body, since - LOOKUP_MARGIN, notification_id=notification_id, until=until)
     except SmsError:
         raise
     except Exception as exc:  # noqa: BLE001 - an unexpected lookup failure means "cannot ask now"
@@ -152,7 +160,9 @@ def reconcile_stale(
         ).all()
     for index, row in enumerate(stale):
         try:
-            found = find_already_sent(backend, to=row.to_number, body=row.body, since=row.created_at)
+            found = find_already_sent(
+                backend, to=row.to_number, body=row.body, since=row.created_at, notification_id=row.id, until=now
+            )
         except SmsError as exc:
             # the provider cannot be asked now; asking again for every row would only wait
             # out one timeout each. All of them stay `sending` for the next pass.

@@ -152,7 +152,12 @@ class Person(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     # space-separated role words: "owner", "lead_leader", "supervisor"
     roles: Mapped[str] = mapped_column(String(100), default="")
+    # the provider refuses this number (Twilio 21610), or a 退订 reply under sms.honour_opt_out:
+    # no SMS is sent any more
     opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # the person replied 退订/TD/STOP; recorded and shown ("已回复退订") but, for mandatory
+    # 督办 notices, not obeyed unless sms.honour_opt_out is set
+    unsubscribe_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     unit: Mapped[Unit | None] = relationship()
@@ -232,6 +237,10 @@ class Notification(Base):
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     to_number: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
+    # the message kind (template name, e.g. "reminder", "escalation_owner") and its
+    # variables as strings, fixed at enqueue time: template providers (Aliyun) send these
+    template: Mapped[str | None] = mapped_column(String(64))
+    template_params: Mapped[dict | None] = mapped_column(JSON)
     segments: Mapped[int | None] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16), default=NotificationState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -240,7 +249,8 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     provider_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    provider_error_code: Mapped[str | None] = mapped_column(String(16))
+    # Aliyun codes are long ("isv.BUSINESS_LIMIT_CONTROL", "InvalidAccessKeyId.NotFound")
+    provider_error_code: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     price: Mapped[float | None] = mapped_column(Numeric(10, 5))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -257,6 +267,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    # how SMS and the board address the person (e.g. "王督查"); never the login name
+    display_name: Mapped[str | None] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))

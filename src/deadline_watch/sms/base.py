@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
@@ -20,6 +21,10 @@ class OutgoingSms:
     due_date: date
     notification_id: int | None = None
     sent_at: datetime | None = None  # the dispatch instant; the file backend records it
+    # the message kind (e.g. "reminder", "escalation_owner") and its variables, for
+    # providers that send approved templates (Aliyun) instead of free text
+    template: str | None = None
+    template_params: Mapping[str, str] | None = field(default=None, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -41,5 +46,10 @@ class SupportsFindSent(Protocol):
     decide between "mark sent" and "send again". Returns None when nothing matches.
     """
 
-    def find_sent(self, to: str, body: str, since: datetime) -> SendResult | None:
-        """The provider's record of `body` sent to `to` at or after `since`, if any."""
+    def find_sent(
+        self, to: str, body: str, since: datetime, *, notification_id: int | None = None, until: datetime | None = None
+    ) -> SendResult | None:
+        """The provider's record of `body` sent to `to` at or after `since`, if any.
+
+        Providers that echo our reference (Aliyun's OutId) match `notification_id` instead of the body.
+        """

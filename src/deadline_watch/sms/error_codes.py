@@ -33,6 +33,60 @@ PERMANENT_CODES = frozenset(
 AUTH_CODES = frozenset({"20003", "20005"})
 TRANSIENT_CODES = frozenset({"20429", "20500", "20503", "30001"})  # 30001: queue overflow
 
+# Alibaba Cloud SMS (Dysmsapi) codes: SendSms answers isv.* in an HTTP 200 body, the API
+# gateway answers the others with an HTTP error status.
+# https://help.aliyun.com/zh/sms/developer-reference/api-error-codes
+ALIYUN_TRANSIENT_CODES = frozenset(
+    {
+        "isv.BUSINESS_LIMIT_CONTROL",  # the per-number minute/hour/day send limit
+        "Throttling",
+        "Throttling.User",
+        "Throttling.Api",
+        "Throttling.Tps",
+        "ServiceUnavailable",
+        "InternalError",
+        "isp.SYSTEM_ERROR",
+    }
+)
+ALIYUN_PERMANENT_CODES = frozenset(
+    {
+        "isv.MOBILE_NUMBER_ILLEGAL",  # not a valid mainland mobile
+        "isv.BLACK_KEY_CONTROL_LIMIT",  # the text hit the carriers' keyword blacklist
+        "isv.DAY_LIMIT_CONTROL",
+        "isv.MOBILE_COUNT_OVER_LIMIT",
+        "isv.PARAM_LENGTH_LIMIT",  # a variable longer than the template allows
+        "isv.TEMPLATE_PARAMS_ILLEGAL",
+        "isv.TEMPLATE_MISSING_PARAMETERS",
+        "isv.INVALID_JSON_PARAM",
+        "isv.INVALID_PARAMETERS",
+        "isv.OUT_OF_SERVICE_MOBILE",
+        "MissingPhoneNumbers",
+        "no_template_params",  # our own: a row queued before template variables were recorded
+        "not_mainland_mobile",  # our own: Aliyun domestic SMS only reaches 11-digit mainland mobiles
+    }
+)
+# Account-level: stop the pass and keep the queue, as for Twilio's 20003.
+ALIYUN_ACCOUNT_CODES = frozenset(
+    {
+        "isv.AMOUNT_NOT_ENOUGH",
+        "isv.SMS_SIGNATURE_ILLEGAL",
+        "isv.SMS_TEMPLATE_ILLEGAL",
+        "isv.SMS_SIGN_ILLEGAL",
+        "isv.ACCOUNT_NOT_EXISTS",
+        "isv.ACCOUNT_ABNORMAL",
+        "isv.OUT_OF_SERVICE",
+        "isv.PRODUCT_UN_SUBSCRIPT",
+        "isv.PRODUCT_UNSUBSCRIBE",
+        "InvalidAccessKeyId.NotFound",
+        "InvalidAccessKeyId.Inactive",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "Forbidden.RAM",
+        "isp.RAM_PERMISSION_DENY",  # the RAM user may not call SendSms
+        "template_not_configured",  # our own: no [sms.aliyun] template code for the row's kind
+    }
+)
+
 
 class ErrorClass(StrEnum):
     TRANSIENT = "transient"  # try again later with backoff
@@ -41,13 +95,13 @@ class ErrorClass(StrEnum):
 
 
 def classify(error: SmsError) -> ErrorClass:
-    """Twilio code first, then HTTP status, then the backend's own permanent flag."""
+    """Provider code first (Twilio or Aliyun), then HTTP status, then the backend's own permanent flag."""
     code = str(error.code) if error.code is not None else None
-    if code in AUTH_CODES or error.http_status == 401:
+    if code in AUTH_CODES or code in ALIYUN_ACCOUNT_CODES or error.http_status == 401:
         return ErrorClass.AUTH
-    if code in TRANSIENT_CODES:
+    if code in TRANSIENT_CODES or code in ALIYUN_TRANSIENT_CODES:
         return ErrorClass.TRANSIENT
-    if code in PERMANENT_CODES:
+    if code in PERMANENT_CODES or code in ALIYUN_PERMANENT_CODES:
         return ErrorClass.PERMANENT
     if error.http_status is not None and (error.http_status == 429 or error.http_status >= 500):
         return ErrorClass.TRANSIENT

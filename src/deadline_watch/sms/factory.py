@@ -25,4 +25,8 @@ def make_backend(settings: Settings, *, stream: TextIO | None = None) -> SmsBack
         from deadline_watch.sms.twilio_backend import twilio_backend_from_settings
 
         return twilio_backend_from_settings(settings)
+    if name == "aliyun":
+        from deadline_watch.sms.aliyun_backend import aliyun_backend_from_settings
+
+        return aliyun_backend_from_settings(settings)
     raise ConfigError(f"未知的短信通道: {name}", f"unknown sms.backend: {name}")  # pragma: no cover

@@ -69,7 +69,9 @@ class FileBackend:
                 continue
         return lines
 
-    def find_sent(self, to: str, body: str, since: datetime) -> SendResult | None:
+    def find_sent(
+        self, to: str, body: str, since: datetime, *, notification_id: int | None = None, until: datetime | None = None
+    ) -> SendResult | None:
         since_utc = utc(since)
         for line in reversed(self.read()):
             if line.get("to") != to or line.get("body") != body:

@@ -1,13 +1,18 @@
-"""SMS bodies from Jinja2 templates (zh-CN), kept within `sms.max_segments` segments.
+"""SMS bodies from Jinja2 templates (zh-CN), and the same message as template variables.
 
 Templates live in the package (`templates/sms/*.j2`); a file of the same name in
 `sms.templates_dir` overrides one. Undefined variables are errors (StrictUndefined), so a
 template typo fails loudly at the first render instead of sending a broken message.
+
+Every message is also described by its template variables (`RenderedSms.params`: short
+strings named in docs/sms.md), which template providers (Alibaba Cloud) fill into the
+text approved in advance; the packaged .j2 texts read exactly like those approved texts.
+Reminders are kept within `sms.max_segments` segments, escalation notices one more.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +25,8 @@ from deadline_watch.sms.segments import count_segments
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "sms"
 ELLIPSIS = "…"
+# Alibaba Cloud: each variable of a notification template holds at most 35 characters.
+VARIABLE_LIMIT = 35
 LEVEL_TEXT = {1: "一级", 2: "二级", 3: "三级", 4: "四级", 5: "五级"}
 
 
@@ -27,6 +34,7 @@ LEVEL_TEXT = {1: "一级", 2: "二级", 3: "三级", 4: "四级", 5: "五级"}
 class RenderedSms:
     body: str
     segments: int
+    params: dict[str, str] = field(default_factory=dict)  # the template variables (all strings)
 
 
 @lru_cache(maxsize=8)
@@ -66,41 +74,96 @@ def _template(templates_dir: str | None, name: str) -> jinja2.Template:
         raise ConfigError(f"找不到短信模板 {name}.j2", f"SMS template {name}.j2 not found") from None
 
 
+def clip(text: str, limit: int = VARIABLE_LIMIT) -> str:
+    """`text` cut to `limit` characters, the last one an ellipsis when anything was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def signature_text(settings: Settings) -> str:
+    """What the handset shows before the text: the Aliyun sign name in 【】 with that backend."""
+    sign_name = settings.sms.aliyun.sign_name
+    if settings.sms.backend == "aliyun" and sign_name:
+        return f"【{sign_name}】"
+    return settings.sms.signature
+
+
+def segment_limit(template: str, settings: Settings) -> int:
+    """Reminders within `sms.max_segments` (2 by default), every other notice one more."""
+    return settings.sms.max_segments + (0 if template == "reminder" else 1)
+
+
+def template_params(template: str, settings: Settings, context: dict) -> dict[str, str]:
+    """The template variables of one message: strings within the provider's variable limit.
+
+    Names (docs/sms.md): name, code, project, node, due, remaining (reminder), overdue and
+    level (escalations), unit and owner (lead leader, supervisors), contact, link (when the
+    message carries the official's personal link).
+    """
+    def text(key: str) -> str:
+        value = context.get(key)
+        return "" if value is None else str(value)
+
+    params = {
+        "name": clip(text("person_name")),
+        "code": clip(text("project_code")),
+        "project": clip(text("project_name")),
+        "node": clip(text("milestone")),
+        "due": text("due_date_text"),
+    }
+    if template == "reminder":
+        days_left = context.get("days_left")
+        params["remaining"] = "今天是截止日" if days_left == 0 else f"剩余{days_left}{text('day_unit')}"
+    else:
+        params["overdue"] = text("days_overdue")
+        params["level"] = text("level_text")
+    if template in ("escalation_lead_leader", "escalation_supervisors"):
+        params["unit"] = clip(text("unit"))
+        params["owner"] = clip(text("owner_name"))
+    if template != "escalation_supervisors":
+        params["contact"] = clip(settings.sms.contact or "")
+    if context.get("link"):
+        params["link"] = text("link")
+    return params
+
+
 def render_sms(template: str, settings: Settings, **context: object) -> RenderedSms:
-    """Render `template`.j2; shorten `project_name` with "…" until it fits max_segments.
+    """Render `template`.j2 and its variables; shorten the project name with "…" until the
+    message fits its segment limit (`segment_limit`).
 
     The date and the numbers are never shortened; if even a one-character project name
     does not fit, the shortest version is returned (the count says how long it is).
     """
     compiled = _template(str(settings.sms.templates_dir) if settings.sms.templates_dir else None, template)
-    values = {"signature": settings.sms.signature, **context}
+    values = {"signature": signature_text(settings), "contact": settings.sms.contact or "", **context}
 
-    def attempt(project_name: str) -> str:
+    def attempt(project_name: str) -> RenderedSms:
+        shortened = {**values, "project_name": project_name}
+        params = template_params(template, settings, shortened)
         try:
-            return compiled.render(**{**values, "project_name": project_name}).strip()
+            body = compiled.render(**{**shortened, **params}).strip()
         except jinja2.UndefinedError as exc:
             raise ConfigError(
                 f"短信模板 {template}.j2 使用了未定义的变量: {exc.message}",
                 f"SMS template {template}.j2 uses an undefined variable: {exc.message}",
             ) from None
+        return RenderedSms(body, count_segments(body), params)
 
-    full_name = str(values.get("project_name", ""))
-    body = attempt(full_name)
-    limit = settings.sms.max_segments
-    segments = count_segments(body)
-    if segments <= limit or len(full_name) <= 1:
-        return RenderedSms(body, segments)
+    full_name = clip(str(values.get("project_name", "")))
+    best = attempt(full_name)
+    limit = segment_limit(template, settings)
+    if best.segments <= limit or len(full_name) <= 1:
+        return best
     # the longest prefix that fits: binary search on the kept length
     low, high = 1, len(full_name) - 1
     best = attempt(full_name[:1] + ELLIPSIS)
     while low <= high:
         middle = (low + high) // 2
         candidate = attempt(full_name[:middle] + ELLIPSIS)
-        if count_segments(candidate) <= limit:
+        if candidate.segments <= limit:
             best, low = candidate, middle + 1
         else:
             high = middle - 1
-    return RenderedSms(best, count_segments(best))
+    return best
 
 
 def clear_template_cache() -> None:

@@ -171,7 +171,9 @@ class TwilioBackend:
             params["ErrorCode"] = str(fetched.error_code)
         return params
 
-    def find_sent(self, to: str, body: str, since: datetime) -> SendResult | None:
+    def find_sent(
+        self, to: str, body: str, since: datetime, *, notification_id: int | None = None, until: datetime | None = None
+    ) -> SendResult | None:
         """Twilio's record of `body` sent to `to` at or after `since` (earliest match), or None.
 
         Raises `SmsError` when Twilio cannot be asked; the caller must then neither mark the

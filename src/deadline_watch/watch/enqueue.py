@@ -39,6 +39,8 @@ def intent_row(intent: SmsIntent, settings: Settings, *, now: datetime) -> dict:
         "recipient_id": intent.recipient.id,
         "to_number": intent.recipient.mobile,
         "body": rendered.body,
+        "template": intent.template,
+        "template_params": rendered.params,
         "segments": rendered.segments,
         "state": NotificationState.PENDING.value,
         "attempts": 0,

@@ -24,10 +24,30 @@ def calendar_warnings() -> list[str]:
     ]
 
 
+def refused_account(session) -> str | None:
+    """The provider's code when the newest delivery pass stopped on an account-level refusal."""
+    recent = session.execute(
+        select(TickRun.counts)
+        .where(TickRun.kind.in_(("scan", "delivery")))
+        .order_by(TickRun.started_at.desc(), TickRun.id.desc())
+        .limit(20)
+    ).scalars()
+    for counts in recent:
+        if counts and "delivery" in counts:
+            return counts.get("account_error") or None
+    return None
+
+
 @router.get("/healthz", tags=["operations"], summary="Health: database, schema, last tick")
 def healthz(request: Request) -> JSONResponse:
     app_context: AppContext = request.app.state.app_context
-    checks: dict = {"database": "ok", "schema": "ok", "last_tick": None, "warnings": calendar_warnings()}
+    checks: dict = {
+        "database": "ok",
+        "schema": "ok",
+        "sms": "ok",
+        "last_tick": None,
+        "warnings": calendar_warnings(),
+    }
     healthy = True
     try:
         with db.transaction(app_context.sessions) as session:
@@ -35,8 +55,12 @@ def healthz(request: Request) -> JSONResponse:
             last = session.execute(
                 select(func.max(TickRun.started_at), func.max(TickRun.finished_at))
             ).one()
+            refused = refused_account(session)
         started, finished = last
         checks["last_tick"] = (finished or started).isoformat() if (finished or started) else None
+        if refused:
+            checks["sms"] = f"error: 短信服务商拒绝了账号 / the SMS provider refused the account ({refused})"
+            healthy = False
     except Exception as exc:  # any database failure makes the check fail, with its class shown
         checks["database"] = f"error: {exc.__class__.__name__}"
         healthy = False
