@@ -143,6 +143,22 @@ def test_healthz_reports_database_schema_and_last_tick(board):
     assert body["last_tick"].startswith("2026-11-23T02:00")
 
 
+def test_healthz_shows_a_provider_account_refusal_until_a_pass_sends_again(board):
+    from datetime import timedelta
+
+    with transaction(board.sessions) as session:
+        session.add(TickRun(kind="delivery", started_at=NOW, finished_at=NOW,
+                            counts={"delivery": "ok", "sent": 0, "account_error": "isv.AMOUNT_NOT_ENOUGH"}))
+    refused = board.client().get("/healthz")
+    assert refused.status_code == 503 and "isv.AMOUNT_NOT_ENOUGH" in refused.json()["sms"]
+    with transaction(board.sessions) as session:
+        later = NOW + timedelta(minutes=1)
+        session.add(TickRun(kind="delivery", started_at=later, finished_at=later,
+                            counts={"delivery": "ok", "sent": 3, "account_error": None}))
+    recovered = board.client().get("/healthz")
+    assert recovered.status_code == 200 and recovered.json()["sms"] == "ok"
+
+
 def test_healthz_fails_on_a_database_without_schema(tmp_path):
     from fastapi.testclient import TestClient
 
