@@ -26,7 +26,8 @@ from pathlib import Path
 from pg_schema import migrated_schema
 
 from deadline_watch.board.evaluation import evaluate
-from deadline_watch.board.reports import monthly_report, render, weekly_report
+from deadline_watch.board.report_files import render
+from deadline_watch.board.report_tables import monthly_report, weekly_report
 from deadline_watch.core import db
 from deadline_watch.core.config import Settings
 

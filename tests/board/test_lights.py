@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import event
 
 import factories as f
-from deadline_watch.board.lights import Light, classify, project_board, project_board_count, project_detail
+from deadline_watch.board.lights import Light, classify
+from deadline_watch.board.project_board import project_board, project_board_count
+from deadline_watch.board.project_page import project_detail
 from deadline_watch.core.config import Settings
 from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import NotFoundError

@@ -12,8 +12,9 @@ import pytest
 from openpyxl import load_workbook
 
 import factories as f
-from deadline_watch.board import reports
-from deadline_watch.board.reports import monthly_period, monthly_report, render, weekly_period, weekly_report
+from deadline_watch.board import report_files, report_tables
+from deadline_watch.board.report_files import render
+from deadline_watch.board.report_tables import monthly_period, monthly_report, weekly_period, weekly_report
 from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import DeadlineWatchError
 
@@ -124,7 +125,7 @@ def test_xlsx_has_bold_frozen_headers_and_real_dates(weekly) -> None:
     workbook = load_workbook(io.BytesIO(render(weekly, "xlsx")))
     assert workbook.sheetnames == ["概要", "本周新增逾期", "本周完成", "下周到期", "累计逾期"]
     ws = workbook["本周新增逾期"]
-    assert [c.value for c in ws[1]] == [c.header for c in reports.MILESTONE_COLUMNS]
+    assert [c.value for c in ws[1]] == [c.header for c in report_tables.MILESTONE_COLUMNS]
     assert all(c.font.bold for c in ws[1])
     assert ws.freeze_panes == "A2"
     due = ws.cell(row=2, column=6)
@@ -192,7 +193,7 @@ def test_unknown_format_is_a_user_error(weekly) -> None:
 def test_scheduled_weekly_report_writes_xlsx_and_csv(week_registry, settings, tmp_path) -> None:
     settings = settings.model_copy(update={"reports": settings.reports.model_copy(update={"dir": tmp_path / "out"})})
     now = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shanghai
-    paths = reports.write_scheduled_report(week_registry, settings, "weekly", now=now)
+    paths = report_files.write_scheduled_report(week_registry, settings, "weekly", now=now)
     assert [p.name for p in paths] == ["weekly-2026-W47.xlsx", "weekly-2026-W47.csv"]
     assert load_workbook(paths[0])["本周新增逾期"].max_row == 4
     assert paths[1].read_bytes().startswith(b"\xef\xbb\xbf")
@@ -202,14 +203,14 @@ def test_scheduled_weekly_report_writes_xlsx_and_csv(week_registry, settings, tm
 def test_scheduled_monthly_report_uses_local_date(sessions, settings, tmp_path) -> None:
     settings = settings.model_copy(update={"reports": settings.reports.model_copy(update={"dir": tmp_path})})
     now = datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc)  # 1 December 01:00 in Shanghai
-    paths = reports.write_scheduled_report(sessions, settings, "monthly", now=now)
+    paths = report_files.write_scheduled_report(sessions, settings, "monthly", now=now)
     assert [p.name for p in paths] == ["monthly-2026-11.xlsx", "monthly-2026-11.csv"]
 
 
 def test_rewrite_replaces_atomically_and_failure_keeps_old_file(tmp_path, monkeypatch) -> None:
     target = tmp_path / "weekly-2026-W47.csv"
-    reports.write_atomic(target, b"old")
-    reports.write_atomic(target, b"new")
+    report_files.write_atomic(target, b"old")
+    report_files.write_atomic(target, b"new")
     assert target.read_bytes() == b"new"
 
     def broken_replace(src, dst):
@@ -217,7 +218,7 @@ def test_rewrite_replaces_atomically_and_failure_keeps_old_file(tmp_path, monkey
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(DeadlineWatchError) as caught:
-        reports.write_atomic(target, b"half")
+        report_files.write_atomic(target, b"half")
     assert "No space left" in caught.value.message
     assert target.read_bytes() == b"new"
     assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temp file left behind
@@ -225,7 +226,7 @@ def test_rewrite_replaces_atomically_and_failure_keeps_old_file(tmp_path, monkey
 
 def test_write_into_missing_directory_creates_it(tmp_path) -> None:
     target = tmp_path / "a" / "b" / "r.html"
-    reports.write_atomic(target, b"<html></html>")
+    report_files.write_atomic(target, b"<html></html>")
     assert target.read_bytes() == b"<html></html>"
     assert oct(target.stat().st_mode & 0o777) == "0o644"
 
@@ -234,7 +235,7 @@ def test_unwritable_directory_is_a_user_error(tmp_path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(DeadlineWatchError):
-        reports.write_atomic(blocker / "r.csv", b"x")
+        report_files.write_atomic(blocker / "r.csv", b"x")
 
 
 def test_weekly_name_uses_iso_year_of_the_reported_week(sessions, settings) -> None:

@@ -395,7 +395,7 @@ def test_xlsx_merged_project_cells_are_filled_down(sessions, tmp_path):
 def test_a_database_error_mid_write_rolls_back_and_is_a_registry_error(sessions, tmp_path, monkeypatch):
     import deadline_watch.registry as registry_package
     from deadline_watch.core.errors import RegistryError
-    from deadline_watch.registry.upsert import load_existing
+    from deadline_watch.registry.plan import load_existing
 
     run(sessions, tmp_path, project_rows("GX-1"))
     before = counts(sessions)

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import click
 
-from deadline_watch.cli import board_cmds as web_cmds
-from deadline_watch.cli import db_cmds, registry_cmds, sms_cmds, watch_cmds
+from deadline_watch.cli import board_cmds, db_cmds, registry_cmds, report_cmds, sms_cmds, user_cmds, watch_cmds
 from deadline_watch.core.config import load_settings
 from deadline_watch.core.context import AppContext
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.core.logs import configure_logging, get_logger
 
-COMMAND_MODULES = [db_cmds, registry_cmds, watch_cmds, sms_cmds, web_cmds]
+COMMAND_MODULES = [db_cmds, registry_cmds, watch_cmds, sms_cmds, report_cmds, board_cmds, user_cmds]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -95,7 +95,7 @@ class WatchJobs:
 
     def report(self, kind: str) -> None:
         now = self.app.now()
-        from deadline_watch.board.reports import write_scheduled_report
+        from deadline_watch.board.report_files import write_scheduled_report
 
         try:
             paths = write_scheduled_report(self.app.checked_sessions(), self.app.settings, kind, now=now)

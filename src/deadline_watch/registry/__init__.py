@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import RegistryError
 from deadline_watch.registry.export import export_path
+from deadline_watch.registry.plan import load_existing, make_plan
 from deadline_watch.registry.reader import FileProblem, Opener, open_registry
 from deadline_watch.registry.report import Change, ImportReport, RowError
-from deadline_watch.registry.upsert import apply_plan, load_existing, make_plan
+from deadline_watch.registry.upsert import apply_plan
 from deadline_watch.registry.validate import read_registry
 
 __all__ = [

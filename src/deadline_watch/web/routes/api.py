@@ -12,7 +12,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from deadline_watch.board import lights, supervision
+from deadline_watch.board import lights, project_page, supervision
 from deadline_watch.core.logs import mask_mobile
 from deadline_watch.web.auth import ACTORS, Viewer, Work, unit_of_work
 from deadline_watch.web.queue_view import QueueQuery, queue_page
@@ -309,7 +309,7 @@ def projects(
             responses={**ERRORS, 404: {"description": "no such project"}}, summary="One project")
 def project(request: Request, code: str) -> ProjectDetailOut:
     with unit_of_work(request) as work:
-        detail = lights.project_detail(work.session, code, today=work.today, settings=work.context.settings,
+        detail = project_page.project_detail(work.session, code, today=work.today, settings=work.context.settings,
                                        mask_mobiles=not work.viewer.is_admin)
         return ProjectDetailOut(
             **_project_out(detail.project), co_units=detail.co_units, lead_leader=detail.lead_leader,

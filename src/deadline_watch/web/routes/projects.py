@@ -5,7 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from deadline_watch.board import lights
+from deadline_watch.board.lights import ProjectLights
+from deadline_watch.board.project_board import project_board as read_board
+from deadline_watch.board.project_board import project_board_count
+from deadline_watch.board.project_page import project_detail
 from deadline_watch.web.auth import Work, unit_of_work
 from deadline_watch.web.queue_view import unit_names
 from deadline_watch.web.rendering import page
@@ -16,13 +19,12 @@ LIGHT_FILTERS = ("red", "yellow", "green")
 
 
 def board_rows(work: Work, *, unit: str, level: str, text: str, light: str, limit: int,
-               offset: int) -> tuple[list[lights.ProjectLights], int]:
+               offset: int) -> tuple[list[ProjectLights], int]:
     """One page of the traffic-light board and the number of matching projects (page and API)."""
     settings = work.context.settings
     filters = {"unit": unit or None, "level": level or None, "text": text.strip() or None, "light": light or None}
-    total = lights.project_board_count(work.session, today=work.today, settings=settings, **filters)
-    rows = lights.project_board(work.session, today=work.today, settings=settings, limit=limit, offset=offset,
-                                **filters)
+    total = project_board_count(work.session, today=work.today, settings=settings, **filters)
+    rows = read_board(work.session, today=work.today, settings=settings, limit=limit, offset=offset, **filters)
     return rows, total
 
 
@@ -50,7 +52,7 @@ def project_board(
 @router.get("/projects/{code}")
 def project_page(request: Request, code: str) -> Response:
     with unit_of_work(request) as work:
-        detail = lights.project_detail(
+        detail = project_detail(
             work.session, code, today=work.today, settings=work.context.settings,
             mask_mobiles=not work.viewer.is_admin,
         )

@@ -42,14 +42,16 @@ def reports_page(request: Request) -> Response:
 
 @router.get("/reports/{kind}.{fmt}")
 def report_download(request: Request, kind: str, fmt: str, at: str = "") -> Response:
-    from deadline_watch.board import reports
+    from deadline_watch.board.report_files import render
+    from deadline_watch.board.report_tables import build_report
+
     if kind not in KINDS or fmt not in MEDIA_TYPES:
         raise ReportRequestError(f"没有这种报表: {kind}.{fmt}", f"no such report: {kind}.{fmt}")
     with unit_of_work(request) as work:
         day = parse_at(at, today=work.today)
-        report = reports.build_report(work.session, kind, at=day, settings=work.context.settings)
+        report = build_report(work.session, kind, at=day, settings=work.context.settings)
     # rendered after the transaction: a large workbook takes seconds, the database is not needed
-    content = reports.render(report, fmt)
+    content = render(report, fmt)
     filename = f"{report.slug}.{fmt}"
     disposition = "inline" if fmt == "html" else "attachment"
     return Response(

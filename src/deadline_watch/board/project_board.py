@@ -1,0 +1,176 @@
+"""The project board (督办看板 project list): active projects, filtered and paged, each
+with its milestones' traffic lights, read with a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from deadline_watch.board.lights import Light, MilestoneLight, ProjectLights, milestone_light, reminder_days
+from deadline_watch.core.config import Settings
+from deadline_watch.domain.models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
+
+__all__ = ["project_board", "project_board_count"]
+
+
+def _light_condition(light: str, *, today: date, window: int):
+    """EXISTS a milestone of this project with the given light (red, yellow or green)."""
+    open_milestone = [
+        Milestone.project_id == Project.id,
+        Milestone.status == MilestoneStatus.OPEN,
+        Milestone.completed_on.is_(None),
+    ]
+    horizon = today + timedelta(days=window)
+    if light == Light.RED:
+        due = [Milestone.due_date < today]
+    elif light == Light.YELLOW:
+        due = [Milestone.due_date >= today, Milestone.due_date <= horizon]
+    elif light == Light.GREEN:
+        due = [Milestone.due_date > horizon]
+    else:
+        raise ValueError(f"light filter must be red, yellow or green, not {light!r}")
+    return select(Milestone.id).where(*open_milestone, *due).exists()
+
+
+def _board_filters(
+    unit: str | int | None,
+    level: str | None,
+    text: str | None,
+    light: str | None = None,
+    *,
+    today: date | None = None,
+    window: int = 0,
+) -> list:
+    """Conditions on `projects` alone: the unit name and the owner's name go through
+    subqueries on their own tables, so no filter needs a join (unit_id and owner_id are
+    non-null foreign keys, so a join would never change which projects match)."""
+    conditions = [Project.status == ProjectStatus.ACTIVE]
+    if unit is not None and unit != "":
+        if isinstance(unit, int):
+            conditions.append(Project.unit_id == unit)
+        else:
+            conditions.append(Project.unit_id.in_(select(Unit.id).where(Unit.name == unit)))
+    if level:
+        conditions.append(Project.level == level)
+    if text and text.strip():
+        needle = text.strip()
+        conditions.append(
+            or_(
+                Project.code.icontains(needle, autoescape=True),
+                Project.name.icontains(needle, autoescape=True),
+                Project.owner_id.in_(select(Person.id).where(Person.name.icontains(needle, autoescape=True))),
+            )
+        )
+    if light:
+        if today is None:
+            raise ValueError("a light filter needs today")
+        conditions.append(_light_condition(light, today=today, window=window))
+    return conditions
+
+
+def project_board_count(
+    session: Session,
+    *,
+    unit: str | int | None = None,
+    level: str | None = None,
+    text: str | None = None,
+    light: str | None = None,
+    today: date | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """How many active projects `project_board` would list without limit (for pagination).
+
+    Counts `projects` alone (no join); unfiltered, that is a walk of the status index.
+    """
+    window = reminder_days(settings) if settings is not None else 0
+    query = select(func.count(Project.id)).where(
+        *_board_filters(unit, level, text, light, today=today, window=window)
+    )
+    return session.scalar(query) or 0
+
+
+def project_board(
+    session: Session,
+    *,
+    today: date,
+    settings: Settings,
+    unit: str | int | None = None,
+    level: str | None = None,
+    text: str | None = None,
+    light: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[ProjectLights]:
+    """Every active project (filtered, ordered by code) with its milestones' lights.
+
+    Two queries: one page of projects, then all milestones of that page. `unit` is a
+    unit name or a unit id; `text` matches project code, project name or owner name;
+    `light` ("red", "yellow", "green") keeps projects with at least one such milestone.
+    """
+    window = reminder_days(settings)
+    # The page is chosen on `projects` alone (filters need no join), then only its rows
+    # are joined to units and persons: joined first, SQLite's planner (with ANALYZE
+    # statistics) may walk all 250,000 projects through persons and sort them instead
+    # of reading one page off the code index.
+    page = (
+        select(Project.id.label("id"), Project.code.label("code"))
+        .where(*_board_filters(unit, level, text, light, today=today, window=window))
+        .order_by(Project.code)
+        .offset(max(offset, 0))
+    )
+    if limit is not None:
+        page = page.limit(limit)
+    page = page.subquery("page")
+    projects = session.execute(
+        select(Project.id, Project.code, Project.name, Unit.name, Project.level, Person.name, Project.status)
+        .select_from(page)
+        .join(Project, Project.id == page.c.id)
+        .join(Unit, Unit.id == Project.unit_id)
+        .join(Person, Person.id == Project.owner_id)
+        .order_by(page.c.code)
+    ).all()
+    if not projects:
+        return []
+    by_project: dict[int, list[MilestoneLight]] = defaultdict(list)
+    statuses = {row[0]: row[6] for row in projects}
+    override = aliased(Person)
+    milestone_rows = session.execute(
+        select(
+            Milestone.id,
+            Milestone.project_id,
+            Milestone.name,
+            Milestone.position,
+            Milestone.due_date,
+            Milestone.completed_on,
+            Milestone.status,
+            override.name,
+        )
+        .outerjoin(override, override.id == Milestone.owner_id)
+        .where(Milestone.project_id.in_(list(statuses)))
+        .order_by(Milestone.project_id, Milestone.position, Milestone.due_date, Milestone.id)
+    ).all()
+    for m_id, project_id, name, position, due, completed_on, status, owner_name in milestone_rows:
+        by_project[project_id].append(
+            milestone_light(
+                m_id, name, position, due, completed_on, status, owner_name,
+                project_status=statuses[project_id], today=today, window=window,
+            )
+        )
+    return [
+        ProjectLights(
+            code=code,
+            name=name,
+            unit=unit_name,
+            level=level_,
+            owner=owner_name,
+            status=status,
+            milestones=by_project.get(project_id, []),
+            id=project_id,
+        )
+        for project_id, code, name, unit_name, level_, owner_name, status in projects
+    ]
+

@@ -1,0 +1,45 @@
+"""`deadline-watch report`: write the weekly dispatch or monthly summary to a file."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from deadline_watch.core.context import AppContext
+
+
+@click.command("report")
+@click.argument("kind", type=click.Choice(["weekly", "monthly"]))
+@click.option("--at", "at_text", metavar="DATE", help="Report date YYYY-MM-DD (default: today in the configured timezone).")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "html"]), default="xlsx", show_default=True)
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), help="Output file (default: <reports.dir>/<name>.<format>).")
+@click.pass_obj
+def report_command(app: AppContext, kind: str, at_text: str | None, fmt: str, out_path: Path | None) -> None:
+    """Write the weekly dispatch (每周调度) or monthly summary (每月汇总) and print its path."""
+    from deadline_watch.board.report_files import render, write_atomic
+    from deadline_watch.board.report_tables import build_report
+    from deadline_watch.core.clock import local_date
+    from deadline_watch.core.db import transaction
+    from deadline_watch.core.errors import DeadlineWatchError
+
+    if at_text is None:
+        at = local_date(app.now(), app.settings.tz)
+    else:
+        try:
+            at = date.fromisoformat(at_text.strip())
+        except ValueError:
+            raise DeadlineWatchError(
+                f"日期格式错误: {at_text!r},应为 YYYY-MM-DD", f"bad date {at_text!r}: expected YYYY-MM-DD"
+            ) from None
+    with transaction(app.checked_sessions()) as session:
+        report = build_report(session, kind, at=at, settings=app.settings)
+    path = out_path or Path(app.settings.reports.dir) / f"{report.slug}.{fmt}"
+    write_atomic(path, render(report, fmt))
+    click.echo(str(path))
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the top-level group."""
+    group.add_command(report_command)
