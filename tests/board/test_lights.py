@@ -64,7 +64,7 @@ def test_completed_cancelled_or_inactive_is_grey_even_when_past_due(completed_on
 
 def test_light_values_are_the_strings_templates_use() -> None:
     assert [str(x) for x in Light] == ["green", "yellow", "red", "grey"]
-    assert Light.RED.label_zh == "已逾期"
+    assert Light.RED.label == "已逾期" and Light.label_of("red") == "已逾期"
 
 
 def _count_statements(engine):

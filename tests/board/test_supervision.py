@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
@@ -15,6 +16,7 @@ from deadline_watch.core.errors import NotFoundError
 from deadline_watch.domain.models import AuditEvent, Escalation
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture(autouse=True)
@@ -104,9 +106,9 @@ def test_unknown_escalation_raises_not_found(sessions, seeded):
         supervision.acknowledge(session, 424242, actor=actor(session), now=NOW)
 
 
-def test_detail_counts_days_overdue_until_resolution(sessions, seeded):
+def test_detail_counts_days_overdue_of_an_open_item(sessions, seeded):
     with transaction(sessions) as session:
-        detail = supervision.escalation_detail(session, seeded, today=date(2026, 11, 23))
+        detail = supervision.escalation_detail(session, seeded, today=date(2026, 11, 23), tz=TZ)
         assert detail.days_overdue == 22 and detail.reached_official is False
 
 
@@ -120,7 +122,7 @@ def test_queue_and_detail_name_the_milestone_owner_with_that_persons_own_mobile(
         override.mobile = None
         escalation.milestone.owner_id = override.id
     with transaction(sessions) as session:
-        detail = supervision.escalation_detail(session, seeded, today=date(2026, 11, 23))
-        [row], _ = list_escalations(session, EscalationFilter(), today=date(2026, 11, 23))
+        detail = supervision.escalation_detail(session, seeded, today=date(2026, 11, 23), tz=TZ)
+        [row], _ = list_escalations(session, EscalationFilter(), today=date(2026, 11, 23), tz=TZ)
         assert (detail.owner, detail.owner_mobile) == ("李四", None)
         assert (row.owner, row.owner_mobile) == ("李四", None)

@@ -13,9 +13,10 @@ from structlog.testing import capture_logs
 from deadline_watch.core.config import Settings
 from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import SmsError
-from deadline_watch.delivery.dispatch import claim_due, next_window_opening, run_delivery_pass
+from deadline_watch.delivery.dispatch import claim_due, run_delivery_pass
 from deadline_watch.delivery.ratelimit import RateLimiter
 from deadline_watch.domain.models import AuditEvent, Escalation, Notification, Person
+from deadline_watch.domain.workdays import send_window_opening
 from deadline_watch.sms.base import OutgoingSms, SendResult
 from delivery_rows import queue
 
@@ -95,7 +96,7 @@ def test_outside_send_window_nothing_is_sent_and_due_rows_wait_for_the_opening(s
     assert backend.accepted == [] and result.deferred == 3
     opening = datetime(2026, 3, 3, 0, 30, tzinfo=timezone.utc)  # 08:30 next morning
     assert {row.next_attempt_at for row in rows(sessions)} == {opening}
-    assert next_window_opening(night, Settings()) == opening
+    assert send_window_opening(night, Settings()) == opening
 
 
 def test_in_workdays_mode_a_deferred_row_waits_for_the_next_working_day(sessions) -> None:
@@ -110,7 +111,7 @@ def test_in_workdays_mode_a_deferred_row_waits_for_the_next_working_day(sessions
     monday_opening = datetime(2026, 3, 9, 0, 30, tzinfo=timezone.utc)  # Mon 08:30 in Shanghai
     assert {row.next_attempt_at for row in rows(sessions)} == {monday_opening}
     saturday_noon = datetime(2026, 3, 7, 4, 0, tzinfo=timezone.utc)
-    assert next_window_opening(saturday_noon, workdays) == monday_opening
+    assert send_window_opening(saturday_noon, workdays) == monday_opening
 
 
 def test_transient_error_stays_pending_with_backoff_then_is_sent(sessions) -> None:

@@ -1,6 +1,7 @@
 """Escalation state changes (audit events, once only) and the shared queue query."""
 
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -16,6 +17,7 @@ from deadline_watch.watch.rules import EscalationDecision, MilestoneFacts
 from watch_support import RecordingBackend, at, fast_settings
 
 DUE = date(2026, 12, 8)
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 def facts_for(milestone) -> MilestoneFacts:
@@ -108,7 +110,7 @@ def test_queue_is_most_overdue_first_and_open_plus_acknowledged_by_default(sessi
     today = DUE + timedelta(days=1)
     with db.transaction(sessions) as session:
         seed_queue(session, 10)
-        rows, total = list_escalations(session, EscalationFilter(), today=today, limit=4)
+        rows, total = list_escalations(session, EscalationFilter(), today=today, tz=TZ, limit=4)
     assert total == 9  # one of ten is resolved
     assert [row.days_overdue for row in rows] == [10, 9, 8, 7]
     assert rows[0].level == 2 and rows[0].owner and rows[0].unit
@@ -118,19 +120,19 @@ def test_queue_filters_and_pages(sessions):
     today = DUE + timedelta(days=1)
     with db.transaction(sessions) as session:
         seed_queue(session, 10)
-        acknowledged, _ = list_escalations(session, EscalationFilter(state="acknowledged"), today=today)
+        acknowledged, _ = list_escalations(session, EscalationFilter(state="acknowledged"), today=today, tz=TZ)
         assert [(row.state, row.assignee) for row in acknowledged] == [("acknowledged", "sup")]
-        _, every = list_escalations(session, EscalationFilter(state="all"), today=today)
+        _, every = list_escalations(session, EscalationFilter(state="all"), today=today, tz=TZ)
         assert every == 10
-        unit_rows, unit_total = list_escalations(session, EscalationFilter(unit="科技创新局"), today=today)
+        unit_rows, unit_total = list_escalations(session, EscalationFilter(unit="科技创新局"), today=today, tz=TZ)
         assert unit_total == 4 and {row.unit for row in unit_rows} == {"科技创新局"}
-        _, level_two = list_escalations(session, EscalationFilter(level=2), today=today)
+        _, level_two = list_escalations(session, EscalationFilter(level=2), today=today, tz=TZ)
         assert level_two == 3
-        _, provincial = list_escalations(session, EscalationFilter(project_level="省级"), today=today)
+        _, provincial = list_escalations(session, EscalationFilter(project_level="省级"), today=today, tz=TZ)
         assert provincial == 4
-        text_rows, _ = list_escalations(session, EscalationFilter(text="项目5"), today=today)
+        text_rows, _ = list_escalations(session, EscalationFilter(text="项目5"), today=today, tz=TZ)
         assert [row.project_name for row in text_rows] == ["项目5"]
-        page2, total = list_escalations(session, EscalationFilter(), today=today, limit=4, offset=4)
+        page2, total = list_escalations(session, EscalationFilter(), today=today, tz=TZ, limit=4, offset=4)
         assert total == 9 and len(page2) == 4
 
 
@@ -139,5 +141,5 @@ def test_queue_shows_the_state_of_the_newest_sms(sessions):
         f.milestone(session, DUE)
     run_tick(sessions, fast_settings(), now=at(DUE + timedelta(days=1), 9), backend=RecordingBackend())
     with db.transaction(sessions) as session:
-        (row,), _ = list_escalations(session, EscalationFilter(), today=DUE + timedelta(days=1))
+        (row,), _ = list_escalations(session, EscalationFilter(), today=DUE + timedelta(days=1), tz=TZ)
     assert row.last_sms_state == "sent" and row.reason == "overdue"

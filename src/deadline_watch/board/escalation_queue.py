@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -16,6 +17,7 @@ from deadline_watch.domain.models import (
     Escalation,
     EscalationState,
     Milestone,
+    MilestoneStatus,
     Notification,
     Person,
     Project,
@@ -23,6 +25,7 @@ from deadline_watch.domain.models import (
     User,
     responsible_person_id,
 )
+from deadline_watch.domain.workdays import escalation_days_overdue
 
 STATES = ("open", "acknowledged", "resolved", "all")
 
@@ -70,9 +73,16 @@ def _states(state: str | None) -> list[str] | None:
 
 
 def list_escalations(
-    session: Session, filt: EscalationFilter | None = None, *, today: date, limit: int = 50, offset: int = 0
+    session: Session,
+    filt: EscalationFilter | None = None,
+    *,
+    today: date,
+    tz: ZoneInfo,
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[EscalationRow], int]:
-    """One page of escalations and the total matching the filter."""
+    """One page of escalations and the total matching the filter (`tz`: where a resolution's
+    day is read, for days overdue)."""
     filt = filt or EscalationFilter()
     responsible = aliased(Person, name="responsible")
     conditions = []
@@ -133,21 +143,25 @@ def list_escalations(
     )
     statement = (
         sa.select(
-            Escalation.id,
-            Project.code,
-            Project.name,
-            Milestone.name,
-            Milestone.id,
-            Project.id,
-            Escalation.due_date,
-            Escalation.level,
-            Escalation.state,
-            Escalation.reason,
-            Unit.name,
-            responsible.name,
-            responsible.mobile,
-            User.username,
-            last_sms,
+            Escalation.id.label("id"),
+            Project.code.label("project_code"),
+            Project.name.label("project_name"),
+            Milestone.name.label("milestone"),
+            Milestone.id.label("milestone_id"),
+            Project.id.label("project_id"),
+            Escalation.due_date.label("due_date"),
+            Escalation.level.label("level"),
+            Escalation.state.label("state"),
+            Escalation.reason.label("reason"),
+            Escalation.resolved_at.label("resolved_at"),
+            Milestone.due_date.label("milestone_due"),
+            Milestone.status.label("milestone_status"),
+            Milestone.completed_on.label("completed_on"),
+            Unit.name.label("unit"),
+            responsible.name.label("owner"),
+            responsible.mobile.label("owner_mobile"),
+            User.username.label("assignee"),
+            last_sms.label("last_sms_state"),
         )
         .select_from(Escalation)
         .join(Milestone, Milestone.id == Escalation.milestone_id)
@@ -160,23 +174,32 @@ def list_escalations(
     )
     rows = [
         EscalationRow(
-            id=row[0],
-            project_code=row[1],
-            project_name=row[2],
-            milestone=row[3],
-            milestone_id=row[4],
-            project_id=row[5],
-            due_date=row[6],
-            days_overdue=(today - row[6]).days,
-            level=row[7],
-            state=row[8],
-            reason=row[9],
-            unit=row[10],
-            owner=row[11],
-            owner_mobile=row[12],
-            assignee=row[13],
-            last_sms_state=row[14],
+            id=row.id,
+            project_code=row.project_code,
+            project_name=row.project_name,
+            milestone=row.milestone,
+            milestone_id=row.milestone_id,
+            project_id=row.project_id,
+            due_date=row.due_date,
+            days_overdue=escalation_days_overdue(
+                row.due_date,
+                milestone_due=row.milestone_due,
+                milestone_cancelled=row.milestone_status == MilestoneStatus.CANCELLED,
+                completed_on=row.completed_on,
+                resolved_at=row.resolved_at,
+                today=today,
+                tz=tz,
+            ),
+            level=row.level,
+            state=row.state,
+            reason=row.reason,
+            unit=row.unit,
+            owner=row.owner,
+            owner_mobile=row.owner_mobile,
+            assignee=row.assignee,
+            last_sms_state=row.last_sms_state,
         )
         for row in session.execute(statement)
     ]
     return rows, total
+

@@ -9,39 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 
 from deadline_watch.core.config import Settings
-from deadline_watch.domain.models import MilestoneStatus, ProjectStatus
+from deadline_watch.domain.models import LabelledEnum, MilestoneStatus, ProjectStatus
+from deadline_watch.domain.workdays import days_overdue
 
 __all__ = [
     "Light",
     "MilestoneLight",
     "ProjectLights",
     "classify",
-    "days_overdue",
+    "milestone_days_overdue",
     "milestone_light",
     "reminder_days",
 ]
 
 
-class Light(StrEnum):
-    GREEN = "green"  # on track
-    YELLOW = "yellow"  # inside the reminder window, not completed
-    RED = "red"  # overdue: past due, not completed, project active
-    GREY = "grey"  # completed, cancelled, or project not active
-
-    @property
-    def label_zh(self) -> str:
-        return _LABELS_ZH[self]
-
-
-_LABELS_ZH = {
-    Light.GREEN: "正常推进",
-    Light.YELLOW: "临近截止",
-    Light.RED: "已逾期",
-    Light.GREY: "已完成/已终止",
-}
+class Light(LabelledEnum):
+    GREEN = "green", "正常推进"  # on track
+    YELLOW = "yellow", "临近截止"  # inside the reminder window, not completed
+    RED = "red", "已逾期"  # overdue: past due, not completed, project active
+    GREY = "grey", "已完成/已终止"  # completed, cancelled, or project not active
 
 
 def reminder_days(settings: Settings) -> int:
@@ -79,9 +67,14 @@ def classify(
     return Light.GREEN
 
 
-def days_overdue(light: Light, milestone_due: date, *, today: date) -> int:
-    """Days past the due date for a red milestone, 0 for every other light."""
-    return (today - milestone_due).days if light is Light.RED else 0
+def milestone_days_overdue(
+    light: Light, milestone_due: date, completed_on: date | None, status: str, *, today: date
+) -> int:
+    """`domain.workdays.days_overdue` of a milestone: running for a red one, until completion
+    for a completed one; 0 for one cancelled or no longer watched (project not active)."""
+    if light is Light.RED or (completed_on is not None and status != MilestoneStatus.CANCELLED):
+        return days_overdue(today, milestone_due, stopped_on=completed_on)
+    return 0
 
 
 @dataclass(frozen=True)
@@ -94,7 +87,7 @@ class MilestoneLight:
     id: int = 0
     status: str = MilestoneStatus.OPEN
     position: int = 0
-    owner: str | None = None  # the milestone's own owner when it overrides the project's
+    owner: str | None = None  # who answers for it (domain.models.responsible_person_id)
 
 
 @dataclass(frozen=True)
@@ -119,7 +112,8 @@ class ProjectLights:
 
     @property
     def days_overdue(self) -> int:
-        return max((m.days_overdue for m in self.milestones), default=0)
+        """The most days overdue among the red milestones (what the project is late by now)."""
+        return max((m.days_overdue for m in self.milestones if m.light is Light.RED), default=0)
 
 
 
@@ -143,7 +137,7 @@ def milestone_light(
         due_date=due_date,
         completed_on=completed_on,
         light=light,
-        days_overdue=days_overdue(light, due_date, today=today),
+        days_overdue=milestone_days_overdue(light, due_date, completed_on, status, today=today),
         id=milestone_id,
         status=status,
         position=position,

@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session, aliased
 
 from deadline_watch.board.lights import Light, MilestoneLight, ProjectLights, milestone_light, reminder_days
 from deadline_watch.core.config import Settings
-from deadline_watch.domain.models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
+from deadline_watch.domain.models import (
+    Milestone,
+    MilestoneStatus,
+    Person,
+    Project,
+    ProjectStatus,
+    Unit,
+    responsible_person_id,
+)
 
 __all__ = ["project_board", "project_board_count"]
 
@@ -137,7 +145,7 @@ def project_board(
         return []
     by_project: dict[int, list[MilestoneLight]] = defaultdict(list)
     statuses = {row[0]: row[6] for row in projects}
-    override = aliased(Person)
+    responsible = aliased(Person)
     milestone_rows = session.execute(
         select(
             Milestone.id,
@@ -147,9 +155,10 @@ def project_board(
             Milestone.due_date,
             Milestone.completed_on,
             Milestone.status,
-            override.name,
+            responsible.name,
         )
-        .outerjoin(override, override.id == Milestone.owner_id)
+        .join(Project, Project.id == Milestone.project_id)
+        .outerjoin(responsible, responsible.id == responsible_person_id())
         .where(Milestone.project_id.in_(list(statuses)))
         .order_by(Milestone.project_id, Milestone.position, Milestone.due_date, Milestone.id)
     ).all()

@@ -14,7 +14,17 @@ from deadline_watch.board.lights import MilestoneLight, ProjectLights, milestone
 from deadline_watch.core.config import Settings
 from deadline_watch.core.errors import NotFoundError
 from deadline_watch.core.logs import mask_mobile
-from deadline_watch.domain.models import AuditEvent, Escalation, Milestone, Notification, Person, Project, Unit, User
+from deadline_watch.domain.models import (
+    AuditEvent,
+    Escalation,
+    Milestone,
+    Notification,
+    Person,
+    Project,
+    Unit,
+    User,
+    responsible_person_id,
+)
 
 __all__ = [
     "EscalationRow",
@@ -129,18 +139,19 @@ def project_detail(
         return mask_mobile(mobile) if mask_mobiles else mobile
 
     window = reminder_days(settings)
-    override = aliased(Person)
+    responsible = aliased(Person)
     milestones = []
     evidence = []
-    for m, override_name in session.execute(
-        select(Milestone, override.name)
-        .outerjoin(override, override.id == Milestone.owner_id)
+    for m, responsible_name in session.execute(
+        select(Milestone, responsible.name)
+        .join(Project, Project.id == Milestone.project_id)
+        .outerjoin(responsible, responsible.id == responsible_person_id())
         .where(Milestone.project_id == project.id)
         .order_by(Milestone.position, Milestone.due_date, Milestone.id)
     ).all():
         milestones.append(
             milestone_light(
-                m.id, m.name, m.position, m.due_date, m.completed_on, m.status, override_name,
+                m.id, m.name, m.position, m.due_date, m.completed_on, m.status, responsible_name,
                 project_status=project.status, today=today, window=window,
             )
         )

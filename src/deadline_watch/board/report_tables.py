@@ -30,6 +30,7 @@ from deadline_watch.domain.models import (
     Unit,
     responsible_person_id,
 )
+from deadline_watch.domain.workdays import days_overdue
 
 __all__ = [
     "Column",
@@ -134,11 +135,10 @@ def _milestone_rows(session: Session, *conditions, order_by: list) -> list[tuple
 
 def _with_days_overdue(rows: list[tuple], *, at: date) -> list[tuple]:
     """Append days overdue: until completion when completed, else until `at` (0 if not late)."""
-    out = []
-    for code, name, unit, milestone, owner, due, completed_on in rows:
-        until = completed_on if completed_on is not None and completed_on <= at else at
-        out.append((code, name, unit, milestone, owner, due, completed_on, max((until - due).days, 0)))
-    return out
+    return [
+        (code, name, unit, milestone, owner, due, completed_on, days_overdue(at, due, stopped_on=completed_on))
+        for code, name, unit, milestone, owner, due, completed_on in rows
+    ]
 
 
 def weekly_report(session: Session, *, at: date, settings: Settings) -> Report:

@@ -1,7 +1,8 @@
 """What supervisors do to an escalation: acknowledge (认领), assign, add a note, resolve.
 
-Each action checks the state machine, changes the row and writes one AuditEvent with
-actor `user:<name>`. open -> acknowledged -> resolved; open -> resolved; resolved is final
+Each action checks the state machine, then changes the row with a compare-and-set (an
+UPDATE conditioned on what it read) and writes one AuditEvent with actor `user:<name>`;
+the loser of a race with the scan or another supervisor gets `SupervisionConflict`. open -> acknowledged -> resolved; open -> resolved; resolved is final
 (notes may still be added to it, as the record of what happened afterwards).
 """
 
@@ -9,17 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased
 
 from deadline_watch.core.errors import DeadlineWatchError, NotFoundError
 from deadline_watch.domain import audit
+from deadline_watch.domain.board_items import appended_note
 from deadline_watch.domain.models import (
     AuditEvent,
     Escalation,
     EscalationState,
     Milestone,
+    MilestoneStatus,
     Notification,
     NotificationState,
     Person,
@@ -30,6 +34,7 @@ from deadline_watch.domain.models import (
     UserRole,
     responsible_person_id,
 )
+from deadline_watch.domain.workdays import escalation_days_overdue
 
 # Resolutions a person may choose; `cancelled` and `reached` are set by the scan itself.
 HUMAN_RESOLUTIONS = (
@@ -43,6 +48,11 @@ MAX_NOTE_LENGTH = 2000
 
 class SupervisionError(DeadlineWatchError):
     """An action does not fit the escalation's current state or its arguments."""
+
+
+class SupervisionConflict(SupervisionError):
+    """The escalation changed between reading and writing it (another supervisor, or the
+    scan resolving it): nothing was written; the board shows why, the API answers 409."""
 
 
 def actor_name(user: User) -> str:
@@ -72,9 +82,44 @@ def _refuse_resolved(escalation: Escalation) -> None:
         )
 
 
-def _record(session: Session, escalation: Escalation, *, action: str, actor: User, now: datetime,
-            before: dict, extra: dict | None = None) -> None:
-    after = _snapshot(escalation) | (extra or {})
+def _compare_and_set(
+    session: Session,
+    escalation: Escalation,
+    *,
+    action: str,
+    actor: User,
+    now: datetime,
+    values: dict,
+    note: str | None = None,
+    extra: dict | None = None,
+) -> Escalation:
+    """Write `values` only if the row still holds what this action read (state, level,
+    assignee, resolution), then audit the change; otherwise raise `SupervisionConflict`
+    and write nothing. A scan or another supervisor acting on the same item at the same
+    moment is thus either seen before (the action refuses, reading its result) or after
+    (its own conditional UPDATE finds nothing to change), never overwritten."""
+    before = _snapshot(escalation)
+    if note is not None:
+        values = values | {"notes": appended_note(f"[{now.strftime('%Y-%m-%d %H:%M')} {actor.username}] {note}")}
+    result = session.execute(
+        update(Escalation)
+        .where(
+            Escalation.id == escalation.id,
+            Escalation.state == before["state"],
+            Escalation.level == before["level"],
+            Escalation.assignee_id.is_not_distinct_from(before["assignee_id"]),
+            Escalation.resolution.is_not_distinct_from(before["resolution"]),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.expire(escalation)
+        raise SupervisionConflict(
+            f"督办事项 {escalation.id} 刚被他人或系统更改,请刷新页面查看后再操作",
+            f"escalation {escalation.id} was changed meanwhile; reload it and try again",
+        )
+    session.refresh(escalation)
     audit.record(
         session,
         now=now,
@@ -83,8 +128,9 @@ def _record(session: Session, escalation: Escalation, *, action: str, actor: Use
         entity_type="escalation",
         entity_id=escalation.id,
         before=before,
-        after=after,
+        after=_snapshot(escalation) | (extra or {}),
     )
+    return escalation
 
 
 def acknowledge(session: Session, escalation_id: int, *, actor: User, now: datetime) -> Escalation:
@@ -95,13 +141,11 @@ def acknowledge(session: Session, escalation_id: int, *, actor: User, now: datet
         raise SupervisionError(
             f"督办事项 {escalation.id} 已被认领", f"escalation {escalation.id} is already acknowledged"
         )
-    before = _snapshot(escalation)
-    escalation.state = EscalationState.ACKNOWLEDGED
-    escalation.acknowledged_at = now
+    values: dict = {"state": EscalationState.ACKNOWLEDGED.value, "acknowledged_at": now}
     if escalation.assignee_id is None:
-        escalation.assignee_id = actor.id
-    _record(session, escalation, action="escalation.acknowledged", actor=actor, now=now, before=before)
-    return escalation
+        values["assignee_id"] = actor.id
+    return _compare_and_set(session, escalation, action="escalation.acknowledged", actor=actor, now=now,
+                            values=values)
 
 
 def assignable_users(session: Session) -> list[User]:
@@ -124,14 +168,11 @@ def assign(session: Session, escalation_id: int, *, assignee: str, actor: User, 
             f"只能指派给在用的督办员或管理员: {assignee}",
             f"can only assign to an active supervisor or admin: {assignee}",
         )
-    before = _snapshot(escalation)
-    escalation.assignee_id = target.id
+    values: dict = {"assignee_id": target.id}
     if escalation.state == EscalationState.OPEN:
-        escalation.state = EscalationState.ACKNOWLEDGED
-        escalation.acknowledged_at = now
-    _record(session, escalation, action="escalation.assigned", actor=actor, now=now, before=before,
-            extra={"assignee": target.username})
-    return escalation
+        values |= {"state": EscalationState.ACKNOWLEDGED.value, "acknowledged_at": now}
+    return _compare_and_set(session, escalation, action="escalation.assigned", actor=actor, now=now,
+                            values=values, extra={"assignee": target.username})
 
 
 def _clean_note(text: str) -> str:
@@ -145,21 +186,12 @@ def _clean_note(text: str) -> str:
     return text
 
 
-def _append_note(escalation: Escalation, text: str, *, actor: User, now: datetime) -> None:
-    stamp = now.strftime("%Y-%m-%d %H:%M")
-    line = f"[{stamp} {actor.username}] {text}"
-    escalation.notes = f"{escalation.notes}\n{line}" if escalation.notes else line
-
-
 def add_note(session: Session, escalation_id: int, *, text: str, actor: User, now: datetime) -> Escalation:
     """Append a note (allowed in every state, resolved included)."""
     escalation = get_escalation(session, escalation_id)
     text = _clean_note(text)
-    before = _snapshot(escalation)
-    _append_note(escalation, text, actor=actor, now=now)
-    _record(session, escalation, action="escalation.note_added", actor=actor, now=now, before=before,
-            extra={"note": text})
-    return escalation
+    return _compare_and_set(session, escalation, action="escalation.note_added", actor=actor, now=now,
+                            values={}, note=text, extra={"note": text})
 
 
 def resolve(
@@ -179,19 +211,12 @@ def resolve(
             f"办结方式无效: {resolution}",
             f"invalid resolution: {resolution} (choose {', '.join(r.value for r in HUMAN_RESOLUTIONS)})",
         )
-    before = _snapshot(escalation)
-    extra: dict = {}
-    if note and note.strip():
-        text = _clean_note(note)
-        _append_note(escalation, text, actor=actor, now=now)
-        extra["note"] = text
-    escalation.state = EscalationState.RESOLVED
-    escalation.resolution = resolution
-    escalation.resolved_at = now
+    text = _clean_note(note) if note and note.strip() else None
+    values: dict = {"state": EscalationState.RESOLVED.value, "resolution": resolution, "resolved_at": now}
     if escalation.acknowledged_at is None:
-        escalation.acknowledged_at = now
-    _record(session, escalation, action="escalation.resolved", actor=actor, now=now, before=before, extra=extra)
-    return escalation
+        values["acknowledged_at"] = now
+    return _compare_and_set(session, escalation, action="escalation.resolved", actor=actor, now=now,
+                            values=values, note=text, extra={"note": text} if text else None)
 
 
 @dataclass(frozen=True)
@@ -220,7 +245,7 @@ class EscalationDetail:
         return any(n.state == NotificationState.DELIVERED for n in self.notifications)
 
 
-def escalation_detail(session: Session, escalation_id: int, *, today: date) -> EscalationDetail:
+def escalation_detail(session: Session, escalation_id: int, *, today: date, tz: ZoneInfo) -> EscalationDetail:
     responsible = aliased(Person)
     leader = aliased(Person)
     row = session.execute(
@@ -250,7 +275,6 @@ def escalation_detail(session: Session, escalation_id: int, *, today: date) -> E
             .order_by(AuditEvent.at, AuditEvent.id)
         )
     )
-    end = escalation.resolved_at.date() if escalation.resolved_at else today
     return EscalationDetail(
         escalation=escalation,
         project_code=project.code,
@@ -264,7 +288,15 @@ def escalation_detail(session: Session, escalation_id: int, *, today: date) -> E
         owner_mobile=responsible_person.mobile,
         lead_leader=leader_person.name if leader_person else None,
         assignee=assignee,
-        days_overdue=max((min(end, today) - escalation.due_date).days, 0),
+        days_overdue=escalation_days_overdue(
+            escalation.due_date,
+            milestone_due=milestone.due_date,
+            milestone_cancelled=milestone.status == MilestoneStatus.CANCELLED,
+            completed_on=milestone.completed_on,
+            resolved_at=escalation.resolved_at,
+            today=today,
+            tz=tz,
+        ),
         notifications=notifications,
         history=history,
     )

@@ -13,7 +13,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from deadline_watch.core.errors import DeadlineWatchError, NotFoundError
 from deadline_watch.domain import audit
 from deadline_watch.domain.models import Person, User, UserRole
+from deadline_watch.domain.phones import MobileError, normalize_mobile
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
 MIN_PASSWORD_LENGTH = 8
@@ -48,15 +48,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def normalize_mobile(mobile: str) -> str:
-    """E.164 form of a mainland mobile (`13800138000` -> `+8613800138000`)."""
+def _stored_mobile(mobile: str) -> str:
     try:
-        parsed = phonenumbers.parse(mobile.strip(), "CN")
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise UserError(f"手机号无效: {mobile}", f"invalid mobile number: {mobile}")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return normalize_mobile(mobile)
+    except MobileError as error:
+        raise UserError(f"手机号无效: {mobile}({error.reason_zh})", f"invalid mobile number: {mobile} ({error.reason_en})") from None
 
 
 def add_user(
@@ -116,7 +112,7 @@ def check_password_rules(password: str) -> None:
 
 
 def _person_for(session: Session, *, username: str, role: str, mobile: str, now: datetime) -> Person:
-    number = normalize_mobile(mobile)
+    number = _stored_mobile(mobile)
     person = session.scalars(select(Person).where(Person.mobile == number)).first()
     if person is None:
         person = Person(name=username, mobile=number, roles="", created_at=now)

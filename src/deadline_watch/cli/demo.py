@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from deadline_watch.board.users import add_user
 from deadline_watch.core import db
@@ -140,10 +141,10 @@ def run_demo(
             for event in result.scan.escalation_events:
                 _echo_event(event, clock.now(), echo)
         if offset == 2 and not completed_one:
-            completed_one = _complete_one(sessions, clock.now(), echo)
+            completed_one = _complete_one(sessions, clock.now(), tz, echo)
 
     with db.transaction(sessions) as session:
-        rows, total = list_escalations(session, EscalationFilter(), today=real_today, limit=100)
+        rows, total = list_escalations(session, EscalationFilter(), today=real_today, tz=tz, limit=100)
     echo("")
     echo(f"════ 督办台 escalation board as of {real_today.isoformat()}: {total} 项 open ════")
     from deadline_watch.cli.printing import print_escalations
@@ -201,13 +202,13 @@ def _add_supervisor(sessions, password: str, *, now: datetime, echo: Callable[[s
         )
 
 
-def _complete_one(sessions, now: datetime, echo: Callable[[str], None]) -> bool:
+def _complete_one(sessions, now: datetime, tz: ZoneInfo, echo: Callable[[str], None]) -> bool:
     """Show a late completion: the most overdue open item is marked done."""
     from deadline_watch.board.completion import complete_milestone
     from deadline_watch.board.escalation_queue import EscalationFilter, list_escalations
 
     with db.transaction(sessions) as session:
-        rows, _ = list_escalations(session, EscalationFilter(), today=now.date(), limit=1)
+        rows, _ = list_escalations(session, EscalationFilter(), today=local_date(now, tz), tz=tz, limit=1)
         if not rows:
             return False
         row = rows[0]

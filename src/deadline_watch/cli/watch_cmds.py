@@ -120,7 +120,7 @@ def escalations_list(app: AppContext, state: str | None, unit: str | None, level
     today = local_date(app.now(), app.settings.tz)
     with db.transaction(sessions) as session:
         rows, total = list_escalations(
-            session, EscalationFilter(state=state, unit=unit, level=level), today=today, limit=limit
+            session, EscalationFilter(state=state, unit=unit, level=level), today=today, tz=app.settings.tz, limit=limit
         )
     if as_json:
         _echo_json([row.as_dict() | {"owner_mobile": mask_mobile(row.owner_mobile or "") or None} for row in rows])

@@ -45,7 +45,7 @@ from deadline_watch.domain.models import (
     Person,
     Project,
 )
-from deadline_watch.domain.workdays import next_send_time
+from deadline_watch.domain.workdays import in_send_window, send_window_opening
 from deadline_watch.sms.base import OutgoingSms, SendResult, SmsBackend
 from deadline_watch.sms.error_codes import OPTED_OUT_CODE
 
@@ -105,21 +105,6 @@ class SendOutcome:
     sent_at: datetime | None = None
     already_sent: bool = False  # found at the provider before a retry: not sent again
     released: bool = False  # never attempted: the pass stopped or the claim grew too old
-
-
-# ---------------------------------------------------------------- send window
-
-
-def next_window_opening(instant: datetime, settings: Settings) -> datetime:
-    """The first instant at or after `instant` inside the send window — on a working day
-    in workdays mode, so a retry never goes out on a weekend or holiday either."""
-    return next_send_time(
-        instant, settings.reminders.send_window, settings.tz, settings.reminders.day_mode
-    )
-
-
-def in_send_window(instant: datetime, settings: Settings) -> bool:
-    return next_window_opening(instant, settings) == instant
 
 
 # ---------------------------------------------------------------- crash hook
@@ -224,7 +209,7 @@ def cancel_opted_out(sessions: sessionmaker[Session], *, now: datetime) -> list[
 
 def defer_to_window(sessions: sessionmaker[Session], settings: Settings, *, now: datetime) -> int:
     """Outside the send window: due rows wait for the next opening instead of being claimed."""
-    opening = next_window_opening(now, settings)
+    opening = send_window_opening(now, settings)
     with transaction(sessions) as session:
         moved = session.execute(
             sa.update(NOTIFICATIONS)
@@ -500,7 +485,7 @@ def _record(
             delay = backoff_seconds(
                 row.attempts, base=settings.sms.retry_base_seconds, cap=settings.sms.retry_cap_seconds, rng=rng
             )
-            when = next_window_opening(now + timedelta(seconds=delay), settings)
+            when = send_window_opening(now + timedelta(seconds=delay), settings)
             _reschedule(session, row, now=now, when=when, error="provider match belongs to another row")
             outcome.deferred += 1
             return
@@ -547,7 +532,7 @@ def _record(
         delay = backoff_seconds(
             row.attempts, base=settings.sms.retry_base_seconds, cap=settings.sms.retry_cap_seconds, rng=rng
         )
-        when = next_window_opening(now + timedelta(seconds=delay), settings)
+        when = send_window_opening(now + timedelta(seconds=delay), settings)
         _reschedule(session, row, now=now, when=when, error=message, code=error.code)
         outcome.deferred += 1
         log.warning(

@@ -93,11 +93,13 @@ def resolve(
     """Resolve an unresolved escalation (completed_late, deadline_extended, cancelled...)."""
     values: dict = {"state": EscalationState.RESOLVED.value, "resolution": resolution, "resolved_at": now}
     if note:
-        existing = session.scalar(sa.select(Escalation.notes).where(Escalation.id == current.id)) or ""
-        values["notes"] = f"{existing}\n{note}".strip()
+        values["notes"] = appended_note(note)
     if not change_unresolved(
         session,
         current.id,
+        # as the scan read it, so that the audit event's `before` is what was replaced
+        Escalation.state == current.state,
+        Escalation.level == current.level,
         values=values,
         now=now,
         actor=actor,
@@ -108,6 +110,12 @@ def resolve(
         return False
     get_logger().info("escalation.resolved", escalation_id=current.id, resolution=resolution)
     return True
+
+
+def appended_note(line: str) -> sa.ColumnElement[str]:
+    """`notes` with `line` appended, as SQL: two writers adding notes at once both keep theirs."""
+    existing = sa.func.coalesce(Escalation.notes, "")
+    return sa.case((existing == "", sa.literal(line)), else_=existing + "\n" + sa.literal(line))
 
 
 def change_unresolved(

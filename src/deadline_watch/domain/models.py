@@ -64,11 +64,41 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class ProjectStatus(StrEnum):
-    ACTIVE = "active"
-    COMPLETED = "completed"
-    SUSPENDED = "suspended"
-    CANCELLED = "cancelled"
+class LabelledEnum(StrEnum):
+    """A StrEnum whose members carry their Chinese label: `OPEN = "open", "待处理"`.
+
+    Columns hold the plain value; pages, reports and SMS show `.label`, or
+    `label_of(value)` for a value read back from the database.
+    """
+
+    _label: str
+
+    def __new__(cls, value: str, label: str = ""):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member._label = label or value
+        return member
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    @classmethod
+    def label_of(cls, value: str | None) -> str:
+        """The label of a stored value; an unknown value is shown as it is, None as ""."""
+        if value is None:
+            return ""
+        try:
+            return cls(value).label
+        except ValueError:
+            return value
+
+
+class ProjectStatus(LabelledEnum):
+    ACTIVE = "active", "在建"
+    COMPLETED = "completed", "已完成"
+    SUSPENDED = "suspended", "暂停"
+    CANCELLED = "cancelled", "已撤销"
 
 
 class ProjectLevel(StrEnum):
@@ -77,54 +107,54 @@ class ProjectLevel(StrEnum):
     DISTRICT = "区级"
 
 
-class MilestoneStatus(StrEnum):
-    OPEN = "open"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
+class MilestoneStatus(LabelledEnum):
+    OPEN = "open", "未完成"
+    COMPLETED = "completed", "已完成"
+    CANCELLED = "cancelled", "已撤销"
 
 
 CANONICAL_STAGES = ("谋划立项", "组织实施", "阶段成果", "验收结项")
 
 
-class NotificationState(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    UNDELIVERED = "undelivered"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+class NotificationState(LabelledEnum):
+    PENDING = "pending", "待发送"
+    SENDING = "sending", "发送中"
+    SENT = "sent", "已发出"
+    DELIVERED = "delivered", "已送达"
+    UNDELIVERED = "undelivered", "未送达"
+    FAILED = "failed", "发送失败"
+    CANCELLED = "cancelled", "已取消"
 
 
-class NotificationRule(StrEnum):
-    REMINDER = "reminder"
-    ESCALATION = "escalation"
+class NotificationRule(LabelledEnum):
+    REMINDER = "reminder", "到期提醒"
+    ESCALATION = "escalation", "逾期督办"
 
 
-class EscalationState(StrEnum):
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
+class EscalationState(LabelledEnum):
+    OPEN = "open", "待处理"
+    ACKNOWLEDGED = "acknowledged", "已认领"
+    RESOLVED = "resolved", "已办结"
 
 
-class EscalationReason(StrEnum):
-    OVERDUE = "overdue"
-    UNREACHABLE = "unreachable"
+class EscalationReason(LabelledEnum):
+    OVERDUE = "overdue", "逾期未完成"
+    UNREACHABLE = "unreachable", "无法联系责任人"
 
 
-class Resolution(StrEnum):
-    COMPLETED_LATE = "completed_late"
-    DEADLINE_EXTENDED = "deadline_extended"
-    WAIVED = "waived"
-    REFERRED = "referred_for_accountability"
-    CANCELLED = "cancelled"
-    REACHED = "reached"
+class Resolution(LabelledEnum):
+    COMPLETED_LATE = "completed_late", "已逾期完成"
+    DEADLINE_EXTENDED = "deadline_extended", "已批准延期"
+    WAIVED = "waived", "免予督办"
+    REFERRED = "referred_for_accountability", "移交问责"
+    CANCELLED = "cancelled", "节点已撤销"
+    REACHED = "reached", "已联系上责任人"
 
 
-class UserRole(StrEnum):
-    ADMIN = "admin"
-    SUPERVISOR = "supervisor"
-    VIEWER = "viewer"
+class UserRole(LabelledEnum):
+    ADMIN = "admin", "管理员"
+    SUPERVISOR = "supervisor", "督办员"
+    VIEWER = "viewer", "只读"
 
 
 class Unit(Base):

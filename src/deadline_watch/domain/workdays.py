@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 from deadline_watch.core.clock import local_date, start_of_day
+from deadline_watch.core.config import Settings
 from deadline_watch.core.logs import get_logger
 
 CALENDAR = "calendar"
@@ -84,9 +85,42 @@ def days_left(today: date, due_date: date, day_mode: str) -> int:
     return (due_date - today).days
 
 
-def days_overdue(today: date, due_date: date) -> int:
-    """Calendar days past the due date (1 on the day after it). Escalation levels use this."""
-    return (today - due_date).days
+def days_overdue(today: date, due_date: date, *, stopped_on: date | None = None) -> int:
+    """Days overdue: the one figure the rules, the SMS, the queue, the escalation page, the
+    project page and the reports all show.
+
+    Calendar days past `due_date` (1 on the day after it), counted until `stopped_on` (the
+    day the deadline stopped running: the milestone was completed) or `today`, whichever
+    comes first; 0 when not late. A completion after `today` has not happened yet as of
+    `today`, so a report for a past date stays the same.
+    """
+    end = today if stopped_on is None or stopped_on > today else stopped_on
+    return max((end - due_date).days, 0)
+
+
+def escalation_days_overdue(
+    due_date: date,
+    *,
+    milestone_due: date,
+    milestone_cancelled: bool,
+    completed_on: date | None,
+    resolved_at: datetime | None,
+    today: date,
+    tz: ZoneInfo,
+) -> int:
+    """`days_overdue` of an escalated deadline (`due_date`), as the queue and the escalation
+    page show it.
+
+    While that deadline is still the milestone's, it runs like the milestone's own (until
+    completion), so the queue, the escalation page, the project page and the reports show
+    one figure. A deadline since moved or cancelled also stopped running on the (local) day
+    the escalation was resolved.
+    """
+    stopped_on = completed_on
+    if (due_date != milestone_due or milestone_cancelled) and resolved_at is not None:
+        resolved_on = local_date(resolved_at, tz)
+        stopped_on = resolved_on if stopped_on is None else min(stopped_on, resolved_on)
+    return days_overdue(today, due_date, stopped_on=stopped_on)
 
 
 def next_send_time(
@@ -109,8 +143,16 @@ def next_send_time(
     raise RuntimeError("no send window within 400 days")  # pragma: no cover
 
 
-def in_send_window(now: datetime, window: tuple[time, time], tz: ZoneInfo, day_mode: str = CALENDAR) -> bool:
-    return next_send_time(now, window, tz, day_mode) == now
+def send_window_opening(instant: datetime, settings: Settings) -> datetime:
+    """The send window as configured: `instant` when it is inside `[reminders] send_window`
+    (on a working day in workdays mode), else the next opening. The scan dates its SMS with
+    it, delivery sends and retries only inside it."""
+    reminders = settings.reminders
+    return next_send_time(instant, reminders.send_window, settings.tz, reminders.day_mode)
+
+
+def in_send_window(instant: datetime, settings: Settings) -> bool:
+    return send_window_opening(instant, settings) == instant
 
 
 def today_in(now: datetime, tz: ZoneInfo) -> date:
@@ -122,10 +164,12 @@ __all__ = [
     "WORKDAYS",
     "days_left",
     "days_overdue",
+    "escalation_days_overdue",
     "fallback_years",
     "in_send_window",
     "is_workday",
     "next_send_time",
+    "send_window_opening",
     "start_of_day",
     "today_in",
     "working_days_between",

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import phonenumbers
 
+from deadline_watch.domain.phones import MobileError, normalize_mobile
+
 # Trimmed from both ends of every cell: Unicode whitespace (which covers U+3000 and
 # U+00A0) plus the zero-width characters Excel and WPS leave behind.
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
@@ -117,28 +119,14 @@ def _parse_date_text(text: str) -> date:
     )
 
 
-_MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
-
-
 def parse_mobile(value: object) -> str:
-    """A mobile number normalised to E.164 (+8613800138000); region CN by default."""
+    """A mobile number normalised to E.164 (+8613800138000) by `domain.phones`."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return _parse_mobile_text(clean_text(value))
-
-
-@lru_cache(maxsize=65536)
-def _parse_mobile_text(text: str) -> str:
-    normalised = unicodedata.normalize("NFKC", text)
     try:
-        number = phonenumbers.parse(normalised, "CN")
-    except phonenumbers.NumberParseException:
-        raise CellError("不是电话号码", "not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise CellError("无效的手机号码", "invalid phone number") from None
-    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
-        raise CellError("不是手机号码(短信无法送达)", "not a mobile number (SMS cannot reach it)")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return normalize_mobile(clean_text(value))
+    except MobileError as error:
+        raise CellError(error.reason_zh, error.reason_en) from None
 
 
 def display_mobile(e164: str) -> str:

@@ -26,7 +26,7 @@ from deadline_watch.core.config import EscalationLevel, Settings
 from deadline_watch.domain.board_items import RESOLVED_BY_FACTS, EscalationFacts
 from deadline_watch.domain.workdays import days_left as count_days_left
 from deadline_watch.domain.workdays import days_overdue as count_days_overdue
-from deadline_watch.domain.workdays import next_send_time
+from deadline_watch.domain.workdays import send_window_opening
 
 # the same few instants are converted for every milestone of a scan
 local_date = lru_cache(maxsize=256)(local_date)
@@ -147,16 +147,12 @@ def due_reminder_offset(days_left: int, offsets: list[int]) -> int | None:
     return min(crossed) if crossed else None
 
 
-def send_time(now: datetime, settings: Settings) -> datetime:
-    return next_send_time(now, settings.reminders.send_window, settings.tz, settings.reminders.day_mode)
-
-
 def plan_reminder(
     facts: MilestoneFacts, *, settings: Settings, now: datetime, send_at: datetime | None = None
 ) -> SmsIntent | None:
     """The reminder this milestone should have right now (None when none is due).
 
-    `send_at` is `send_time(now, settings)`, passed in when planning many at once."""
+    `send_at` is `send_window_opening(now, settings)`, passed in when planning many at once."""
     if not facts.watched or facts.owner is None or not facts.owner.reachable:
         return None
     tz, mode = settings.tz, settings.reminders.day_mode
@@ -166,7 +162,7 @@ def plan_reminder(
     offset = due_reminder_offset(count_days_left(today, facts.due_date, mode), settings.reminders.days_before)
     if offset is None:
         return None
-    send_at = send_at or send_time(now, settings)
+    send_at = send_at or send_window_opening(now, settings)
     send_day = local_date(send_at, tz)
     if send_day > facts.due_date:
         return None  # the next window opens after the due date: a reminder would be stale
@@ -187,7 +183,7 @@ def plan_reminder(
 
 
 def plan_reminders(milestones: list[MilestoneFacts], *, settings: Settings, now: datetime) -> list[SmsIntent]:
-    send_at = send_time(now, settings)
+    send_at = send_window_opening(now, settings)
     intents = (plan_reminder(facts, settings=settings, now=now, send_at=send_at) for facts in milestones)
     return [intent for intent in intents if intent is not None]
 
@@ -298,7 +294,7 @@ def plan_escalation_sms(
     level = level_by_number(level_number, settings.escalation.levels)
     if level is None:
         return []
-    send_at = send_time(now, settings)
+    send_at = send_window_opening(now, settings)
     overdue = count_days_overdue(local_date(send_at, settings.tz), facts.due_date)
     intents = []
     for party, person in recipients_for(level, facts, supervisors):

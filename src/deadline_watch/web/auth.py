@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import Form, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
@@ -159,12 +159,25 @@ def password_stamp(user: User) -> str:
     return hashlib.sha256(f"{user.password_hash}\n{user.session_epoch}".encode()).hexdigest()[:16]
 
 
+def csrf_matches(expected: object, submitted: str | None) -> bool:
+    """The one CSRF comparison: a non-empty submitted token equal to the session's, compared
+    in constant time (as bytes, so a non-ASCII token is a mismatch rather than an error)."""
+    if not expected or not submitted:
+        return False
+    return hmac.compare_digest(str(expected).encode(), submitted.encode())
+
+
+def session_csrf_ok(request: Request, csrf_token: str = Form("")) -> bool:
+    """Dependency for the forms that come before a user is known (login, logout): whether
+    the form's `csrf_token` matches the session cookie's."""
+    return csrf_matches(session_payload(request).get("csrf"), csrf_token)
+
+
 def check_csrf(viewer: Viewer, submitted: str | None) -> None:
     """Refuse a cookie-authenticated write whose CSRF token does not match the session's."""
     if viewer.via_token:
         return
-    expected = viewer.csrf_token
-    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+    if not csrf_matches(viewer.csrf_token, submitted):
         raise Forbidden("CSRF 校验失败,请刷新页面后重试 / CSRF token missing or wrong")
 
 

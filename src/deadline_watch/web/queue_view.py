@@ -84,7 +84,7 @@ def unit_names(session: Session) -> list[str]:
 
 def queue_page(work: Work, query: QueueQuery, *, page_size: int = PAGE_SIZE) -> QueueResult:
     rows, total = list_escalations(
-        work.session, query.to_filter(), today=work.today, limit=page_size, offset=(query.page - 1) * page_size
+        work.session, query.to_filter(), today=work.today, tz=work.context.settings.tz, limit=page_size, offset=(query.page - 1) * page_size
     )
     pages = max((total + page_size - 1) // page_size, 1)
     units = unit_names(work.session)

@@ -11,33 +11,25 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
+from deadline_watch.board.lights import Light
 from deadline_watch.core.logs import mask_mobile
+from deadline_watch.domain.models import (
+    EscalationReason,
+    EscalationState,
+    MilestoneStatus,
+    NotificationRule,
+    NotificationState,
+    ProjectLevel,
+    ProjectStatus,
+    Resolution,
+    UserRole,
+)
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 
-ESCALATION_STATE_ZH = {"open": "待处理", "acknowledged": "已认领", "resolved": "已办结"}
-REASON_ZH = {"overdue": "逾期未完成", "unreachable": "无法联系责任人"}
-RESOLUTION_ZH = {
-    "completed_late": "已逾期完成",
-    "deadline_extended": "已批准延期",
-    "waived": "免予督办",
-    "referred_for_accountability": "移交问责",
-    "cancelled": "节点已撤销",
-    "reached": "已联系上责任人",
-}
-NOTIFICATION_STATE_ZH = {
-    "pending": "待发送",
-    "sending": "发送中",
-    "sent": "已发出",
-    "delivered": "已送达",
-    "undelivered": "未送达",
-    "failed": "发送失败",
-    "cancelled": "已取消",
-}
-RULE_ZH = {"reminder": "到期提醒", "escalation": "逾期督办"}
-ROLE_ZH = {"admin": "管理员", "supervisor": "督办员", "viewer": "只读"}
+# audit actions are free-form strings (not an enum), so their labels stay here
 ACTION_ZH = {
     "escalation.opened": "生成督办",
     "escalation.raised": "督办升级",
@@ -46,8 +38,7 @@ ACTION_ZH = {
     "escalation.note_added": "添加备注",
     "escalation.resolved": "办结",
 }
-LIGHT_ZH = {"green": "正常推进", "yellow": "临近截止", "red": "已逾期", "grey": "已完成/已终止"}
-PROJECT_LEVELS = ("省级", "市级", "区级")
+PROJECT_LEVELS = tuple(level.value for level in ProjectLevel)
 
 
 def level_zh(level: int | None) -> str:
@@ -68,14 +59,17 @@ def make_templates(settings: Any) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
     env.globals.update(
-        ESCALATION_STATE_ZH=ESCALATION_STATE_ZH,
-        REASON_ZH=REASON_ZH,
-        RESOLUTION_ZH=RESOLUTION_ZH,
-        NOTIFICATION_STATE_ZH=NOTIFICATION_STATE_ZH,
-        RULE_ZH=RULE_ZH,
-        ROLE_ZH=ROLE_ZH,
+        # the enums carry their Chinese labels: `EscalationState.label_of(row.state)`
+        EscalationState=EscalationState,
+        EscalationReason=EscalationReason,
+        Resolution=Resolution,
+        NotificationState=NotificationState,
+        NotificationRule=NotificationRule,
+        UserRole=UserRole,
+        ProjectStatus=ProjectStatus,
+        MilestoneStatus=MilestoneStatus,
+        Light=Light,
         ACTION_ZH=ACTION_ZH,
-        LIGHT_ZH=LIGHT_ZH,
         PROJECT_LEVELS=PROJECT_LEVELS,
         TIMEZONE=settings.timezone,
     )

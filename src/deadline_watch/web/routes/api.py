@@ -220,7 +220,7 @@ def list_escalations(
 
 
 def _detail_out(work: Work, escalation_id: EscalationId) -> EscalationDetailOut:
-    detail = supervision.escalation_detail(work.session, escalation_id, today=work.today)
+    detail = supervision.escalation_detail(work.session, escalation_id, today=work.today, tz=work.context.settings.tz)
     e = detail.escalation
     return EscalationDetailOut(
         id=e.id, project_code=detail.project_code, project_name=detail.project_name,

@@ -40,7 +40,7 @@ def queue(
 @router.get("/escalations/{escalation_id}")
 def escalation_page(request: Request, escalation_id: EscalationId) -> Response:
     with unit_of_work(request) as work:
-        detail = supervision.escalation_detail(work.session, escalation_id, today=work.today)
+        detail = supervision.escalation_detail(work.session, escalation_id, today=work.today, tz=work.context.settings.tz)
         return page(
             request,
             "escalation.html",

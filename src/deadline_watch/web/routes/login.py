@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from deadline_watch.board.users import authenticate
 from deadline_watch.core import db
 from deadline_watch.core.logs import get_logger
-from deadline_watch.web.auth import SESSION_COOKIE, LoginThrottle, SessionCodec, password_stamp, session_payload
+from deadline_watch.web.auth import (
+    SESSION_COOKIE,
+    LoginThrottle,
+    SessionCodec,
+    password_stamp,
+    session_csrf_ok,
+    session_payload,
+)
 from deadline_watch.web.rendering import page
 
 router = APIRouter(include_in_schema=False)
@@ -67,11 +73,10 @@ def login_submit(
     request: Request,
     username: str = Form(""),
     password: str = Form(""),
-    csrf_token: str = Form(""),
     next: str = Form("/"),
+    csrf_ok: bool = Depends(session_csrf_ok),
 ) -> Response:
-    expected = session_payload(request).get("csrf") or ""
-    if not expected or not csrf_token or not hmac.compare_digest(str(expected), csrf_token):
+    if not csrf_ok:
         return _login_form(request, error="页面已过期,请重新登录 / CSRF token missing or wrong",
                            status_code=403, username=username, next_path=next)
     app_context = request.app.state.app_context
@@ -105,9 +110,8 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: str = Form("")) -> Response:
-    expected = session_payload(request).get("csrf") or ""
-    if expected and csrf_token and hmac.compare_digest(str(expected), csrf_token):
+def logout(request: Request, csrf_ok: bool = Depends(session_csrf_ok)) -> Response:
+    if csrf_ok:
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
