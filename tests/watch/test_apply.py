@@ -13,7 +13,8 @@ from deadline_watch.daemon.tick import run_tick
 from deadline_watch.domain.board_items import EscalationFacts
 from deadline_watch.domain.models import AuditEvent, Escalation, User
 from deadline_watch.watch import apply as escalation
-from deadline_watch.watch.rules import EscalationDecision, MilestoneFacts
+from deadline_watch.watch.decisions import Raise
+from deadline_watch.watch.facts import MilestoneFacts
 from watch_support import RecordingBackend, at, fast_settings
 
 DUE = date(2026, 12, 8)
@@ -49,7 +50,7 @@ def test_raise_happens_once_and_is_audited(sessions):
     with db.transaction(sessions) as session:
         facts = facts_for(f.milestone(session, DUE))
         escalation_id = escalation.open_escalation(session, facts, 1, now=now)
-        decision = EscalationDecision("raise", facts, 2, escalation_id, from_level=1)
+        decision = Raise(facts, escalation_id, from_level=1, level=2)
         assert escalation.raise_level(session, decision, now=now)
         assert not escalation.raise_level(session, decision, now=now)
         raised = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "escalation.raised")).all()

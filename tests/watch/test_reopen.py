@@ -20,6 +20,7 @@ from deadline_watch.domain.board_items import EscalationFacts
 from deadline_watch.domain.models import AuditEvent, Escalation, Milestone
 from deadline_watch.registry import ImportOptions, import_bytes
 from deadline_watch.registry.columns import COLUMNS
+from deadline_watch.watch.decisions import Reopen
 from deadline_watch.watch.rules import MilestoneFacts, plan_escalation
 from watch_support import RecordingBackend, at, fast_settings
 
@@ -155,7 +156,7 @@ def test_rule_reopens_only_resolutions_that_held_because_of_the_milestone():
     for resolution in ("completed_late", "cancelled"):
         decision = plan_escalation(facts, EscalationFacts(5, 1, DUE, 1, "resolved", resolution),
                                    settings=fast_settings(), now=now)
-        assert decision is not None and (decision.action, decision.level) == ("reopen", 2)
+        assert decision == Reopen(facts, escalation_id=5, from_level=1, level=2)
     for resolution in ("waived", "referred_for_accountability", "deadline_extended"):
         assert plan_escalation(facts, EscalationFacts(5, 1, DUE, 1, "resolved", resolution),
                                settings=fast_settings(), now=now) is None

@@ -1,7 +1,8 @@
-"""The rules of scan.py as plain functions: no database, no clock."""
+"""The rules of watch/rules.py as plain functions returning typed decisions: no database, no clock."""
 
 from datetime import date, timedelta
 
+from deadline_watch.watch.decisions import Cancel, Move, Open, Raise, Resolve
 from deadline_watch.watch.rules import (
     EscalationFacts,
     MilestoneFacts,
@@ -10,9 +11,11 @@ from deadline_watch.watch.rules import (
     cancellation_reason,
     due_reminder_offset,
     level_for,
+    plan_cancellation,
     plan_escalation,
     plan_escalation_sms,
     plan_reminder,
+    plan_resolution,
     recipients_for,
     reminder_key,
     resolution_for,
@@ -134,7 +137,7 @@ def test_overdue_from_the_next_day_opens_level_one():
     settings = fast_settings()
     assert plan_escalation(milestone(), None, settings=settings, now=at(DUE, 23, 59)) is None
     decision = plan_escalation(milestone(), None, settings=settings, now=at(DUE + timedelta(days=1), 0, 0))
-    assert decision.action == "open" and decision.level == 1
+    assert decision == Open(milestone(), 1)
 
 
 def test_existing_escalation_is_raised_on_the_same_row_never_lowered():
@@ -142,7 +145,7 @@ def test_existing_escalation_is_raised_on_the_same_row_never_lowered():
     current = EscalationFacts(5, 10, DUE, 1, "open")
     assert plan_escalation(facts, current, settings=settings, now=at(DUE + timedelta(days=3))) is None
     decision = plan_escalation(facts, current, settings=settings, now=at(DUE + timedelta(days=7)))
-    assert (decision.action, decision.level, decision.escalation_id) == ("raise", 2, 5)
+    assert decision == Raise(facts, escalation_id=5, from_level=1, level=2)
     higher = EscalationFacts(5, 10, DUE, 2, "acknowledged")
     assert plan_escalation(facts, higher, settings=settings, now=at(DUE + timedelta(days=8))) is None
 
@@ -154,14 +157,14 @@ def test_resolved_escalation_is_never_reopened_for_the_same_date():
 
 def test_catch_up_opens_directly_at_the_current_level():
     decision = plan_escalation(milestone(), None, settings=fast_settings(), now=at(DUE + timedelta(days=10)))
-    assert decision.action == "open" and decision.level == 2
+    assert decision == Open(milestone(), 2)
 
 
 def test_due_date_moved_but_still_past_moves_the_same_escalation():
     current = EscalationFacts(5, 10, DUE, 1, "open")
     facts = milestone(DUE + timedelta(days=2))
     decision = plan_escalation(facts, current, settings=fast_settings(), now=at(DUE + timedelta(days=5)))
-    assert decision.action == "move" and decision.escalation_id == 5 and decision.level == 1
+    assert decision == Move(facts, current, 1)
 
 
 def test_resolutions():
@@ -174,6 +177,13 @@ def test_resolutions():
     assert resolution_for(milestone(today), current, today=today) == "deadline_extended"
     assert resolution_for(milestone(today - timedelta(days=1)), current, today=today) is None  # still past
     assert resolution_for(milestone(), current, today=today) is None
+
+
+def test_plan_resolution_is_a_resolve_value_or_none():
+    today, current = DUE + timedelta(days=3), EscalationFacts(5, 10, DUE, 1, "open")
+    done = milestone(status="completed", completed_on=today)
+    assert plan_resolution(done, current, today=today) == Resolve(done, current, "completed_late")
+    assert plan_resolution(milestone(), current, today=today) is None
 
 
 def test_parties_are_deduplicated_and_unreachable_people_skipped():
@@ -228,6 +238,8 @@ def test_pending_sms_cancellation_reasons():
     assert cancellation_reason(pending(), today=DUE + timedelta(days=1)) == "overdue"
     newer = {10: reminder_key(10, DUE, 1, 1)}
     assert cancellation_reason(pending(), today=today, current_reminder_keys=newer) == "superseded"
+    assert plan_cancellation(pending(id=7), today=today, current_reminder_keys=newer) == Cancel(7, "superseded")
+    assert plan_cancellation(pending(), today=today) is None
 
 
 def test_pending_reminder_to_a_former_owner_is_cancelled_as_recipient_changed():

@@ -121,11 +121,14 @@ def list_escalations(
     ordered = (Escalation.due_date, Escalation.id)
     if needs_project:
         page = session.execute(
-            filtered(sa.select(Escalation.id, sa.func.count().over())).order_by(*ordered).limit(limit).offset(offset)
+            filtered(sa.select(Escalation.id, sa.func.count().over().label("total")))
+            .order_by(*ordered)
+            .limit(limit)
+            .offset(offset)
         ).all()
-        page_ids = [row[0] for row in page]
+        page_ids = [row.id for row in page]
         if page:
-            total = page[0][1]
+            total = page[0].total
         else:
             total = session.scalar(filtered(sa.select(sa.func.count(Escalation.id)))) if offset else 0
     else:

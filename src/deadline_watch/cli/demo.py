@@ -27,6 +27,7 @@ from deadline_watch.core.context import AppContext
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.core.logs import configure_logging
 from deadline_watch.registry import ImportOptions, import_path
+from deadline_watch.watch.service import EscalationEvent
 
 DATE_COLUMNS = ("截止日期", "完成日期")
 TICK_TIMES = (time(0, 5), time(8, 30), time(11, 0), time(15, 0), time(19, 30))
@@ -222,13 +223,13 @@ def _complete_one(sessions, now: datetime, tz: ZoneInfo, echo: Callable[[str], N
     return True
 
 
-def _echo_event(event: dict, now: datetime, echo: Callable[[str], None]) -> None:
+def _echo_event(event: EscalationEvent, now: datetime, echo: Callable[[str], None]) -> None:
     label = {"opened": "新增督办 opened", "raised": "督办升级 raised", "resolved": "督办结案 resolved",
-             "reopened": "重新督办 reopened"}[event["action"]]
-    extra = f" ({event['resolution']})" if event.get("resolution") else ""
+             "reopened": "重新督办 reopened"}[event.action]
+    extra = f" ({event.resolution})" if event.resolution else ""
     echo(
-        f"⚑ {now.strftime('%H:%M')} {label}: {event['project_code']} {event['project_name']} · {event['milestone']} "
-        f"截止 {event['due_date']} → 级别 level {event['level']}{extra}"
+        f"⚑ {now.strftime('%H:%M')} {label}: {event.project_code} {event.project_name} · {event.milestone} "
+        f"截止 {event.due_date.isoformat()} → 级别 level {event.level}{extra}"
     )
 
 

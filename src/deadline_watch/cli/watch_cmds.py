@@ -64,7 +64,7 @@ def tick_command(app: AppContext, now_text: str | None, dry_run: bool, as_json: 
                 }
                 for intent in result.scan.new_intents
             ]
-            values["escalation_events"] = result.scan.escalation_events
+            values["escalation_events"] = [event.as_dict() for event in result.scan.escalation_events]
         _echo_json(values)
         return
     counts = result.scan
@@ -72,8 +72,8 @@ def tick_command(app: AppContext, now_text: str | None, dry_run: bool, as_json: 
     if dry_run:
         for event in counts.escalation_events:
             click.echo(
-                f"{prefix}督办 {event['action']}: {event['project_code']} {event['milestone']} "
-                f"(截止 {event['due_date']}, 级别 {event['level']}{', ' + event['resolution'] if event['resolution'] else ''})"
+                f"{prefix}督办 {event.action}: {event.project_code} {event.milestone} "
+                f"(截止 {event.due_date.isoformat()}, 级别 {event.level}{', ' + event.resolution if event.resolution else ''})"
             )
         for intent in counts.new_intents:
             click.echo(

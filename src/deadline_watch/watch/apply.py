@@ -15,7 +15,6 @@ from deadline_watch.core.logs import get_logger
 from deadline_watch.domain.board_items import (
     ACTOR,
     RESOLVED_BY_FACTS,
-    EscalationFacts,
     change_unresolved,
     completed_note,
     insert_board_item,
@@ -23,7 +22,9 @@ from deadline_watch.domain.board_items import (
     resolve,
 )
 from deadline_watch.domain.models import Escalation, EscalationReason
-from deadline_watch.watch.rules import EscalationDecision, MilestoneFacts, escalation_key
+from deadline_watch.watch.decisions import Move, Raise, Reopen
+from deadline_watch.watch.facts import MilestoneFacts
+from deadline_watch.watch.rules import escalation_key
 
 
 def open_escalation(session: Session, facts: MilestoneFacts, level: int, *, now: datetime) -> int | None:
@@ -46,9 +47,8 @@ def open_escalation(session: Session, facts: MilestoneFacts, level: int, *, now:
     return escalation_id
 
 
-def raise_level(session: Session, decision: EscalationDecision, *, now: datetime) -> bool:
+def raise_level(session: Session, decision: Raise, *, now: datetime) -> bool:
     """Move an unresolved escalation up to `decision.level`; False if someone else did."""
-    assert decision.escalation_id is not None
     if not change_unresolved(
         session,
         decision.escalation_id,
@@ -70,10 +70,9 @@ def raise_level(session: Session, decision: EscalationDecision, *, now: datetime
     return True
 
 
-def reopen_escalation(session: Session, decision: EscalationDecision, *, now: datetime) -> bool:
+def reopen_escalation(session: Session, decision: Reopen, *, now: datetime) -> bool:
     """The milestone of an item resolved as completed (or cancelled) is open and overdue again:
     the item comes back to the queue; False if another scan did it first."""
-    assert decision.escalation_id is not None
     return reopen(
         session,
         decision.escalation_id,
@@ -86,13 +85,13 @@ def reopen_escalation(session: Session, decision: EscalationDecision, *, now: da
     )
 
 
-def move_due_date(session: Session, decision: EscalationDecision, current: EscalationFacts, *, now: datetime) -> bool:
+def move_due_date(session: Session, decision: Move, *, now: datetime) -> bool:
     """The due date changed but is still past: the same board item follows the new date.
 
     If a board item for the new date already exists (a date moved back and forth), the
     old one is resolved as deadline_extended instead.
     """
-    facts = decision.facts
+    facts, current = decision.facts, decision.current
     new_key = escalation_key(facts.milestone_id, facts.due_date)
     taken = session.scalar(sa.select(Escalation.id).where(Escalation.dedup_key == new_key))
     if taken is not None:

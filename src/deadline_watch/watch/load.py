@@ -1,9 +1,9 @@
-"""Loading the facts `scan.py` decides on, with bounded, indexed queries.
+"""Loading the facts `rules.py` decides on, with bounded, indexed queries.
 
 Each query is limited by due date window and status (index (status, due_date) on
 milestones, (state, due_date) on escalations, (state, next_attempt_at) on the outbox),
 so a tick costs in proportion to the milestones near or past their dates, never to the
-size of the registry.
+size of the registry. Rows are read by column label, never by position.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from deadline_watch.domain.models import (
     User,
     responsible_person_id,
 )
-from deadline_watch.watch.rules import MilestoneFacts, PendingFacts, PersonFacts
+from deadline_watch.watch.facts import MilestoneFacts, PendingFacts, PersonFacts
 
 _Responsible = aliased(Person, name="responsible")
 _Leader = aliased(Person, name="lead_leader")
@@ -33,24 +33,24 @@ _Leader = aliased(Person, name="lead_leader")
 def _milestone_select() -> sa.Select:
     return (
         sa.select(
-            Milestone.id,
-            Milestone.project_id,
-            Project.code,
-            Project.name,
-            Unit.name,
-            Milestone.name,
-            Milestone.due_date,
-            Milestone.status,
-            Project.status,
-            Milestone.completed_on,
-            _Responsible.id,
-            _Responsible.name,
-            _Responsible.mobile,
-            _Responsible.opted_out_at.is_not(None),
-            _Leader.id,
-            _Leader.name,
-            _Leader.mobile,
-            _Leader.opted_out_at.is_not(None),
+            Milestone.id.label("milestone_id"),
+            Milestone.project_id.label("project_id"),
+            Project.code.label("project_code"),
+            Project.name.label("project_name"),
+            Unit.name.label("unit"),
+            Milestone.name.label("milestone"),
+            Milestone.due_date.label("due_date"),
+            Milestone.status.label("status"),
+            Project.status.label("project_status"),
+            Milestone.completed_on.label("completed_on"),
+            _Responsible.id.label("owner_id"),
+            _Responsible.name.label("owner_name"),
+            _Responsible.mobile.label("owner_mobile"),
+            _Responsible.opted_out_at.is_not(None).label("owner_opted_out"),
+            _Leader.id.label("leader_id"),
+            _Leader.name.label("leader_name"),
+            _Leader.mobile.label("leader_mobile"),
+            _Leader.opted_out_at.is_not(None).label("leader_opted_out"),
         )
         .select_from(Milestone)
         .join(Project, Project.id == Milestone.project_id)
@@ -60,22 +60,52 @@ def _milestone_select() -> sa.Select:
     )
 
 
+_ESCALATION_COLUMNS = (
+    Escalation.id.label("escalation_id"),
+    Escalation.due_date.label("escalation_due_date"),
+    Escalation.level.label("escalation_level"),
+    Escalation.state.label("escalation_state"),
+    Escalation.resolution.label("escalation_resolution"),
+)
+
+
 def _milestone_facts(row: sa.Row) -> MilestoneFacts:
-    owner = PersonFacts(row[10], row[11], row[12], bool(row[13])) if row[10] is not None else None
-    leader = PersonFacts(row[14], row[15], row[16], bool(row[17])) if row[14] is not None else None
+    owner = (
+        PersonFacts(row.owner_id, row.owner_name, row.owner_mobile, bool(row.owner_opted_out))
+        if row.owner_id is not None
+        else None
+    )
+    leader = (
+        PersonFacts(row.leader_id, row.leader_name, row.leader_mobile, bool(row.leader_opted_out))
+        if row.leader_id is not None
+        else None
+    )
     return MilestoneFacts(
-        milestone_id=row[0],
-        project_id=row[1],
-        project_code=row[2],
-        project_name=row[3],
-        unit=row[4],
-        milestone=row[5],
-        due_date=row[6],
-        status=row[7],
-        project_status=row[8],
-        completed_on=row[9],
+        milestone_id=row.milestone_id,
+        project_id=row.project_id,
+        project_code=row.project_code,
+        project_name=row.project_name,
+        unit=row.unit,
+        milestone=row.milestone,
+        due_date=row.due_date,
+        status=row.status,
+        project_status=row.project_status,
+        completed_on=row.completed_on,
         owner=owner,
         lead_leader=leader,
+    )
+
+
+def _escalation_facts(row: sa.Row) -> EscalationFacts | None:
+    if row.escalation_id is None:
+        return None
+    return EscalationFacts(
+        id=row.escalation_id,
+        milestone_id=row.milestone_id,
+        due_date=row.escalation_due_date,
+        level=row.escalation_level,
+        state=row.escalation_state,
+        resolution=row.escalation_resolution,
     )
 
 
@@ -98,7 +128,7 @@ def escalation_candidates(
     """Overdue open milestones whose board item must be opened, raised or moved.
 
     `thresholds` are (after_days_overdue, level) pairs. The SQL returns only rows needing
-    action; `scan.plan_escalation` still makes the decision.
+    action; `rules.plan_escalation` still makes the decision.
     """
     first_threshold = min(days for days, _ in thresholds)
     unresolved_or_current = sa.and_(
@@ -114,7 +144,7 @@ def escalation_candidates(
     )
     statement = (
         _milestone_select()
-        .add_columns(Escalation.id, Escalation.due_date, Escalation.level, Escalation.state, Escalation.resolution)
+        .add_columns(*_ESCALATION_COLUMNS)
         .outerjoin(Escalation, unresolved_or_current)
         .where(
             Milestone.status == "open",
@@ -134,12 +164,7 @@ def escalation_candidates(
     )
     chosen: dict[int, tuple[MilestoneFacts, EscalationFacts | None]] = {}
     for row in session.connection().execute(statement):
-        facts = _milestone_facts(row)
-        current = (
-            EscalationFacts(row[18], facts.milestone_id, row[19], row[20], row[21], row[22])
-            if row[18] is not None
-            else None
-        )
+        facts, current = _milestone_facts(row), _escalation_facts(row)
         previous = chosen.get(facts.milestone_id)
         # prefer the unresolved escalation when a milestone matches two rows
         if previous is None or (previous[1] is not None and previous[1].state == "resolved"):
@@ -153,7 +178,7 @@ def escalations_to_resolve(session: Session) -> list[tuple[MilestoneFacts, Escal
     project is no longer active."""
     statement = (
         _milestone_select()
-        .add_columns(Escalation.id, Escalation.due_date, Escalation.level, Escalation.state)
+        .add_columns(*_ESCALATION_COLUMNS)
         .join(Escalation, Escalation.milestone_id == Milestone.id)
         .where(
             Escalation.state.in_(["open", "acknowledged"]),
@@ -168,8 +193,9 @@ def escalations_to_resolve(session: Session) -> list[tuple[MilestoneFacts, Escal
     )
     result = []
     for row in session.connection().execute(statement):
-        facts = _milestone_facts(row)
-        result.append((facts, EscalationFacts(row[18], facts.milestone_id, row[19], row[20], row[21])))
+        current = _escalation_facts(row)
+        assert current is not None  # an inner join
+        result.append((_milestone_facts(row), current))
     return result
 
 
@@ -185,9 +211,9 @@ def supervisors(session: Session) -> list[PersonFacts]:
     )
     linked_ids = set(session.scalars(linked))
     return [
-        PersonFacts(row[0], row[1], row[2], row[3] is not None)
+        PersonFacts(row.id, row.name, row.mobile, row.opted_out_at is not None)
         for row in rows
-        if "supervisor" in (row[4] or "").split() or row[0] in linked_ids
+        if "supervisor" in (row.roles or "").split() or row.id in linked_ids
     ]
 
 
@@ -210,22 +236,23 @@ def pending_to_check(
         .limit(1)
         .scalar_subquery()
     )
+    # labelled as the PendingFacts fields they fill
     base = (
         sa.select(
-            Notification.id,
-            Notification.dedup_key,
-            Notification.milestone_id,
-            Notification.rule,
-            Notification.level,
-            Notification.due_date,
-            Milestone.status,
-            Milestone.due_date,
-            Milestone.completed_on,
-            Project.status,
-            Person.opted_out_at.is_not(None),
-            current_escalation,
-            Notification.recipient_id,
-            owner_now,
+            Notification.id.label("id"),
+            Notification.dedup_key.label("dedup_key"),
+            Notification.milestone_id.label("milestone_id"),
+            Notification.rule.label("rule"),
+            Notification.level.label("level"),
+            Notification.due_date.label("due_date"),
+            Milestone.status.label("milestone_status"),
+            Milestone.due_date.label("milestone_due_date"),
+            Milestone.completed_on.label("milestone_completed_on"),
+            Project.status.label("project_status"),
+            Person.opted_out_at.is_not(None).label("recipient_opted_out"),
+            current_escalation.label("escalation_level"),
+            Notification.recipient_id.label("recipient_id"),
+            owner_now.label("owner_id"),
         )
         .select_from(Notification)
         .join(Milestone, Milestone.id == Notification.milestone_id)
@@ -244,27 +271,9 @@ def pending_to_check(
         Notification.rule == "escalation",
     )
     rows = list(session.connection().execute(base.where(changed)))
-    seen = {row[0] for row in rows}
+    seen = {row.id for row in rows}
     for start in range(0, len(milestone_ids), 500):
         chunk = milestone_ids[start : start + 500]
         statement = base.where(Notification.rule == "reminder", Notification.milestone_id.in_(chunk))
-        rows.extend(row for row in session.connection().execute(statement) if row[0] not in seen)
-    return [
-        PendingFacts(
-            id=row[0],
-            dedup_key=row[1],
-            milestone_id=row[2],
-            rule=row[3],
-            level=row[4],
-            due_date=row[5],
-            milestone_status=row[6],
-            milestone_due_date=row[7],
-            milestone_completed_on=row[8],
-            project_status=row[9],
-            recipient_opted_out=bool(row[10]),
-            escalation_level=row[11],
-            recipient_id=row[12],
-            owner_id=row[13],
-        )
-        for row in rows
-    ]
+        rows.extend(row for row in session.connection().execute(statement) if row.id not in seen)
+    return [PendingFacts(**{**row._asdict(), "recipient_opted_out": bool(row.recipient_opted_out)}) for row in rows]

@@ -1,8 +1,8 @@
 """The watch rules as plain functions: which reminders, escalations and cancellations are due.
 
-Everything here takes facts (milestones, escalations, pending outbox rows), the settings
-and `now`, and returns decisions. It reads no clock, opens no session and sends nothing;
-`outbox.py`, `escalation.py` and `tick.py` load the facts and apply the decisions.
+Everything here takes facts (`facts.py`: milestones, escalations, pending outbox rows), the
+settings and `now`, and returns typed decisions (`decisions.py`). It reads no clock, opens no
+session and sends nothing; `load.py` loads the facts and `service.py` applies the decisions.
 
 Rules (all dates in the configured timezone):
 - a milestone is due at the end of its due date and overdue from 00:00 the next day,
@@ -17,7 +17,6 @@ Rules (all dates in the configured timezone):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -27,85 +26,28 @@ from deadline_watch.domain.board_items import RESOLVED_BY_FACTS, EscalationFacts
 from deadline_watch.domain.workdays import days_left as count_days_left
 from deadline_watch.domain.workdays import days_overdue as count_days_overdue
 from deadline_watch.domain.workdays import send_window_opening
+from deadline_watch.watch.decisions import (
+    Cancel,
+    EscalationDecision,
+    Move,
+    Open,
+    Raise,
+    Reopen,
+    Resolve,
+    SmsIntent,
+)
+from deadline_watch.watch.facts import (
+    ACTIVE,
+    COMPLETED,
+    OPEN,
+    RESOLVED,
+    MilestoneFacts,
+    PendingFacts,
+    PersonFacts,
+)
 
 # the same few instants are converted for every milestone of a scan
 local_date = lru_cache(maxsize=256)(local_date)
-
-ACTIVE = "active"
-OPEN = "open"
-COMPLETED = "completed"
-RESOLVED = "resolved"
-
-
-@dataclass(frozen=True)
-class PersonFacts:
-    id: int
-    name: str
-    mobile: str | None
-    opted_out: bool = False
-
-    @property
-    def reachable(self) -> bool:
-        return bool(self.mobile) and not self.opted_out
-
-
-@dataclass(frozen=True)
-class MilestoneFacts:
-    milestone_id: int
-    project_id: int
-    project_code: str
-    project_name: str
-    unit: str
-    milestone: str
-    due_date: date
-    status: str = OPEN
-    project_status: str = ACTIVE
-    completed_on: date | None = None
-    owner: PersonFacts | None = None
-    lead_leader: PersonFacts | None = None
-
-    @property
-    def watched(self) -> bool:
-        """Open milestone of an active project: the only kind that is reminded or escalated."""
-        return self.status == OPEN and self.completed_on is None and self.project_status == ACTIVE
-
-
-@dataclass(frozen=True)
-class SmsIntent:
-    """One outbox row to insert (the dedup key makes a repeat a no-op)."""
-
-    dedup_key: str
-    milestone_id: int
-    rule: str  # reminder | escalation
-    level: int | None
-    due_date: date
-    days_left: int | None
-    recipient: PersonFacts
-    template: str
-    context: dict = field(hash=False, compare=False)
-    send_at: datetime = field(compare=False, default=None)  # type: ignore[assignment]
-    offset: int | None = None  # the reminder threshold (None for escalation SMS)
-
-
-@dataclass(frozen=True)
-class PendingFacts:
-    """A pending outbox row with what it depends on now."""
-
-    id: int
-    dedup_key: str
-    milestone_id: int
-    rule: str
-    level: int | None
-    due_date: date
-    milestone_status: str
-    milestone_due_date: date
-    milestone_completed_on: date | None
-    project_status: str
-    recipient_opted_out: bool = False
-    escalation_level: int | None = None  # current level of the unresolved escalation, if any
-    recipient_id: int | None = None
-    owner_id: int | None = None  # the milestone's responsible official now (override, else project owner)
-
 
 # ---- keys ---------------------------------------------------------------------------
 
@@ -201,17 +143,6 @@ def level_by_number(number: int, levels: list[EscalationLevel]) -> EscalationLev
     return next((level for level in levels if level.level == number), None)
 
 
-@dataclass(frozen=True)
-class EscalationDecision:
-    """What to do with one overdue milestone's board item."""
-
-    action: str  # open | raise | move (due date changed but still past) | reopen
-    facts: MilestoneFacts
-    level: int
-    escalation_id: int | None = None
-    from_level: int | None = None
-
-
 def plan_escalation(
     facts: MilestoneFacts, current: EscalationFacts | None, *, settings: Settings, now: datetime
 ) -> EscalationDecision | None:
@@ -230,19 +161,15 @@ def plan_escalation(
     if target is None:
         return None
     if current is None:
-        return EscalationDecision("open", facts, target.level)
+        return Open(facts, target.level)
     if current.state == RESOLVED:
         if current.resolution in RESOLVED_BY_FACTS and current.due_date == facts.due_date:
-            return EscalationDecision(
-                "reopen", facts, max(current.level, target.level), current.id, from_level=current.level
-            )
+            return Reopen(facts, current.id, from_level=current.level, level=max(current.level, target.level))
         return None
     if current.due_date != facts.due_date:
-        return EscalationDecision(
-            "move", facts, max(current.level, target.level), current.id, from_level=current.level
-        )
+        return Move(facts, current, max(current.level, target.level))
     if target.level > current.level:
-        return EscalationDecision("raise", facts, target.level, current.id, from_level=current.level)
+        return Raise(facts, current.id, from_level=current.level, level=target.level)
     return None
 
 
@@ -261,6 +188,11 @@ def resolution_for(facts: MilestoneFacts, current: EscalationFacts, *, today: da
     if facts.due_date != current.due_date and facts.due_date >= today:
         return "deadline_extended"
     return None
+
+
+def plan_resolution(facts: MilestoneFacts, current: EscalationFacts, *, today: date) -> Resolve | None:
+    resolution = resolution_for(facts, current, today=today)
+    return Resolve(facts, current, resolution) if resolution else None
 
 
 def recipients_for(
@@ -353,6 +285,13 @@ def cancellation_reason(
     if pending.level is not None and pending.level < pending.escalation_level:
         return "superseded"
     return None
+
+
+def plan_cancellation(
+    pending: PendingFacts, *, today: date, current_reminder_keys: dict[int, str] | None = None
+) -> Cancel | None:
+    reason = cancellation_reason(pending, today=today, current_reminder_keys=current_reminder_keys)
+    return Cancel(pending.id, reason) if reason else None
 
 
 # ---- message context ----------------------------------------------------------------

@@ -1,6 +1,6 @@
 """One scan of the watch: load the facts, decide, and write the board and the outbox.
 
-`scan_and_enqueue` applies the rules of `scan.py` to the facts loaded by `facts.py`
+`scan_and_enqueue` applies the decisions of `rules.py` to the facts loaded by `load.py`
 inside the caller's transaction: escalations are resolved, opened, raised or moved, stale
 pending SMS are cancelled and new intents are written to the outbox, all or nothing.
 """
@@ -8,7 +8,7 @@ pending SMS are cancelled and new intents are written to the outbox, all or noth
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,10 +18,39 @@ from deadline_watch.core.clock import local_date
 from deadline_watch.core.config import Settings
 from deadline_watch.domain import outbox
 from deadline_watch.domain.models import Notification, NotificationState, TickRun
-from deadline_watch.watch import apply as escalation
-from deadline_watch.watch import enqueue
-from deadline_watch.watch import load as facts
-from deadline_watch.watch import rules as scan
+from deadline_watch.watch import apply, enqueue, load, rules
+from deadline_watch.watch.decisions import EscalationDecision, Move, Open, Raise, Reopen, Resolve, SmsIntent
+from deadline_watch.watch.facts import MilestoneFacts, PersonFacts
+
+
+@dataclass(frozen=True)
+class EscalationEvent:
+    """A board change a scan made (shown by `watch tick --dry-run` and the demo)."""
+
+    action: str  # opened | raised | reopened | resolved
+    project_code: str
+    project_name: str
+    milestone: str
+    due_date: date
+    level: int
+    resolution: str | None = None
+
+    @classmethod
+    def of(cls, action: str, milestone: MilestoneFacts, level: int, resolution: str | None = None) -> EscalationEvent:
+        return cls(
+            action=action,
+            project_code=milestone.project_code,
+            project_name=milestone.project_name,
+            milestone=milestone.milestone,
+            due_date=milestone.due_date,
+            level=level,
+            resolution=resolution,
+        )
+
+    def as_dict(self) -> dict:
+        values = asdict(self)
+        values["due_date"] = self.due_date.isoformat()
+        return values
 
 
 @dataclass
@@ -36,8 +65,8 @@ class ScanCounts:
     notifications_cancelled: int = 0
     reminder_candidates: int = 0
     # what was newly written (filled for --dry-run and the demo; not part of as_dict)
-    new_intents: list[scan.SmsIntent] = field(default_factory=list, repr=False)
-    escalation_events: list[dict] = field(default_factory=list, repr=False)
+    new_intents: list[SmsIntent] = field(default_factory=list, repr=False)
+    escalation_events: list[EscalationEvent] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, int]:
         values = asdict(self)
@@ -50,79 +79,55 @@ def scan_and_enqueue(session: Session, settings: Settings, *, now: datetime) -> 
     """Apply every rule as of `now` inside the caller's transaction."""
     counts = ScanCounts()
     today = local_date(now, settings.tz)
-    intents: list[scan.SmsIntent] = []
-    supervisors: list[scan.PersonFacts] | None = None
+    intents: list[SmsIntent] = []
+    supervisors: list[PersonFacts] | None = None
 
-    def supervisors_once() -> list[scan.PersonFacts]:
+    def supervisors_once() -> list[PersonFacts]:
         nonlocal supervisors
         if supervisors is None:
-            supervisors = facts.supervisors(session)
+            supervisors = load.supervisors(session)
         return supervisors
 
     # 1. board items whose milestone was completed, cancelled, re-dated into the future
     #    or whose project stopped
-    for milestone, current in facts.escalations_to_resolve(session):
-        resolution = scan.resolution_for(milestone, current, today=today)
-        if resolution and escalation.resolve(
-            session, current, resolution, now=now, note=escalation.resolution_note(milestone, resolution)
-        ):
-            counts.escalations_resolved += 1
-            counts.escalation_events.append(_event("resolved", milestone, current.level, resolution))
+    for milestone, current in load.escalations_to_resolve(session):
+        resolve = rules.plan_resolution(milestone, current, today=today)
+        if resolve is not None:
+            _apply_board_decision(session, resolve, counts, now=now)
 
     # 2. overdue milestones: open, raise or move their board item
     thresholds = [(level.after_days_overdue, level.level) for level in settings.escalation.levels]
-    for milestone, current in facts.escalation_candidates(session, today=today, thresholds=thresholds):
-        decision = scan.plan_escalation(milestone, current, settings=settings, now=now)
+    for milestone, current in load.escalation_candidates(session, today=today, thresholds=thresholds):
+        decision = rules.plan_escalation(milestone, current, settings=settings, now=now)
         if decision is None:
             continue
-        notify_level: int | None = None
-        if decision.action == "open":
-            if escalation.open_escalation(session, milestone, decision.level, now=now) is not None:
-                counts.escalations_opened += 1
-                notify_level = decision.level
-                counts.escalation_events.append(_event("opened", milestone, decision.level))
-        elif decision.action == "raise":
-            if escalation.raise_level(session, decision, now=now):
-                counts.escalations_raised += 1
-                notify_level = decision.level
-                counts.escalation_events.append(_event("raised", milestone, decision.level))
-        elif decision.action == "reopen":
-            if escalation.reopen_escalation(session, decision, now=now):
-                counts.escalations_reopened += 1
-                # SMS keys are per level: a level already sent for this date is not sent twice
-                notify_level = decision.level
-                counts.escalation_events.append(_event("reopened", milestone, decision.level))
-        elif decision.action == "move" and current is not None:
-            if escalation.move_due_date(session, decision, current, now=now):
-                counts.escalations_moved += 1
-                # the parties already know this level; only a higher one is news
-                notify_level = decision.level if decision.level > current.level else None
+        notify_level = _apply_board_decision(session, decision, counts, now=now)
         if notify_level is not None:
             intents.extend(
-                scan.plan_escalation_sms(milestone, notify_level, supervisors_once(), settings=settings, now=now)
+                rules.plan_escalation_sms(milestone, notify_level, supervisors_once(), settings=settings, now=now)
             )
     escalation_intents = len(intents)
 
     # 3. reminders for milestones inside the window
-    candidates = facts.reminder_candidates(session, today=today, window_days=scan.reminder_window_days(settings))
+    candidates = load.reminder_candidates(session, today=today, window_days=rules.reminder_window_days(settings))
     counts.reminder_candidates = len(candidates)
-    reminders = scan.plan_reminders(candidates, settings=settings, now=now)
+    reminders = rules.plan_reminders(candidates, settings=settings, now=now)
     intents.extend(reminders)
 
     # 4. pending SMS that went stale (completed, re-dated, project stopped, new owner,
     #    superseded...)
     current_keys = {intent.milestone_id: intent.dedup_key for intent in reminders}
-    largest = scan.max_reminder_offset(settings)
+    largest = rules.max_reminder_offset(settings)
     may_be_superseded = [intent.milestone_id for intent in reminders if intent.offset != largest]
     reasons: dict[int, str] = {}
-    for pending in facts.pending_to_check(session, today=today, milestone_ids=may_be_superseded):
-        reason = scan.cancellation_reason(pending, today=today, current_reminder_keys=current_keys)
-        if reason:
-            reasons[pending.id] = reason
+    for pending in load.pending_to_check(session, today=today, milestone_ids=may_be_superseded):
+        cancel = rules.plan_cancellation(pending, today=today, current_reminder_keys=current_keys)
+        if cancel is not None:
+            reasons[cancel.notification_id] = cancel.reason
     counts.notifications_cancelled = outbox.cancel(session, reasons, now=now)
 
     # 5. the outbox
-    fresh: list[scan.SmsIntent] = []
+    fresh: list[SmsIntent] = []
     escalation_sms = enqueue.enqueue(session, intents[:escalation_intents], settings, now=now, fresh_out=fresh)
     counts.escalation_sms_enqueued = escalation_sms
     counts.reminders_enqueued = enqueue.enqueue(session, intents[escalation_intents:], settings, now=now, fresh_out=fresh)
@@ -130,16 +135,45 @@ def scan_and_enqueue(session: Session, settings: Settings, *, now: datetime) -> 
     return counts
 
 
-def _event(action: str, milestone: scan.MilestoneFacts, level: int, resolution: str | None = None) -> dict:
-    return {
-        "action": action,
-        "project_code": milestone.project_code,
-        "project_name": milestone.project_name,
-        "milestone": milestone.milestone,
-        "due_date": milestone.due_date.isoformat(),
-        "level": level,
-        "resolution": resolution,
-    }
+def _apply_board_decision(
+    session: Session, decision: EscalationDecision | Resolve, counts: ScanCounts, *, now: datetime
+) -> int | None:
+    """Write one board decision and count it; the level whose parties are to be told, if any.
+
+    A write that finds the row already changed (a concurrent scan or supervisor won) counts
+    nothing and notifies nobody."""
+    match decision:
+        case Resolve(facts=milestone, current=current, resolution=resolution):
+            note = apply.resolution_note(milestone, resolution)
+            if apply.resolve(session, current, resolution, now=now, note=note):
+                counts.escalations_resolved += 1
+                counts.escalation_events.append(EscalationEvent.of("resolved", milestone, current.level, resolution))
+            return None
+        case Open(facts=milestone, level=level):
+            if apply.open_escalation(session, milestone, level, now=now) is None:
+                return None
+            counts.escalations_opened += 1
+            counts.escalation_events.append(EscalationEvent.of("opened", milestone, level))
+            return level
+        case Raise(facts=milestone, level=level):
+            if not apply.raise_level(session, decision, now=now):
+                return None
+            counts.escalations_raised += 1
+            counts.escalation_events.append(EscalationEvent.of("raised", milestone, level))
+            return level
+        case Reopen(facts=milestone, level=level):
+            if not apply.reopen_escalation(session, decision, now=now):
+                return None
+            counts.escalations_reopened += 1
+            counts.escalation_events.append(EscalationEvent.of("reopened", milestone, level))
+            # SMS keys are per level: a level already sent for this date is not sent twice
+            return level
+        case Move(current=current, level=level):
+            if not apply.move_due_date(session, decision, now=now):
+                return None
+            counts.escalations_moved += 1
+            # the parties already know this level; only a higher one is news
+            return level if level > current.level else None
 
 
 class _DryRunRollback(Exception):
