@@ -16,6 +16,9 @@ from pathlib import Path
 
 from deadline_watch.fakes.twilio import FakeTwilio
 
+# the CLI with the crash points of the kill -9 suite installed (DEADLINE_WATCH_CRASH_AT)
+CRASH_CHILD = Path(__file__).with_name("crash_child.py")
+
 CONFIG = """
 [sms]
 backend = "{backend}"
@@ -68,18 +71,16 @@ def child_env(fake: FakeTwilio | None, crash_at: str | None = None) -> dict[str,
     return env
 
 
-def deliver_command(config: Path, db_url: str, now: datetime) -> list[str]:
-    return [
-        sys.executable, "-m", "deadline_watch", "--config", str(config), "--db", db_url,
-        "deliver", "--json", "--now", now.isoformat(),
-    ]
+def deliver_command(config: Path, db_url: str, now: datetime, *, crashable: bool = False) -> list[str]:
+    program = [sys.executable, str(CRASH_CHILD)] if crashable else [sys.executable, "-m", "deadline_watch"]
+    return [*program, "--config", str(config), "--db", db_url, "deliver", "--json", "--now", now.isoformat()]
 
 
 def run_deliver(
     fake: FakeTwilio | None, config: Path, db_url: str, *, now: datetime, crash_at: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        deliver_command(config, db_url, now),
+        deliver_command(config, db_url, now, crashable=crash_at is not None),
         env=child_env(fake, crash_at),
         cwd=config.parent,
         capture_output=True,

@@ -1,8 +1,8 @@
 """Exactly once across kill -9: a delivery process dies at each step of a send, then restarts.
 
-The child is the real CLI (`python -m deadline_watch deliver`) using the real twilio
-client against the local fake Twilio server; DEADLINE_WATCH_CRASH_AT makes it SIGKILL
-itself at a named point (see dispatch.crash_point). The restart comes after the claim
+The child is the real CLI (`deadline-watch deliver`) using the real twilio client against
+the local fake Twilio server; DEADLINE_WATCH_CRASH_AT makes it SIGKILL itself at a named
+point (installed from outside the runtime code by crash_child.py). The restart comes after the claim
 timeout, so stale `sending` rows are reconciled against the fake before any re-send.
 """
 

@@ -9,10 +9,8 @@ ambiguous `sending` rows a crash can leave small; reconcile.py settles those.
 
 from __future__ import annotations
 
-import os
 import queue
 import random
-import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -51,10 +49,6 @@ from deadline_watch.sms.error_codes import OPTED_OUT_CODE
 
 NOTIFICATIONS = Notification.__table__
 
-# Test hook for the crash suite (tests/reliability): "after_send" or "after_send:3" makes
-# the process SIGKILL itself at that point (the 3rd time it is reached). Points:
-# before_claim_commit, after_claim_commit, after_send (= before the outcome is recorded).
-CRASH_ENV = "DEADLINE_WATCH_CRASH_AT"
 RECORD_GROUP = 200  # most outcomes recorded in one transaction
 
 
@@ -107,36 +101,13 @@ class SendOutcome:
     released: bool = False  # never attempted: the pass stopped or the claim grew too old
 
 
-# ---------------------------------------------------------------- crash hook
-
-_crash_hits: dict[str, int] = {}
-_crash_lock = threading.Lock()
-
-
-def crash_point(name: str) -> None:
-    """SIGKILL this process at a named point when DEADLINE_WATCH_CRASH_AT asks for it (tests only)."""
-    wanted = os.environ.get(CRASH_ENV)
-    if not wanted:
-        return
-    point, _, nth = wanted.partition(":")
-    if point != name:
-        return
-    with _crash_lock:
-        _crash_hits[name] = _crash_hits.get(name, 0) + 1
-        if _crash_hits[name] >= int(nth or 1):
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
 # ---------------------------------------------------------------- claim
 
 
 def claim_due(sessions: sessionmaker[Session], *, now: datetime, limit: int) -> list[ClaimedRow]:
     """Take up to `limit` due pending rows in ONE statement and commit before returning."""
     with transaction(sessions) as session:
-        rows = claim_rows(session, now=now, limit=limit)
-        crash_point("before_claim_commit")
-    crash_point("after_claim_commit")
-    return rows
+        return claim_rows(session, now=now, limit=limit)
 
 
 def claim_rows(session: Session, *, now: datetime, limit: int) -> list[ClaimedRow]:
@@ -434,7 +405,6 @@ def _send_now(
         return SendOutcome(row, error=exc)
     except Exception as exc:  # noqa: BLE001 - an unknown failure is retried; the retry asks first
         return SendOutcome(row, error=SmsError(f"{type(exc).__name__}: {exc}", permanent=False))
-    crash_point("after_send")
     return SendOutcome(row, result=result, sent_at=sent_at)
 
 
