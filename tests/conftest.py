@@ -91,6 +91,74 @@ def pg_schema() -> Iterator[str]:
         admin.dispose()
 
 
+class MigratedSchemas:
+    """PostgreSQL schemas built by the Alembic migrations, reused across the tests of a session.
+
+    Migrating costs about a second per schema; emptying the tables (TRUNCATE .. RESTART
+    IDENTITY) costs a few milliseconds. A test gets a schema no other test is using, with
+    empty tables and ids starting at 1, exactly as a freshly migrated one; a schema whose
+    tables changed (or that cannot be emptied at once) is dropped instead of reused.
+    tests/test_migrations.py still checks what the migrations build.
+    """
+
+    def __init__(self) -> None:
+        self.admin = db.make_engine(PG_URL)
+        self.free: list[str] = []
+        self.made: dict[str, set[str]] = {}  # schema -> its tables right after migrating
+
+    def take(self) -> str:
+        if self.free:
+            return self.free.pop()
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with self.admin.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        engine = postgres_schema_engine(schema)
+        db.upgrade(engine)
+        engine.dispose()
+        self.made[schema] = self._tables(schema)
+        return schema
+
+    def give_back(self, schema: str) -> None:
+        try:
+            tables = self._tables(schema)
+            if tables != self.made[schema]:
+                raise RuntimeError("tables changed")
+            emptied = sorted(tables - {"alembic_version"})
+            with self.admin.begin() as connection:
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+                names = ", ".join(f'"{schema}"."{table}"' for table in emptied)
+                connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        except Exception:  # left locked or altered by the test: never reuse it
+            self.drop(schema)
+            return
+        self.free.append(schema)
+
+    def drop(self, schema: str) -> None:
+        self.made.pop(schema, None)
+        with self.admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+    def close(self) -> None:
+        for schema in list(self.made):
+            self.drop(schema)
+        self.admin.dispose()
+
+    def _tables(self, schema: str) -> set[str]:
+        with self.admin.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = :schema"), {"schema": schema}
+            )
+            return {row.tablename for row in rows}
+
+
+@pytest.fixture(scope="session")
+def migrated_schemas() -> Iterator[MigratedSchemas]:
+    require_postgres()
+    schemas = MigratedSchemas()
+    yield schemas
+    schemas.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
@@ -104,10 +172,10 @@ def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
         path = tmp_path / "deadline-watch.db"
         shutil.copyfile(template, path)
         return f"sqlite:///{path}"
-    schema = request.getfixturevalue("pg_schema")
-    engine = postgres_schema_engine(schema)
-    db.upgrade(engine)
-    engine.dispose()
+    require_postgres()
+    schemas: MigratedSchemas = request.getfixturevalue("migrated_schemas")
+    schema = schemas.take()
+    request.addfinalizer(lambda: schemas.give_back(schema))
     return f"{PG_URL}?options=-csearch_path%3D{schema}"
 
 

@@ -182,3 +182,20 @@ def test_changing_an_unknown_user_raises_not_found(sessions, change):
     with transaction(sessions) as session, pytest.raises(NotFoundError) as raised:
         change(session)
     assert raised.value.exit_code == 1 and "nobody" in raised.value.message
+
+
+def test_unknown_username_costs_one_verification_at_the_hashers_own_parameters(sessions, monkeypatch):
+    checked: list[str] = []
+    real_verify = users._verify
+
+    def recording_verify(stored: str, password: str) -> bool:
+        checked.append(stored)
+        return real_verify(stored, password)
+
+    monkeypatch.setattr(users, "_verify", recording_verify)
+    with transaction(sessions) as session:
+        assert not users.authenticate(session, username="nobody-here", password="whatever-1", now=NOW).ok
+    [dummy] = checked
+    # the dummy hash carries the cost of the hasher in use (the cheap test one here)
+    assert "m=1024,t=1,p=1" in dummy
+

@@ -113,7 +113,7 @@ def test_daemon_stops_within_seconds_on_signal(tmp_path, signum):
             check.dispose()
             if ticks:
                 break
-            time.sleep(0.2)
+            time.sleep(0.05)
         assert ticks, "the daemon never ran its first scan"
         process.send_signal(signum)
         started = time.monotonic()
@@ -126,28 +126,37 @@ def test_daemon_stops_within_seconds_on_signal(tmp_path, signum):
     assert "daemon.stopped" in output and "Traceback" not in output
 
 
-class SlowBackend(RecordingBackend):
+class HeldBackend(RecordingBackend):
+    """A slow provider: the first message is accepted, then held until the test releases it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sending = threading.Event()
+        self.release = threading.Event()
+
     def send(self, message):
-        time.sleep(0.3)
-        return super().send(message)
+        result = super().send(message)
+        self.sending.set()
+        self.release.wait(timeout=30)
+        return result
 
 
 def test_stop_event_ends_a_long_delivery_pass_and_keeps_the_rest_pending(engine, sessions):
     with db.transaction(sessions) as session:
-        for index in range(40):
+        for _ in range(40):
             f.milestone(session, date(2026, 12, 8), project_=f.project(session))
     settings = fast_settings(sms__concurrency=1)
     app = AppContext(settings=settings, clock=FixedClock(at(date(2026, 12, 1), 9)), engine_override=engine)
-    backend = SlowBackend()
+    backend = HeldBackend()
     jobs = WatchJobs(app, backend)
     jobs.scan()
     worker = threading.Thread(target=jobs.deliver)
     worker.start()
-    time.sleep(0.5)
-    jobs.stop.set()
-    started = time.monotonic()
-    worker.join(timeout=10)
-    assert not worker.is_alive() and time.monotonic() - started < 3
+    assert backend.sending.wait(timeout=30), "the delivery pass never sent"
+    jobs.stop.set()  # the stop arrives while a send is in flight
+    backend.release.set()
+    worker.join(timeout=30)
+    assert not worker.is_alive()
     with db.transaction(sessions) as session:
         states = session.scalars(sa.select(Notification.state)).all()
     assert states.count("sent") == len(backend.sent) < 40

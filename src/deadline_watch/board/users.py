@@ -31,8 +31,9 @@ FIRST_LOCK = timedelta(minutes=1)
 LONGEST_LOCK = timedelta(hours=1)
 
 _hasher = PasswordHasher()
-# Checked against when the username is unknown, so both paths cost one argon2 verification.
-_DUMMY_HASH = _hasher.hash("deadline-watch-no-such-user")
+# (hasher, hash) checked against when the username is unknown, so both paths cost one argon2
+# verification at the hasher's parameters; made on first use (tests swap in a cheap hasher).
+_dummy: tuple[PasswordHasher, str] | None = None
 
 
 class UserError(DeadlineWatchError):
@@ -137,7 +138,7 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
     """Check a password, counting failures and locking the account for a while after too many."""
     user = find_user(session, username.strip())
     if user is None or not user.active:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return LoginResult(None)
     if user.locked_until is not None and user.locked_until > now:
         return LoginResult(None, locked_until=user.locked_until)
@@ -161,6 +162,13 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
             after={"failed_logins": user.failed_logins, "locked_until": user.locked_until},
         )
     return LoginResult(None, locked_until=user.locked_until)
+
+
+def _dummy_hash() -> str:
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash("deadline-watch-no-such-user"))
+    return _dummy[1]
 
 
 def _verify(password_hash: str, password: str) -> bool:
