@@ -62,12 +62,14 @@ def fake_twilio_command(
         raise ConfigError(
             f"无法监听 {host}:{port}: {exc.strerror}", f"cannot listen on {host}:{port}: {exc.strerror}"
         ) from None
-    click.echo(f"# fake Twilio listening on {fake.base_url} (Ctrl-C to stop); export:")
-    for name, value in fake.env().items():
-        click.echo(f"export {name}={value}")
+    # Ctrl-C may come as soon as the address is printed, before serving starts: caught the same
     try:
+        click.echo(f"# fake Twilio listening on {fake.base_url} (Ctrl-C to stop); export:")
+        for name, value in fake.env().items():
+            click.echo(f"export {name}={value}")
         fake.serve_forever()
     except KeyboardInterrupt:
+        fake.stop()
         click.echo(f"# stopped; {len(fake.messages)} message(s) accepted", err=True)
 
 
