@@ -33,6 +33,8 @@ EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # plain days, and days next to National Day and the Spring Festival for the workdays mode
 TODAYS = [date(2026, 12, 1), date(2026, 9, 29), date(2027, 2, 4)]
 UNRESOLVED = ("open", "acknowledged")
+# by the scan (completed_late and cancelled reopen when the milestone is open again) or a supervisor
+RESOLUTIONS = ["completed_late", "cancelled", "deadline_extended", "waived", "referred_for_accountability"]
 
 
 @dataclass
@@ -117,6 +119,7 @@ def registries(draw: st.DrawFn) -> Registry:
             if state in UNRESOLVED and unresolved_taken:
                 state = "resolved"
             unresolved_taken = unresolved_taken or state in UNRESOLVED
+            resolution = draw(st.sampled_from(RESOLUTIONS)) if state == "resolved" else None
             reg.escalations.append(
                 {
                     "id": len(reg.escalations) + 1,
@@ -126,6 +129,7 @@ def registries(draw: st.DrawFn) -> Registry:
                     "due_date": item_due,
                     "level": draw(st.integers(1, 3)),
                     "state": state,
+                    "resolution": resolution,
                 }
             )
         if draw(st.booleans()):  # delivery's "unreachable" items are not the watch's
@@ -138,6 +142,7 @@ def registries(draw: st.DrawFn) -> Registry:
                     "due_date": due,
                     "level": 1,
                     "state": draw(st.sampled_from(["open", "resolved"])),
+                    "resolution": None,
                 }
             )
         # outbox rows planned earlier (so their keys are ones the rules could have made)
@@ -260,7 +265,12 @@ def milestone_facts(reg: Registry, milestone: dict) -> MilestoneFacts:
 
 def board_item(escalation: dict) -> EscalationFacts:
     return EscalationFacts(
-        escalation["id"], escalation["milestone_id"], escalation["due_date"], escalation["level"], escalation["state"]
+        escalation["id"],
+        escalation["milestone_id"],
+        escalation["due_date"],
+        escalation["level"],
+        escalation["state"],
+        escalation["resolution"],
     )
 
 
@@ -333,7 +343,7 @@ def test_reminder_candidates_are_every_milestone_a_reminder_rule_could_fire_for(
 
 @PROPERTY_SETTINGS
 @given(reg=registries())
-def test_escalation_candidates_are_exactly_the_milestones_to_open_raise_or_move(sessions, reg):
+def test_escalation_candidates_are_exactly_the_milestones_to_open_raise_reopen_or_move(sessions, reg):
     with sessions() as session:
         write(session, reg)
         loaded = {facts.milestone_id: (facts, current) for facts, current in
@@ -344,7 +354,7 @@ def test_escalation_candidates_are_exactly_the_milestones_to_open_raise_or_move(
         i for i, (facts, current) in every.items()
         if rules.plan_escalation(facts, current, settings=reg.settings, now=reg.now) is not None
     }
-    assert decided <= loaded.keys(), "a milestone to open, raise or move was not loaded"
+    assert decided <= loaded.keys(), "a milestone to open, raise, reopen or move was not loaded"
     # the one thing left to Python (see load.py): completed_on on a milestone still marked open
     extra = loaded.keys() - decided
     assert all(every[i][0].completed_on is not None for i in extra), "loaded a milestone with nothing to do"
