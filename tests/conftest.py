@@ -94,17 +94,19 @@ def pg_schema() -> Iterator[str]:
 class MigratedSchemas:
     """PostgreSQL schemas built by the Alembic migrations, reused across the tests of a session.
 
-    Migrating costs about a second per schema; emptying the tables (TRUNCATE .. RESTART
-    IDENTITY) costs a few milliseconds. A test gets a schema no other test is using, with
-    empty tables and ids starting at 1, exactly as a freshly migrated one; a schema whose
-    tables changed (or that cannot be emptied at once) is dropped instead of reused.
-    tests/test_migrations.py still checks what the migrations build.
+    Migrating costs about a second per schema; emptying it costs a few milliseconds: one
+    round trip of DELETEs (children first; cheaper than TRUNCATE, which makes new files for
+    every table and index) and sequence restarts. A test gets a schema no other test is
+    using, with empty tables and ids starting at 1, exactly as a freshly migrated one; a
+    schema whose tables changed (or that cannot be emptied at once) is dropped instead of
+    reused. tests/test_migrations.py still checks that the migrations build the models.
     """
 
     def __init__(self) -> None:
         self.admin = db.make_engine(PG_URL)
         self.free: list[str] = []
         self.made: dict[str, set[str]] = {}  # schema -> its tables right after migrating
+        self.emptying: dict[str, str] = {}  # schema -> the SQL that empties it
 
     def take(self) -> str:
         if self.free:
@@ -116,6 +118,7 @@ class MigratedSchemas:
         db.upgrade(engine)
         engine.dispose()
         self.made[schema] = self._tables(schema)
+        self.emptying[schema] = self._emptying_sql(schema)
         return schema
 
     def give_back(self, schema: str) -> None:
@@ -123,11 +126,8 @@ class MigratedSchemas:
             tables = self._tables(schema)
             if tables != self.made[schema]:
                 raise RuntimeError("tables changed")
-            emptied = sorted(tables - {"alembic_version"})
             with self.admin.begin() as connection:
-                connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
-                names = ", ".join(f'"{schema}"."{table}"' for table in emptied)
-                connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+                connection.exec_driver_sql(self.emptying[schema])
         except Exception:  # left locked or altered by the test: never reuse it
             self.drop(schema)
             return
@@ -135,6 +135,7 @@ class MigratedSchemas:
 
     def drop(self, schema: str) -> None:
         self.made.pop(schema, None)
+        self.emptying.pop(schema, None)
         with self.admin.begin() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
@@ -142,6 +143,23 @@ class MigratedSchemas:
         for schema in list(self.made):
             self.drop(schema)
         self.admin.dispose()
+
+    def _emptying_sql(self, schema: str) -> str:
+        from deadline_watch.domain.models import Base
+
+        tables = self.made[schema] - {"alembic_version"}
+        ordered = [table.name for table in reversed(Base.metadata.sorted_tables) if table.name in tables]
+        statements = ["SET LOCAL lock_timeout = '2s'"]
+        if set(ordered) != tables:  # a table the models do not know: its foreign keys are unknown too
+            names = ", ".join(f'"{schema}"."{table}"' for table in sorted(tables))
+            return f"{statements[0]}; TRUNCATE {names} RESTART IDENTITY CASCADE"
+        statements += [f'DELETE FROM "{schema}"."{table}"' for table in ordered]
+        with self.admin.connect() as connection:
+            sequences = connection.execute(
+                sa.text("SELECT sequencename FROM pg_sequences WHERE schemaname = :schema"), {"schema": schema}
+            ).scalars()
+            statements += [f'ALTER SEQUENCE "{schema}"."{name}" RESTART' for name in sequences]
+        return "; ".join(statements)
 
     def _tables(self, schema: str) -> set[str]:
         with self.admin.connect() as connection:
