@@ -45,3 +45,27 @@ def queue(
         session.add_all(rows)
         session.flush()
         return [row.id for row in rows]
+
+
+def age_claims(sessions: sessionmaker[Session], seconds: float) -> int:
+    """Move every `sending` claim `seconds` into the past (a worker that died that long ago).
+
+    On PostgreSQL claims carry the database's time and are judged by its clock, so a
+    later `--now` alone no longer makes them stale: the claims themselves must age."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from deadline_watch.domain.models import Notification
+
+    with transaction(sessions) as session:
+        claims = session.execute(
+            sa.select(Notification.id, Notification.claimed_at).where(Notification.state == "sending")
+        ).all()
+        for row_id, claimed_at in claims:
+            session.execute(
+                sa.update(Notification)
+                .where(Notification.id == row_id)
+                .values(claimed_at=claimed_at - timedelta(seconds=seconds))
+            )
+    return len(claims)

@@ -89,8 +89,11 @@ def test_a_failing_tick_is_logged_and_the_daemon_goes_on(tmp_path):
                      clock=FixedClock(at(date(2026, 12, 1), 9)))
     jobs = WatchJobs(app, RecordingBackend())
     with capture_logs() as logs:
-        jobs.scan()  # schema missing: logged, not raised
-    assert [entry["event"] for entry in logs] == ["tick.failed"]
+        jobs.scan()  # database missing: one line, not raised, no traceback
+        jobs.deliver()  # backing off: not even tried
+    assert [entry["event"] for entry in logs] == ["database.unavailable"]
+    assert "exc_info" not in logs[0]
+    assert not jobs.health.healthy and jobs.health.as_dict()["status"] == "error"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -199,7 +199,8 @@ def test_catch_up_after_ten_days_down_opens_at_the_current_level_only(sessions):
 def test_pending_reminder_is_cancelled_once_the_milestone_is_overdue(sessions):
     make_milestone(sessions)
     tick(sessions, at(DUE, 21, 0), RecordingBackend())  # after the window on the due date: nothing
-    tick(sessions, at(DUE - timedelta(days=1), 21, 0), RecordingBackend())  # queued for tomorrow 08:30
+    # back a day (forced: time only goes forward otherwise): queued for tomorrow 08:30
+    tick(sessions, at(DUE - timedelta(days=1), 21, 0), RecordingBackend(), force=True)
     result = tick(sessions, at(DUE + timedelta(days=1), 0, 5), RecordingBackend())
     assert result.scan.notifications_cancelled == 1
     states = {row.rule: row.state for row in notifications(sessions)}

@@ -229,16 +229,22 @@ def write_atomic(path: Path, content: bytes) -> Path:
 
 
 def write_scheduled_report(
-    sessions: sessionmaker[Session], settings: Settings, kind: str, *, now: datetime
+    sessions: sessionmaker[Session], settings: Settings, kind: str, *, now: datetime, writer: str = ""
 ) -> list[Path]:
     """The daemon's weekly/monthly job: build the report as of `now` and write xlsx + csv.
 
-    Files go to `settings.reports.dir` as `<slug>.xlsx` and `<slug>.csv`; an existing
-    file of the same name (a re-run) is replaced atomically.
+    Files go to `settings.reports.dir` as `<slug>.xlsx` and `<slug>.csv`. Each period is
+    written once: the period's row in `report_runs` (unique slug) is inserted in the same
+    transaction as the files are written, so a second daemon (or a re-run) writes nothing
+    and gets an empty list.
     """
+    from deadline_watch.domain.report_runs import claim_period
+
     at = local_date(now, settings.tz)
     with transaction(sessions) as session:
         report = build_report(session, kind, at=at, settings=settings)
-    directory = Path(settings.reports.dir)
-    paths = [write_atomic(directory / f"{report.slug}.{fmt}", render(report, fmt)) for fmt in ("xlsx", "csv")]
-    return paths  # the daemon job logs report.written with these paths
+        if not claim_period(session, kind, report.slug, now=now, writer=writer):
+            return []
+        directory = Path(settings.reports.dir)
+        # written before the commit: a failed write rolls the claim back for the next try
+        return [write_atomic(directory / f"{report.slug}.{fmt}", render(report, fmt)) for fmt in ("xlsx", "csv")]

@@ -11,13 +11,23 @@ from pathlib import Path
 
 import click
 
-from deadline_watch.cli import board_cmds, db_cmds, registry_cmds, report_cmds, sms_cmds, user_cmds, watch_cmds
+from deadline_watch.cli import (
+    board_cmds,
+    clock_cmds,
+    db_cmds,
+    registry_cmds,
+    report_cmds,
+    sms_cmds,
+    user_cmds,
+    watch_cmds,
+)
 from deadline_watch.core.config import load_settings
 from deadline_watch.core.context import AppContext
+from deadline_watch.core.db import DATABASE_FAULTS, database_error
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.core.logs import configure_logging, get_logger
 
-COMMAND_MODULES = [db_cmds, registry_cmds, watch_cmds, sms_cmds, report_cmds, board_cmds, user_cmds]
+COMMAND_MODULES = [db_cmds, registry_cmds, watch_cmds, clock_cmds, sms_cmds, report_cmds, board_cmds, user_cmds]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         # With standalone_mode=False click returns ctx.exit()'s code instead of exiting.
         returned = cli.main(args=argv, prog_name="deadline-watch", standalone_mode=False)
     except DeadlineWatchError as err:
+        click.echo(f"错误 error: {err.message}", err=True)
+        return err.exit_code
+    except DATABASE_FAULTS as exc:
+        # read-only, disk full, file gone, server unreachable: one line, exit 3, no traceback
+        err = database_error(exc)
         click.echo(f"错误 error: {err.message}", err=True)
         return err.exit_code
     except click.exceptions.Abort:

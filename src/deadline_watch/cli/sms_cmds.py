@@ -139,7 +139,7 @@ def deliver_command(app: "AppContext", now_text: str | None, as_json: bool) -> N
 
     from deadline_watch.core.clock import parse_instant
     from deadline_watch.core.errors import DeadlineWatchError
-    from deadline_watch.delivery.dispatch import run_delivery_pass
+    from deadline_watch.daemon.tick import deliver_under_lease, lease_busy_error
     from deadline_watch.sms.factory import make_backend
 
     settings = app.settings
@@ -153,9 +153,14 @@ def deliver_command(app: "AppContext", now_text: str | None, as_json: bool) -> N
             raise DeadlineWatchError(
                 f"时间格式错误: {now_text!r},应为 ISO 8601", f"bad instant {now_text!r}: expected ISO 8601"
             ) from None
-        result = run_delivery_pass(sessions, backend, settings, now=now)
+        options: dict = {}
     else:
-        result = run_delivery_pass(sessions, backend, settings, now=app.now(), clock=app.clock)
+        now, options = app.now(), {"clock": app.clock}
+    # beside running daemons: wait for their pass to end, then send alone (one rate cap)
+    wait = settings.scheduler.lease_wait_seconds
+    result = deliver_under_lease(app.engine, sessions, backend, settings, now=now, wait_seconds=wait, **options)
+    if result is None:
+        raise lease_busy_error(wait)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     else:

@@ -41,16 +41,23 @@ def _echo_json(value: object) -> None:
 @click.option("--now", "now_text", metavar="ISO8601", help="Run as of this instant (default: the clock).")
 @click.option("--dry-run", is_flag=True, help="Print what would be enqueued, escalated and sent; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts.")
+@click.option("--force", is_flag=True,
+              help="Scan even when --now is earlier than the last scan (never sends an SMS contradicting one sent).")
 @click.pass_obj
-def tick_command(app: AppContext, now_text: str | None, dry_run: bool, as_json: bool) -> None:
-    """One scan (reminders, escalations, cancellations) then one delivery pass."""
+def tick_command(app: AppContext, now_text: str | None, dry_run: bool, as_json: bool, force: bool) -> None:
+    """One scan (reminders, escalations, cancellations) then one delivery pass.
+
+    A --now earlier than the last recorded scan plans and sends nothing (exit 2) unless --force."""
     from deadline_watch.daemon.tick import run_tick
 
     sessions = app.checked_sessions()
     now = _now(app, now_text)
     # with --json stdout carries only the JSON object: the console backend prints to stderr
     backend = None if dry_run else _backend(app, stream=sys.stderr if as_json else None)
-    result = run_tick(sessions, app.settings, now=now, backend=backend, dry_run=dry_run)
+    result = run_tick(
+        sessions, app.settings, now=now, backend=backend, dry_run=dry_run, force=force,
+        engine=app.engine, wait_seconds=app.settings.scheduler.lease_wait_seconds,
+    )
     if as_json:
         values = result.as_dict()
         values["now"] = now.isoformat()

@@ -134,6 +134,12 @@ class TwilioSettings(_Section):
 class SchedulerSettings(_Section):
     scan_interval_seconds: Annotated[int, Field(ge=10)] = 300
     delivery_interval_seconds: Annotated[int, Field(ge=1)] = 30
+    # a wall-clock jump (against the monotonic clock or the database's) beyond this is held
+    max_clock_jump_seconds: Annotated[int, Field(ge=1)] = 3600
+    # the daemon's own /healthz and /metrics on 127.0.0.1 (0: not served)
+    health_port: Annotated[int, Field(ge=0, le=65535)] = 0
+    # how long a manual `deliver`/`tick` waits for a daemon's delivery pass to finish
+    lease_wait_seconds: Annotated[int, Field(ge=0)] = 300
 
 
 class WebSettings(_Section):

@@ -14,7 +14,19 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from deadline_watch.core.errors import SchemaError
+from deadline_watch.core.errors import DatabaseError, SchemaError
+
+# What a failing database looks like from here (read-only, disk full, file gone, server
+# unreachable, schema behind): the CLI exits 3 with one line, the daemon logs one line and
+# retries. Programming errors (IntegrityError, ProgrammingError) are not in the list.
+DATABASE_FAULTS: tuple[type[BaseException], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InternalError,
+    sa.exc.InterfaceError,
+    SchemaError,
+    DatabaseError,
+    OSError,
+)
 
 
 def _alembic_dir() -> Path:
@@ -69,6 +81,30 @@ def _is_memory(dbapi_connection: Any) -> bool:
     return any(row[1] == "main" and not row[2] for row in rows)
 
 
+def after_commit(session: Session, callback: Any) -> None:
+    """Run `callback` once the session's transaction has committed (never on a rollback):
+    log lines that claim a change ("escalation.opened", "sms.sent") must not precede it."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop("after_commit", []):
+        callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop("after_commit", None)
+
+
+def log_after_commit(session: Session, log_level: str, event_name: str, /, **values: Any) -> None:
+    """A log line emitted only when (and once) the change it announces is committed."""
+    from deadline_watch.core.logs import get_logger
+
+    after_commit(session, lambda: getattr(get_logger(), log_level)(event_name, **values))
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
@@ -92,7 +128,7 @@ def insert_ignore(session: Session, table: sa.Table, rows: list[dict], conflict_
     else:  # pragma: no cover - only the two supported backends reach here
         raise SchemaError(f"不支持的数据库: {dialect}", f"unsupported database: {dialect}")
     statement = insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
-    result = session.execute(statement.returning(table.c.id), rows)
+    result = session.execute(statement.returning(*table.primary_key.columns), rows)
     return len(result.fetchall())
 
 
@@ -142,6 +178,27 @@ def require_head(engine: Engine) -> None:
             f"database schema is at {current or 'nothing'}, expected {head}: "
             "run `deadline-watch db upgrade` first",
         )
+
+
+def describe_fault(exc: BaseException) -> str:
+    """One line for a database fault: the driver's first line, never a traceback."""
+    if isinstance(exc, (SchemaError, DatabaseError)):
+        return exc.message
+    return f"{type(getattr(exc, 'orig', None) or exc).__name__}: {_short(exc)}"[:300]
+
+
+def database_error(exc: BaseException) -> DatabaseError:
+    """A database fault as a user error (exit code 3) with one bilingual line."""
+    line = describe_fault(exc)
+    return DatabaseError(f"数据库错误(只读、磁盘已满、文件丢失或无法连接): {line}",
+                         f"database error (read-only, disk full, file gone or unreachable): {line}")
+
+
+def database_clock(session: Session) -> Any:
+    """The database server's clock (PostgreSQL), None on SQLite: there one process decides."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return session.scalar(sa.text("select clock_timestamp()"))
 
 
 def _short(exc: BaseException) -> str:

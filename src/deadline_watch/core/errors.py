@@ -36,6 +36,18 @@ class SchemaError(DeadlineWatchError):
     exit_code = 3
 
 
+class ClockError(DeadlineWatchError):
+    """`now` is earlier than the last recorded scan: time only goes forward."""
+
+    exit_code = 2
+
+
+class DatabaseError(DeadlineWatchError):
+    """The database failed underneath a command (read-only, disk full, file gone, unreachable)."""
+
+    exit_code = 3
+
+
 class RegistryError(DeadlineWatchError):
     """A registry file cannot be imported (the report lists each problem)."""
 

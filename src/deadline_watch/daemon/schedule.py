@@ -12,16 +12,25 @@ import signal
 import threading
 import time as monotonic_time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.orm import Session, sessionmaker
 
 from deadline_watch.core.context import AppContext
+from deadline_watch.core.db import DATABASE_FAULTS, database_clock, describe_fault, transaction
+from deadline_watch.core.errors import ClockError
+from deadline_watch.core.lease import Lease, holder_id
 from deadline_watch.core.logs import get_logger
-from deadline_watch.daemon.tick import run_delivery
+from deadline_watch.daemon.clock_guard import ClockGuard, ClockReading, boot_clock
+from deadline_watch.daemon.database_file import DatabaseFile
+from deadline_watch.daemon.health import DaemonHealth, serve_health
+from deadline_watch.daemon.tick import DELIVERY_LEASE, handover_pause, run_delivery
+from deadline_watch.domain import watch_clock
 from deadline_watch.domain.workdays import fallback_years
 from deadline_watch.sms.base import SmsBackend
 from deadline_watch.watch.service import record_tick, run_scan
@@ -39,22 +48,87 @@ def job_defaults(settings) -> dict:
 
 
 class WatchJobs:
-    """The callables the scheduler runs; each reads `now` from the app's clock once."""
+    """The callables the scheduler runs; each reads `now` from the app's clock once.
 
-    def __init__(self, app: AppContext, backend: SmsBackend | None, stop: threading.Event | None = None) -> None:
+    Every job runs under the same checks: the SQLite file is still the one we opened, the
+    clock is trusted (`ClockGuard`), and this daemon holds the job's lease (one scanner,
+    one sender, one report writer among N daemons). A database failure is one log line
+    (rate-limited), marks the daemon unhealthy and is retried with backoff.
+    """
+
+    def __init__(
+        self,
+        app: AppContext,
+        backend: SmsBackend | None,
+        stop: threading.Event | None = None,
+        *,
+        health: DaemonHealth | None = None,
+        monotonic: Callable[[], float] = boot_clock,
+    ) -> None:
         self.app = app
         self.backend = backend
         self.stop = stop or threading.Event()
         self.log = get_logger()
+        self.health = health or DaemonHealth()
+        self.guard = ClockGuard(app.settings.scheduler.max_clock_jump_seconds, monotonic=monotonic)
+        self.database_file = DatabaseFile(app)
+        self.holder = holder_id()
+
+    # ------------------------------------------------------------------ the checks
+
+    def _run(self, job: str, lease_name: str, body: Callable[[sessionmaker[Session], datetime], None]) -> None:
+        if not self.health.may_try_database(monotonic_time.monotonic()):
+            return
+        try:
+            self.database_file.check()
+            sessions = self.app.checked_sessions()
+            now = self.app.now()
+            if not self._clock_trusted(sessions, now):
+                self.health.database_ok()
+                return
+            lease = Lease(self.app.engine, lease_name)
+            held = lease.acquire()
+            self.health.leader[lease_name] = held
+            if not held:
+                self.health.database_ok()
+                return
+            try:
+                body(sessions, now)
+            finally:
+                lease.release()
+            self.health.ran(job)
+            self.health.database_ok()
+        except DATABASE_FAULTS as exc:
+            self.health.database_failed(job, describe_fault(exc), monotonic_time.monotonic())
+        except ClockError as exc:  # a scan found a later last scan than the guard saw
+            self.log.error("clock.held", state="behind_last_scan", detail=exc.message_en, job=job)
+        except Exception:  # the daemon must outlive one bad job; the next one retries
+            self.log.exception("tick.failed", job=job)
+
+    def _clock_trusted(self, sessions: sessionmaker[Session], now: datetime) -> bool:
+        with transaction(sessions) as session:
+            database_now = database_clock(session)
+            reading = ClockReading(
+                wall=now,
+                database=database_now,
+                last_scan=watch_clock.last_scan_at(session),
+                confirmations=watch_clock.confirmations(session),
+            )
+            was = self.guard.state
+            trusted = self.guard.check(reading)
+            if self.guard.state != was:
+                watch_clock.record_hold(session, self.holder, "" if trusted else self.guard.detail, now=now)
+        self.health.clock_state, self.health.clock_detail = self.guard.state, self.guard.detail
+        return trusted
+
+    # ------------------------------------------------------------------ the jobs
 
     def scan(self) -> None:
-        now = self.app.now()
+        self._run("scan", "scan", self._scan)
+
+    def _scan(self, sessions: sessionmaker[Session], now: datetime) -> None:
         started = monotonic_time.perf_counter()
-        try:
-            counts, due = run_scan(self.app.checked_sessions(), self.app.settings, now=now)
-        except Exception:  # the daemon must outlive one bad tick; the next one retries
-            self.log.exception("tick.failed", job="scan")
-            return
+        counts, due = run_scan(sessions, self.app.settings, now=now)
         duration_ms = int((monotonic_time.perf_counter() - started) * 1000)
         values = {
             **counts.as_dict(),
@@ -62,23 +136,23 @@ class WatchJobs:
             "duration_ms": duration_ms,
             "calendar_fallback_years": fallback_years(),
         }
-        record_tick(self.app.sessions, "scan", values, started_at=now, duration_ms=duration_ms)
+        record_tick(sessions, "scan", values, started_at=now, duration_ms=duration_ms)
+        self.health.last_scan = now.isoformat()
         self.log.info("tick.done", job="scan", **values)
 
     def deliver(self) -> None:
         if self.stop.is_set():
             return
-        now = self.app.now()
+        self._run("delivery", DELIVERY_LEASE, self._deliver)
+
+    def _deliver(self, sessions: sessionmaker[Session], now: datetime) -> None:
+        handover_pause(sessions, now=now, stop=self.stop)
         started = monotonic_time.perf_counter()
         # the stop event lets SIGTERM end a long pass: in-flight sends finish, the rest go back
         options: dict[str, Any] = {"clock": self.app.clock, "stop": self.stop}
-        try:
-            status, sent, failed, deferred, account_error = run_delivery(
-                self.app.checked_sessions(), self.backend, self.app.settings, now=now, **options
-            )
-        except Exception:
-            self.log.exception("tick.failed", job="delivery")
-            return
+        status, sent, failed, deferred, account_error = run_delivery(
+            sessions, self.backend, self.app.settings, now=now, **options
+        )
         duration_ms = int((monotonic_time.perf_counter() - started) * 1000)
         values = {
             "delivery": status,
@@ -90,19 +164,20 @@ class WatchJobs:
         }
         # an idle pass every 30 s is not worth a row; a refused account is (/healthz shows it)
         if sent or failed or deferred or account_error:
-            record_tick(self.app.sessions, "delivery", values, started_at=now, duration_ms=duration_ms)
+            record_tick(sessions, "delivery", values, started_at=now, duration_ms=duration_ms)
         self.log.info("tick.done", job="delivery", **values)
 
     def report(self, kind: str) -> None:
-        now = self.app.now()
+        self._run("report", "report", lambda sessions, now: self._report(sessions, now, kind))
+
+    def _report(self, sessions: sessionmaker[Session], now: datetime, kind: str) -> None:
         from deadline_watch.board.report_files import write_scheduled_report
 
-        try:
-            paths = write_scheduled_report(self.app.checked_sessions(), self.app.settings, kind, now=now)
-        except Exception:
-            self.log.exception("report.failed", kind=kind)
+        paths = write_scheduled_report(sessions, self.app.settings, kind, now=now, writer=self.holder)
+        if not paths:
+            self.log.info("report.skipped", kind=kind, reason="already written for this period")
             return
-        record_tick(self.app.sessions, "report", {"kind": kind, "files": [str(p) for p in paths]}, started_at=now, duration_ms=0)
+        record_tick(sessions, "report", {"kind": kind, "files": [str(p) for p in paths]}, started_at=now, duration_ms=0)
         self.log.info("report.written", kind=kind, files=[str(path) for path in paths])
 
 
@@ -171,11 +246,19 @@ def run_daemon(app: AppContext, backend: SmsBackend | None) -> None:
     scheduler = build_scheduler(app, jobs)
     install_signal_handlers(scheduler, stop)
     log = get_logger()
+    port = app.settings.scheduler.health_port
+    server = serve_health(jobs.health, port) if port else None
     log.info(
         "daemon.started",
         scan_interval_seconds=app.settings.scheduler.scan_interval_seconds,
         delivery_interval_seconds=app.settings.scheduler.delivery_interval_seconds,
         timezone=app.settings.timezone,
+        health_port=port or None,
+        holder=jobs.holder,
     )
-    scheduler.start()  # blocks until the signal handler shuts it down
+    try:
+        scheduler.start()  # blocks until the signal handler shuts it down
+    finally:
+        if server is not None:
+            server.shutdown()
     log.info("daemon.stopped")

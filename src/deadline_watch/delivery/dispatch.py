@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deadline_watch.core.clock import Clock
 from deadline_watch.core.config import Settings
-from deadline_watch.core.db import transaction
+from deadline_watch.core.db import log_after_commit, transaction
 from deadline_watch.core.errors import SmsError
 from deadline_watch.core.logs import get_logger
 from deadline_watch.delivery.ratelimit import RateLimiter, shared_limiter
@@ -123,14 +123,17 @@ def claim_rows(session: Session, *, now: datetime, limit: int) -> list[ClaimedRo
         .order_by(NOTIFICATIONS.c.next_attempt_at, NOTIFICATIONS.c.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         due = due.with_for_update(skip_locked=True)
     claimed = session.execute(
         sa.update(NOTIFICATIONS)
         .where(NOTIFICATIONS.c.id.in_(due.scalar_subquery()))
         .values(
             state=NotificationState.SENDING,
-            claimed_at=now,
+            # the claim's time is the database's: staleness is judged by that one clock, so
+            # a worker whose own clock runs ahead never takes a live worker's claims
+            claimed_at=sa.func.now() if postgres else now,
             attempts=NOTIFICATIONS.c.attempts + 1,
             updated_at=now,
         )
@@ -254,7 +257,7 @@ def run_delivery_pass(
             if not claimed:
                 break
             outcome.claimed += len(claimed)
-            _deliver_batch(pool, claimed, sessions, backend, settings, limiter, rng, current, outcome, stop)
+            _deliver_batch(pool, claimed, claim_at, sessions, backend, settings, limiter, rng, current, outcome, stop)
     log.info("delivery.done", **outcome.as_dict())
     return outcome
 
@@ -262,6 +265,7 @@ def run_delivery_pass(
 def _deliver_batch(
     pool: ThreadPoolExecutor,
     claimed: list[ClaimedRow],
+    claim_at: datetime,
     sessions: sessionmaker[Session],
     backend: SmsBackend,
     settings: Settings,
@@ -273,8 +277,9 @@ def _deliver_batch(
 ) -> None:
     stop = _EitherEvent(threading.Event(), shutdown)
     # A claim older than the timeout may be taken over by another worker's reconciliation:
-    # a row still unsent at half the timeout goes back to the queue instead of out.
-    send_by = timedelta(seconds=settings.sms.claim_timeout_seconds / 2)
+    # a row still unsent at half the timeout goes back to the queue instead of out. Measured
+    # on this process's own clock from the claim (the stored claim time may be the database's).
+    send_by = claim_at + timedelta(seconds=settings.sms.claim_timeout_seconds / 2)
 
     def sid_taken(provider_message_id: str) -> bool:
         with transaction(sessions) as session:
@@ -349,9 +354,9 @@ def _send_one(
     stop: _EitherEvent,
     current: Callable[[], datetime],
     sid_taken: Callable[[str], bool],
-    send_by: timedelta,
+    send_by: datetime,
 ) -> SendOutcome:
-    if stop.is_set() or current() - row.claimed_at > send_by:
+    if stop.is_set() or current() > send_by:
         return SendOutcome(row, released=True)
     if row.attempts > 1:
         # A retry may follow an ambiguous failure (a timeout after the request left):
@@ -371,7 +376,7 @@ def _send_one(
     permit = limiter.acquire(stop)
     if permit is None:
         return SendOutcome(row, released=True)
-    if current() - row.claimed_at > send_by:
+    if current() > send_by:
         limiter.done(permit)
         return SendOutcome(row, released=True)
     try:
@@ -425,7 +430,9 @@ def _record_accepted(session: Session, accepted: list[SendOutcome], now: datetim
             log.error("sms.record_conflict", notification_id=sent.row.id, provider_message_id=sent.result.provider_message_id)
             continue
         outcome.sent += 1
-        log.info(
+        log_after_commit(
+            session,
+            "info",
             "sms.sent",
             notification_id=sent.row.id,
             provider_message_id=sent.result.provider_message_id,
@@ -466,10 +473,12 @@ def _record(
             log.error("sms.record_conflict", notification_id=row.id, provider_message_id=sent.result.provider_message_id)
         elif sent.already_sent:
             outcome.reconciled += 1
-            log.info("sms.reconciled", notification_id=row.id, provider_message_id=sent.result.provider_message_id)
+            log_after_commit(session, "info", "sms.reconciled", notification_id=row.id, provider_message_id=sent.result.provider_message_id)
         else:
             outcome.sent += 1
-            log.info(
+            log_after_commit(
+                session,
+                "info",
                 "sms.sent",
                 notification_id=row.id,
                 provider_message_id=sent.result.provider_message_id,
@@ -519,7 +528,7 @@ def _record(
         message = f"gave up after {row.attempts} attempts ({settings.sms.retry_deadline_hours:g} h): {message}"
     _fail(session, row, now=now, error=message, code=error.code)
     outcome.failed += 1
-    log.error("sms.failed", notification_id=row.id, code=error.code, http_status=error.http_status, error=message)
+    log_after_commit(session, "error", "sms.failed", notification_id=row.id, code=error.code, http_status=error.http_status, error=message)
 
 
 def _owned(row: ClaimedRow) -> list:

@@ -139,14 +139,23 @@ def mark_sent_many(session: Session, sent: list[tuple[int, datetime, SendResult,
     return set(expected) - confirmed
 
 
+def stale_cutoff(session: Session, claim_timeout_seconds: float, *, now: datetime) -> sa.ColumnElement | datetime:
+    """Claims older than this are stale. On PostgreSQL claims carry the database's time and
+    are judged by the database's clock alone (a worker whose clock runs ahead must not take
+    a live worker's claims); on SQLite there is one process and one clock: `now`."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, float(claim_timeout_seconds))
+    return now - timedelta(seconds=claim_timeout_seconds)
+
+
 def reconcile_stale(
     sessions: sessionmaker[Session], backend: SmsBackend, *, claim_timeout_seconds: float, now: datetime
 ) -> ReconcileResult:
     """Settle every `sending` row whose claim is older than the timeout."""
     log = get_logger()
     outcome = ReconcileResult()
-    cutoff = now - timedelta(seconds=claim_timeout_seconds)
     with transaction(sessions) as session:
+        cutoff = stale_cutoff(session, claim_timeout_seconds, now=now)
         stale = session.execute(
             sa.select(
                 NOTIFICATIONS.c.id,

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from deadline_watch.core import db
-from deadline_watch.core.logs import get_logger
 from deadline_watch.domain import audit
 from deadline_watch.domain.models import Escalation, EscalationReason, EscalationState
 
@@ -108,7 +107,7 @@ def resolve(
         after={"state": "resolved", "resolution": resolution, "note": note},
     ):
         return False
-    get_logger().info("escalation.resolved", escalation_id=current.id, resolution=resolution)
+    db.log_after_commit(session, "info", "escalation.resolved", escalation_id=current.id, resolution=resolution)
     return True
 
 

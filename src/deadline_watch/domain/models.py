@@ -140,6 +140,8 @@ class EscalationState(LabelledEnum):
 class EscalationReason(LabelledEnum):
     OVERDUE = "overdue", "逾期未完成"
     UNREACHABLE = "unreachable", "无法联系责任人"
+    # opened by a clock jump, taken back by `watch rewind`: accuses no one
+    WITHDRAWN = "withdrawn", "时钟回拨撤回"
 
 
 class Resolution(LabelledEnum):
@@ -149,6 +151,7 @@ class Resolution(LabelledEnum):
     REFERRED = "referred_for_accountability", "移交问责"
     CANCELLED = "cancelled", "节点已撤销"
     REACHED = "reached", "已联系上责任人"
+    WITHDRAWN = "withdrawn", "时钟回拨撤回"
 
 
 class UserRole(LabelledEnum):
@@ -373,3 +376,29 @@ def responsible_person_id() -> ColumnElement[int]:
     """Who answers for a milestone, as SQL: its own owner when it has one, else its
     project's owner. The statement must have Milestone and Project in its FROM."""
     return func.coalesce(Milestone.owner_id, Project.owner_id)
+
+
+class WatchState(Base):
+    """Named facts about the watch's time that every process must agree on: the last scan's
+    instant (time only goes forward), operator confirmations of a clock jump, the holder
+    of each leader lease."""
+
+    __tablename__ = "watch_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    instant: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    counter: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ReportRun(Base):
+    """One scheduled report per period: the unique slug lets exactly one writer record it."""
+
+    __tablename__ = "report_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    written_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    writer: Mapped[str] = mapped_column(String(100), default="")

@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from deadline_watch.core.logs import get_logger
+from deadline_watch.core.db import log_after_commit
 from deadline_watch.domain.models import Notification, NotificationState
 
 
@@ -33,7 +33,7 @@ def cancel(session: Session, reasons: dict[int, str], *, now: datetime) -> int:
             )
             cancelled += result.rowcount or 0
     if cancelled:
-        get_logger().info("outbox.cancelled", count=cancelled, reasons=dict(Counter(reasons.values())))
+        log_after_commit(session, "info", "outbox.cancelled", count=cancelled, reasons=dict(Counter(reasons.values())))
     return cancelled
 
 

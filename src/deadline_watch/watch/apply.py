@@ -11,7 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from deadline_watch.core.logs import get_logger
+from deadline_watch.core import db
 from deadline_watch.domain.board_items import (
     ACTOR,
     RESOLVED_BY_FACTS,
@@ -41,8 +41,8 @@ def open_escalation(session: Session, facts: MilestoneFacts, level: int, *, now:
         audit_after={"milestone_id": facts.milestone_id, "due_date": facts.due_date, "level": level, "state": "open"},
     )
     if escalation_id is not None:
-        get_logger().info(
-            "escalation.opened", escalation_id=escalation_id, project_code=facts.project_code, level=level
+        db.log_after_commit(
+            session, "info", "escalation.opened", escalation_id=escalation_id, project_code=facts.project_code, level=level
         )
     return escalation_id
 
@@ -61,7 +61,9 @@ def raise_level(session: Session, decision: Raise, *, now: datetime) -> bool:
         after={"level": decision.level},
     ):
         return False
-    get_logger().info(
+    db.log_after_commit(
+        session,
+        "info",
         "escalation.raised",
         escalation_id=decision.escalation_id,
         project_code=decision.facts.project_code,

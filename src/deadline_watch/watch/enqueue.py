@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from deadline_watch.core import db
 from deadline_watch.core.config import Settings
-from deadline_watch.core.logs import get_logger
 from deadline_watch.domain.models import Notification, NotificationState
 from deadline_watch.sms.messages import render_sms
 from deadline_watch.watch.rules import SmsIntent
@@ -122,5 +121,5 @@ def _revive(session: Session, intent: SmsIntent, settings: Settings, *, now: dat
         .execution_options(synchronize_session=False)
     )
     if result.rowcount:
-        get_logger().info("outbox.revived", dedup_key=intent.dedup_key)
+        db.log_after_commit(session, "info", "outbox.revived", dedup_key=intent.dedup_key)
     return bool(result.rowcount)

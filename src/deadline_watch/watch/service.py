@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from deadline_watch.core import db
 from deadline_watch.core.clock import local_date
 from deadline_watch.core.config import Settings
-from deadline_watch.domain import outbox
+from deadline_watch.domain import outbox, watch_clock
 from deadline_watch.domain.models import Notification, NotificationState, TickRun
-from deadline_watch.watch import apply, enqueue, load, rules
+from deadline_watch.watch import apply, contradictions, enqueue, load, rules
 from deadline_watch.watch.decisions import EscalationDecision, Move, Open, Raise, Reopen, Resolve, SmsIntent
 from deadline_watch.watch.facts import MilestoneFacts, PersonFacts
 
@@ -111,7 +111,9 @@ def scan_and_enqueue(session: Session, settings: Settings, *, now: datetime) -> 
     # 3. reminders for milestones inside the window
     candidates = load.reminder_candidates(session, today=today, window_days=rules.reminder_window_days(settings))
     counts.reminder_candidates = len(candidates)
-    reminders = rules.plan_reminders(candidates, settings=settings, now=now)
+    reminders = contradictions.drop_contradicting(
+        session, rules.plan_reminders(candidates, settings=settings, now=now)
+    )
     intents.extend(reminders)
 
     # 4. pending SMS that went stale (completed, re-dated, project stopped, new owner,
@@ -181,16 +183,26 @@ class _DryRunRollback(Exception):
 
 
 def run_scan(
-    sessions: sessionmaker[Session], settings: Settings, *, now: datetime, dry_run: bool = False
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    force: bool = False,
 ) -> tuple[ScanCounts, int]:
     """Scan and enqueue in one transaction (rolled back on a dry run).
 
+    A `now` earlier than the last recorded scan raises `ClockError` (nothing planned)
+    unless `force`; even forced, no SMS contradicts one already sent (`contradictions`).
     Returns the counts and how many pending SMS are due at `now` after the scan.
     """
     holder: dict = {}
     try:
         with db.transaction(sessions) as session:
+            if not force:
+                watch_clock.require_forward(session, now)
             holder["counts"] = scan_and_enqueue(session, settings, now=now)
+            watch_clock.record_scan(session, now)
             holder["due"] = session.scalar(
                 sa.select(sa.func.count(Notification.id)).where(
                     Notification.state == NotificationState.PENDING.value, Notification.next_attempt_at <= now
