@@ -22,7 +22,7 @@ from deadline_watch.core.db import transaction
 from deadline_watch.domain.models import Notification
 from deadline_watch.fakes.twilio import FakeTwilio, Scripted
 from deadline_watch.sms.file import FileBackend
-from delivery_rows import queue
+from delivery_rows import age_claims, queue
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, inside the send window
 AFTER_TIMEOUT = timedelta(seconds=301)
@@ -76,6 +76,7 @@ def test_kill_at_each_step_then_restart_delivers_each_intent_exactly_once(
             assert counts(early)["reconciled"] == counts(early)["requeued"] == 0
             assert fake.messages == []
 
+        age_claims(sessions, AFTER_TIMEOUT.total_seconds())  # the claim timeout passes
         restarted = run_deliver(fake, config, db_url, now=NOW + AFTER_TIMEOUT)
         assert restarted.returncode == 0, restarted.stderr
         assert_each_intent_received_once(fake, sessions)
@@ -119,6 +120,7 @@ def test_random_kill_9_during_delivery_loses_and_duplicates_nothing(sessions, db
             child.kill()
             child.wait(timeout=30)
             now += AFTER_TIMEOUT
+            age_claims(sessions, AFTER_TIMEOUT.total_seconds())
         assert interrupted >= 2, "the kills must land in the middle of sending"
         final = run_deliver(fake, config, db_url, now=now)
         assert final.returncode == 0, final.stderr
@@ -132,6 +134,7 @@ def test_file_backend_kill_then_restart_writes_each_intent_exactly_once(sessions
     config = write_config(tmp_path, concurrency=2, batch_size=8, backend="file")
     crashed = run_deliver(None, config, db_url, now=NOW, crash_at=crash_at)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    age_claims(sessions, AFTER_TIMEOUT.total_seconds())
     restarted = run_deliver(None, config, db_url, now=NOW + AFTER_TIMEOUT)
     assert restarted.returncode == 0, restarted.stderr
     written = Counter((line["to"], line["body"]) for line in FileBackend(tmp_path / "sent.jsonl").read())

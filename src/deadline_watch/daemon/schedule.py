@@ -116,8 +116,10 @@ class WatchJobs:
             )
             was = self.guard.state
             trusted = self.guard.check(reading)
-            if self.guard.state != was:
-                watch_clock.record_hold(session, self.holder, "" if trusted else self.guard.detail, now=now)
+            if self.guard.state != was or not trusted:  # a held daemon refreshes its row each job
+                # stamped with the database's clock where there is one: ours is the suspect
+                stamp = database_now or now
+                watch_clock.record_hold(session, self.holder, "" if trusted else self.guard.detail, now=stamp)
         self.health.clock_state, self.health.clock_detail = self.guard.state, self.guard.detail
         return trusted
 

@@ -97,12 +97,15 @@ def record_hold(session: Session, daemon_id: str, detail: str, *, now: datetime)
     session.execute(sa.update(WatchState).where(WatchState.name == name).values(detail=detail, updated_at=now))
 
 
-def holds(session: Session) -> dict[str, str]:
-    rows = session.execute(
-        sa.select(WatchState.name, WatchState.detail).where(
-            WatchState.name.like(HOLD_PREFIX + "%"), WatchState.detail != ""
-        )
-    ).all()
+def holds(session: Session, *, since: datetime | None = None) -> dict[str, str]:
+    """Daemons holding now; with `since`, only holds refreshed since then (a held daemon
+    refreshes its row on every job, so a daemon that died while held drops out)."""
+    statement = sa.select(WatchState.name, WatchState.detail).where(
+        WatchState.name.like(HOLD_PREFIX + "%"), WatchState.detail != ""
+    )
+    if since is not None:
+        statement = statement.where(WatchState.updated_at >= since)
+    rows = session.execute(statement).all()
     return {name.removeprefix(HOLD_PREFIX): detail for name, detail in rows}
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from deadline_watch.core import db
 from deadline_watch.core.context import AppContext
+from deadline_watch.domain import watch_clock
 from deadline_watch.domain.models import Escalation, EscalationState, Notification, TickRun
 
 LATENCY_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600)
@@ -38,6 +39,7 @@ class BoardCollector:
                 .where(Escalation.state.in_([EscalationState.OPEN, EscalationState.ACKNOWLEDGED]))
                 .group_by(Escalation.level)
             ).all()
+            holds = watch_clock.holds(session, since=now - timedelta(minutes=15))
             latencies = session.execute(
                 select(Notification.created_at, Notification.sent_at).where(
                     Notification.sent_at.is_not(None), Notification.sent_at >= now - LATENCY_WINDOW
@@ -66,6 +68,11 @@ class BoardCollector:
             escalations.add_metric([str(level)], count)
         yield escalations
         yield _latency_histogram([sent - created for created, sent in latencies])
+        held = GaugeMetricFamily(
+            "deadline_watch_clock_held_daemons", "Daemons holding every job because their clock jumped"
+        )
+        held.add_metric([], len(holds))
+        yield held
 
 
 def _latency_histogram(delays: list[timedelta]) -> HistogramMetricFamily:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -10,11 +12,13 @@ from sqlalchemy import func, select, text
 from deadline_watch.core import db
 from deadline_watch.core.context import AppContext
 from deadline_watch.core.errors import DeadlineWatchError
+from deadline_watch.domain import watch_clock
 from deadline_watch.domain.models import TickRun
 from deadline_watch.domain.workdays import fallback_years
 from deadline_watch.web import metrics
 
 router = APIRouter()
+HOLD_FRESH = timedelta(minutes=15)  # a held daemon refreshes its row every job
 
 
 def calendar_warnings() -> list[str]:
@@ -45,7 +49,9 @@ def healthz(request: Request) -> JSONResponse:
         "database": "ok",
         "schema": "ok",
         "sms": "ok",
+        "clock": "ok",
         "last_tick": None,
+        "last_scan": None,
         "warnings": calendar_warnings(),
     }
     healthy = True
@@ -56,6 +62,13 @@ def healthz(request: Request) -> JSONResponse:
                 select(func.max(TickRun.started_at), func.max(TickRun.finished_at))
             ).one()
             refused = refused_account(session)
+            last_scan = watch_clock.last_scan_at(session)
+            holds = watch_clock.holds(session, since=app_context.now() - HOLD_FRESH)
+        checks["last_scan"] = last_scan.isoformat() if last_scan else None
+        if holds:
+            # a daemon whose clock jumped plans and sends nothing: say so until it acts again
+            checks["clock"] = {daemon: f"held: {detail}" for daemon, detail in holds.items()}
+            healthy = False
         started, finished = last
         checks["last_tick"] = (finished or started).isoformat() if (finished or started) else None
         if refused:
