@@ -8,13 +8,15 @@ it back to `pending` for a re-send. A backend without it (console) cannot know: 
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from deadline_watch.core.db import transaction
+from deadline_watch.core.db import log_after_commit, transaction
 from deadline_watch.core.errors import SmsError
 from deadline_watch.core.logs import get_logger
 from deadline_watch.domain.models import Notification, NotificationState
@@ -23,6 +25,8 @@ from deadline_watch.sms.base import SendResult, SmsBackend
 NOTIFICATIONS = Notification.__table__
 # Provider clocks and ours may differ a little; look a bit further back than the intent's birth.
 LOOKUP_MARGIN = timedelta(minutes=5)
+SETTLE_GROUP = 200  # stale claims settled per transaction
+RECONCILE_CONCURRENCY = 32  # parallel provider lookups when settling stale claims (the HTTP pool holds 32)
 
 
 @dataclass
@@ -149,9 +153,20 @@ def stale_cutoff(session: Session, claim_timeout_seconds: float, *, now: datetim
 
 
 def reconcile_stale(
-    sessions: sessionmaker[Session], backend: SmsBackend, *, claim_timeout_seconds: float, now: datetime
+    sessions: sessionmaker[Session],
+    backend: SmsBackend,
+    *,
+    claim_timeout_seconds: float,
+    now: datetime,
+    concurrency: int = RECONCILE_CONCURRENCY,
 ) -> ReconcileResult:
-    """Settle every `sending` row whose claim is older than the timeout."""
+    """Settle every `sending` row whose claim is older than the timeout.
+
+    The provider is asked about the first row alone: when it cannot be asked, every row
+    stays `sending` for the next pass without waiting out one timeout per row. Otherwise
+    the rest are asked `concurrency` at a time (lookups, not sends: the send rate cap is
+    untouched), so 300 stale claims at 200-400 ms a lookup settle in about 4 s, not two minutes.
+    """
     log = get_logger()
     outcome = ReconcileResult()
     with transaction(sessions) as session:
@@ -167,47 +182,72 @@ def reconcile_stale(
             .where(NOTIFICATIONS.c.state == NotificationState.SENDING, NOTIFICATIONS.c.claimed_at < cutoff)
             .order_by(NOTIFICATIONS.c.claimed_at, NOTIFICATIONS.c.id)
         ).all()
-    for index, row in enumerate(stale):
+    if not stale:
+        return outcome
+    provider_down = threading.Event()
+
+    def ask(row: sa.Row) -> tuple[sa.Row, SendResult | None, SmsError | None]:
+        if provider_down.is_set():
+            return row, None, SmsError("provider could not be asked", permanent=False)
         try:
             found = find_already_sent(
                 backend, to=row.to_number, body=row.body, since=row.created_at, notification_id=row.id, until=now
             )
+            return row, found, None
         except SmsError as exc:
-            # the provider cannot be asked now; asking again for every row would only wait
-            # out one timeout each. All of them stay `sending` for the next pass.
-            outcome.unresolved += len(stale) - index
-            log.warning(
-                "sms.reconcile_unresolved",
-                notification_ids=[later.id for later in stale[index:]],
-                error=str(exc),
-            )
-            break
-        with transaction(sessions) as session:
-            if found is not None and not provider_id_taken(session, found.provider_message_id):
-                if mark_sent(session, row.id, found, sent_at=row.claimed_at, now=now, claimed_at=row.claimed_at):
-                    outcome.reconciled += 1
-                    log.info(
-                        "sms.reconciled",
-                        notification_id=row.id,
-                        provider_message_id=found.provider_message_id,
-                    )
-                continue
-            requeued = session.execute(
-                sa.update(NOTIFICATIONS)
-                .where(
-                    NOTIFICATIONS.c.id == row.id,
-                    NOTIFICATIONS.c.state == NotificationState.SENDING,
-                    NOTIFICATIONS.c.claimed_at == row.claimed_at,
-                )
-                .values(
-                    state=NotificationState.PENDING,
-                    next_attempt_at=now,
-                    claimed_at=None,
-                    last_error="claim expired, provider has no record: will re-send",
-                    updated_at=now,
-                )
-            )
-            if requeued.rowcount == 1:
-                outcome.requeued += 1
-                log.warning("sms.requeued", notification_id=row.id)
+            provider_down.set()
+            return row, None, exc
+
+    answers = [ask(stale[0])]
+    if answers[0][2] is None and len(stale) > 1:
+        workers = max(1, min(concurrency, len(stale) - 1))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sms-reconcile") as pool:
+            answers.extend(pool.map(ask, stale[1:]))
+    else:
+        answers.extend((row, None, SmsError("provider could not be asked", permanent=False)) for row in stale[1:])
+    unanswered = [(row, error) for row, _found, error in answers if error is not None]
+    if unanswered:
+        # the provider cannot be asked now: these stay `sending` for the next pass
+        outcome.unresolved += len(unanswered)
+        log.warning(
+            "sms.reconcile_unresolved",
+            notification_ids=[row.id for row, _error in unanswered],
+            error=str(unanswered[0][1]),
+        )
+    answered = [(row, found) for row, found, error in answers if error is None]
+    for start in range(0, len(answered), SETTLE_GROUP):
+        with transaction(sessions) as session:  # one commit per group, not per row
+            for row, found in answered[start : start + SETTLE_GROUP]:
+                _settle(session, row, found, now=now, outcome=outcome)
     return outcome
+
+
+def _settle(session: Session, row: sa.Row, found: SendResult | None, *, now: datetime,
+            outcome: ReconcileResult) -> None:
+    """One stale claim, once the provider answered: sent (it had it) or pending again."""
+    if found is not None and not provider_id_taken(session, found.provider_message_id):
+        if mark_sent(session, row.id, found, sent_at=row.claimed_at, now=now, claimed_at=row.claimed_at):
+            outcome.reconciled += 1
+            log_after_commit(
+                session, "info", "sms.reconciled", notification_id=row.id,
+                provider_message_id=found.provider_message_id,
+            )
+        return
+    requeued = session.execute(
+        sa.update(NOTIFICATIONS)
+        .where(
+            NOTIFICATIONS.c.id == row.id,
+            NOTIFICATIONS.c.state == NotificationState.SENDING,
+            NOTIFICATIONS.c.claimed_at == row.claimed_at,
+        )
+        .values(
+            state=NotificationState.PENDING,
+            next_attempt_at=now,
+            claimed_at=None,
+            last_error="claim expired, provider has no record: will re-send",
+            updated_at=now,
+        )
+    )
+    if requeued.rowcount == 1:
+        outcome.requeued += 1
+        log_after_commit(session, "warning", "sms.requeued", notification_id=row.id)
