@@ -209,12 +209,50 @@ def test_sent_callback_only_confirms(sessions: sessionmaker[Session]) -> None:
 
 def test_late_delivery_receipt_after_undelivered_resolves_the_board_item(sessions: sessionmaker[Session]) -> None:
     notification_id, sid = sent_row(sessions)
-    post(sessions, callback(sid, "undelivered", "30003"))
+    post(sessions, callback(sid, "undelivered", "30005"))
     post(sessions, callback(sid, "delivered"), now=NOW + timedelta(minutes=3))
 
     assert row(sessions, notification_id).state == "delivered"
     [item] = escalations(sessions)
     assert (item.state, item.resolution, item.resolved_at) == ("resolved", "reached", NOW + timedelta(minutes=3))
+
+
+@pytest.mark.parametrize("code", ["30003", "30008"])
+def test_a_temporary_delivery_failure_is_retried_before_the_official_is_unreachable(
+    sessions: sessionmaker[Session], code: str
+) -> None:
+    from deadline_watch.sms.error_codes import DELIVERY_RETRY_MINUTES, MAX_DELIVERY_RETRIES
+
+    notification_id, sid = sent_row(sessions)
+    for attempt in range(1, MAX_DELIVERY_RETRIES + 1):
+        assert post(sessions, callback(sid, "undelivered", code)) == 204
+        again = row(sessions, notification_id)
+        assert (again.state, again.provider_message_id, again.provider_error_code) == ("pending", None, code)
+        assert again.next_attempt_at == NOW + timedelta(minutes=DELIVERY_RETRY_MINUTES * attempt)
+        assert escalations(sessions) == []  # nobody is told the official cannot be reached yet
+        sid = new_sid()  # the dispatcher sends it again: a new attempt, a new sid
+        with transaction(sessions) as session:
+            session.execute(
+                sa.update(Notification).where(Notification.id == notification_id)
+                .values(state="sent", provider_message_id=sid, attempts=attempt + 1)
+            )
+    assert post(sessions, callback(sid, "undelivered", code)) == 204  # the last retry failed too
+    assert row(sessions, notification_id).state == "undelivered"
+    [item] = escalations(sessions)
+    assert item.reason == "unreachable" and item.state == "open"
+    assert actions(sessions).count("sms.delivery_retry") == MAX_DELIVERY_RETRIES
+
+
+def test_a_permanent_delivery_failure_is_not_retried(sessions: sessionmaker[Session]) -> None:
+    notification_id, sid = sent_row(sessions)
+    post(sessions, callback(sid, "failed", "30005"))  # unknown destination handset
+    assert row(sessions, notification_id).state == "failed" and len(escalations(sessions)) == 1
+
+
+def test_segments_come_from_the_callback_when_the_send_did_not_know_them(sessions: sessionmaker[Session]) -> None:
+    notification_id, sid = sent_row(sessions)
+    post(sessions, callback(sid, "delivered") | {"NumSegments": "2"})
+    assert row(sessions, notification_id).segments == 2
 
 
 def test_unknown_sid_writes_nothing_and_is_logged(sessions: sessionmaker[Session]) -> None:

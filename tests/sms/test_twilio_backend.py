@@ -281,3 +281,23 @@ def test_find_sent_sees_a_message_still_waiting_in_twilios_queue(fixed_fake: Fak
     found = backend.find_sent(TO, BODY, T0 - timedelta(seconds=5))
     assert found is not None and found.provider_message_id == sent.provider_message_id
     assert backend.find_sent(TO, BODY, T0 + timedelta(hours=1)) is None
+
+
+def test_a_message_twilio_reports_undelivered_is_not_taken_for_already_sent(fixed_fake: FakeTwilio) -> None:
+    """A retry after a 30003 callback must go out again: the failed attempt is no match."""
+    backend = backend_for(fixed_fake)
+    since = T0 - timedelta(seconds=5)
+    backend.send(sms())
+    assert backend.find_sent(TO, BODY, since) is not None
+    fixed_fake.messages[0].status = "undelivered"
+    assert backend.find_sent(TO, BODY, since) is None
+
+
+def test_a_messaging_service_send_leaves_segments_unknown_instead_of_zero() -> None:
+    from types import SimpleNamespace
+
+    from deadline_watch.sms.twilio_backend import _result
+
+    created = SimpleNamespace(sid="SM" + "0" * 32, num_segments="0", price=None)
+    assert _result(created).segments is None
+    assert _result(SimpleNamespace(sid="SM" + "0" * 32, num_segments="2", price=None)).segments == 2

@@ -196,6 +196,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "DEADLINE_WATCH_PUBLIC_URL": ("web", "public_url"),
     "DEADLINE_WATCH_SECRET_KEY": ("web", "secret_key"),
     "DEADLINE_WATCH_REPORTS_DIR": ("reports", "dir"),
+    "DEADLINE_WATCH_HEALTH_PORT": ("scheduler", "health_port"),
     "TWILIO_ACCOUNT_SID": ("twilio", "account_sid"),
     "TWILIO_AUTH_TOKEN": ("twilio", "auth_token"),
     "TWILIO_FROM_NUMBER": ("twilio", "from_number"),

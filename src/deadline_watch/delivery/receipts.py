@@ -9,7 +9,7 @@ backwards (delivered stays delivered).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -29,7 +29,12 @@ from deadline_watch.domain.models import (
     Person,
     Resolution,
 )
-from deadline_watch.sms.error_codes import OPTED_OUT_CODE
+from deadline_watch.sms.error_codes import (
+    DELIVERY_RETRY_MINUTES,
+    MAX_DELIVERY_RETRIES,
+    OPTED_OUT_CODE,
+    delivery_retry_due,
+)
 from deadline_watch.sms.twilio_backend import status_callback_url
 
 ACTOR = "twilio"
@@ -185,6 +190,10 @@ def apply_status_callback(
     if row.state == target or row.state not in _REPLACEABLE[target]:
         log.info("sms.callback_stale", notification_id=row.id, status=status, state=row.state)
         return row
+    _record_segments(row, params)
+    if target is not NotificationState.DELIVERED and delivery_retry_due(error_code, row.attempts):
+        _requeue_for_delivery_retry(session, row, sid, status, error_code, now=now)
+        return row
     before = {"state": row.state, "provider_error_code": row.provider_error_code}
     row.state = target.value
     row.updated_at = now
@@ -203,7 +212,8 @@ def apply_status_callback(
         before=before,
         after={"state": row.state, "provider_error_code": row.provider_error_code, "provider_message_id": sid},
     )
-    log.info("sms.callback_applied", notification_id=row.id, status=status, error_code=error_code)
+    db.log_after_commit(session, "info", "sms.callback_applied", notification_id=row.id, status=status,
+                        error_code=error_code)
     if target is NotificationState.DELIVERED:
         if before["state"] in (NotificationState.UNDELIVERED, NotificationState.FAILED):
             resolve_unreachable_escalation(session, row, now=now, actor=actor)
@@ -215,6 +225,41 @@ def apply_status_callback(
         if error_code == OPTED_OUT_CODE:
             mark_opted_out(session, row.to_number, now, "twilio:21610")
     return row
+
+
+def _record_segments(row: Notification, params: Mapping[str, str]) -> None:
+    """Segments as Twilio counted them (a Messaging-Service send reports 0 at creation)."""
+    try:
+        segments = int((params.get("NumSegments") or "").strip() or 0)
+    except ValueError:
+        return
+    if segments > 0:
+        row.segments = segments
+
+
+def _requeue_for_delivery_retry(
+    session: Session, row: Notification, sid: str, status: str, error_code: str | None, *, now: datetime
+) -> None:
+    """A possibly temporary delivery failure (30003 handset off, 30008 ...): back in the
+    queue after a pause, with no board item; the official is only marked unreachable once
+    MAX_DELIVERY_RETRIES retries have failed too."""
+    before = {"state": row.state, "provider_message_id": sid, "attempts": row.attempts}
+    row.state = NotificationState.PENDING.value
+    row.next_attempt_at = now + timedelta(minutes=DELIVERY_RETRY_MINUTES * row.attempts)
+    row.provider_message_id = None  # the next send gets a new sid; this one stays in the audit
+    row.claimed_at = None
+    row.sent_at = None
+    row.provider_error_code = error_code
+    row.last_error = f"twilio status {status} (error {error_code}): retry {row.attempts} of {MAX_DELIVERY_RETRIES}"
+    row.updated_at = now
+    audit.record(
+        session, now=now, actor=ACTOR, action="sms.delivery_retry", entity_type="notification", entity_id=row.id,
+        before=before, after={"state": row.state, "next_attempt_at": row.next_attempt_at, "error_code": error_code},
+    )
+    db.log_after_commit(
+        session, "warning", "sms.delivery_retry", notification_id=row.id, provider_message_id=sid,
+        error_code=error_code, attempts=row.attempts, next_attempt_at=row.next_attempt_at.isoformat(),
+    )
 
 
 def unreachable_key(notification_id: int) -> str:
@@ -246,8 +291,9 @@ def open_unreachable_escalation(
         },
     )
     if escalation_id is not None:
-        get_logger().warning(
-            "escalation.unreachable", escalation_id=escalation_id, notification_id=notification.id, detail=detail
+        db.log_after_commit(
+            session, "warning", "escalation.unreachable", escalation_id=escalation_id,
+            notification_id=notification.id, detail=detail,
         )
     return escalation_id
 

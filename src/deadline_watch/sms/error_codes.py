@@ -23,7 +23,8 @@ PERMANENT_CODES = frozenset(
         "21612",  # To number not reachable from this sender
         "21614",  # To number is not a mobile
         "21617",  # body exceeds the concatenated length limit
-        "30003",  # unreachable handset
+        "21609",  # StatusCallback is not a valid URL (our configuration: fix web.public_url)
+        "21705",  # MessagingServiceSid does not match MG + 32 hex digits
         "30004",  # message blocked
         "30005",  # unknown destination handset
         "30006",  # landline or unreachable carrier
@@ -31,7 +32,29 @@ PERMANENT_CODES = frozenset(
 )
 # Account-level refusals: nothing is wrong with the message, everything is wrong with us.
 AUTH_CODES = frozenset({"20003", "20005"})
-TRANSIENT_CODES = frozenset({"20429", "20500", "20503", "30001"})  # 30001: queue overflow
+TRANSIENT_CODES = frozenset({"20429", "20500", "20503", "30001", "30003", "30008"})  # 30001: queue overflow
+
+# Delivery failures Twilio describes as possibly temporary (a handset off or out of
+# coverage, an unknown carrier error, a missing segment, congestion, a sender's rate
+# limit): an `undelivered`/`failed` status callback with one of these puts the message
+# back in the queue, at most MAX_DELIVERY_RETRIES times, before the official is
+# marked unreachable on the board.
+DELIVERY_RETRY_CODES = frozenset(
+    {
+        "30003",  # unreachable destination handset (switched off, out of coverage)
+        "30008",  # unknown error from the carrier
+        "30009",  # missing segment
+        "30017",  # carrier network congestion
+        "30022",  # sender rate limit exceeded
+    }
+)
+MAX_DELIVERY_RETRIES = 3
+DELIVERY_RETRY_MINUTES = 20  # the n-th retry waits n times this
+
+
+def delivery_retry_due(code: str | None, attempts: int) -> bool:
+    """Whether an undelivered/failed callback with `code` re-queues a message sent `attempts` times."""
+    return code in DELIVERY_RETRY_CODES and attempts <= MAX_DELIVERY_RETRIES
 
 # Alibaba Cloud SMS (Dysmsapi) codes: SendSms answers isv.* in an HTTP 200 body, the API
 # gateway answers the others with an HTTP error status.

@@ -197,11 +197,18 @@ class TwilioBackend:
     @staticmethod
     def _matches(listed: list[Any], body: str, after: datetime) -> list[Any]:
         # DateSent precision is documented as whole days: check the instant here as well
+        # a message Twilio reports failed, undelivered or canceled never reached anyone: a
+        # retry after such a callback must be sent again, not taken for "already sent"
         return [
             item
             for item in listed
-            if _same_body(item.body, body) and (item.date_created is None or item.date_created >= after)
+            if _same_body(item.body, body)
+            and (item.date_created is None or item.date_created >= after)
+            and str(getattr(item, "status", "") or "") not in DEAD_STATUSES
         ]
+
+
+DEAD_STATUSES = frozenset({"failed", "undelivered", "canceled"})
 
 
 def _same_body(sent: str | None, body: str) -> bool:
@@ -213,7 +220,9 @@ def _result(instance: Any) -> SendResult:
     price = instance.price
     return SendResult(
         provider_message_id=instance.sid,
-        segments=_int_or_none(instance.num_segments),
+        # through a Messaging Service num_segments is "0" at creation (no sender chosen yet):
+        # unknown, not zero; the status callback or a later fetch brings the real count
+        segments=_int_or_none(instance.num_segments) or None,
         # Twilio reports charges as negative strings ("-0.00750"); record the cost
         price=abs(float(price)) if price not in (None, "") else None,
     )
