@@ -25,7 +25,7 @@ from deadline_watch.core.db import transaction
 from deadline_watch.domain.models import Notification
 from deadline_watch.fakes.aliyun import Scripted
 from deadline_watch.sms.aliyun_templates import variables
-from delivery_rows import queue
+from delivery_rows import age_claims, queue
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, inside the send window
 AFTER_TIMEOUT = timedelta(seconds=301)
@@ -89,6 +89,7 @@ def test_kill_at_each_step_then_restart_sends_each_intent_exactly_once(sessions,
             assert before.get("sending", 0) >= 1 and sum(recorded(record).values()) >= 1
 
         fake.clock.set(NOW + AFTER_TIMEOUT)
+        age_claims(sessions, AFTER_TIMEOUT.total_seconds())  # claims carry the database's time
         restarted = run_deliver(fake, config, db_url, now=NOW + AFTER_TIMEOUT)
         assert restarted.returncode == 0, restarted.stderr
         assert_each_intent_sent_once(record, sessions, ids)
@@ -135,6 +136,7 @@ def test_random_kill_9_during_delivery_loses_and_duplicates_nothing(sessions, db
             child.wait(timeout=30)
             now += AFTER_TIMEOUT
             fake.clock.set(now)
+            age_claims(sessions, AFTER_TIMEOUT.total_seconds())
         assert interrupted >= 2, "the kills must land in the middle of sending"
         final = run_deliver(fake, config, db_url, now=now)
         assert final.returncode == 0, final.stderr
