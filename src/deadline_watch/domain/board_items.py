@@ -201,7 +201,7 @@ def reopen(
         before={"state": "resolved", "resolution": before.resolution, "level": before.level},
         after={"state": "open", "level": max(before.level, level), "note": note},
     )
-    get_logger().info("escalation.reopened", escalation_id=escalation_id, level=max(before.level, level))
+    db.log_after_commit(session, "info", "escalation.reopened", escalation_id=escalation_id, level=max(before.level, level))
     return True
 
 
