@@ -53,7 +53,7 @@ def figures(session, settings, *, code: str, escalation_id: int, sheet: str) -> 
         "queue": queue_row.days_overdue,
         "escalation page": detail.days_overdue,
         "project page": page_row.days_overdue,
-        "weekly report": report_row[-1],
+        "weekly report": report_row[[c.header for c in report.sheet(sheet).columns].index("逾期天数")],
     }
 
 

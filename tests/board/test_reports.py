@@ -91,7 +91,7 @@ def test_weekly_report_tables(week_registry, settings) -> None:
     assert _names(report, "下周到期") == ["下周一到期", "下周日到期"]
     assert _names(report, "累计逾期") == ["周二才完成", "早已逾期", "周一起逾期", "周日起逾期", "周日到期"]
     row = report.sheet("本周新增逾期").rows[0]
-    assert row == ("W-1", "智慧园区", "住建局", "周一起逾期", "周杰", d(15), None, 8)
+    assert row == ("W-1", "智慧园区", "住建局", "周一起逾期", "周杰", d(15), None, 8, "")
     completed = {r[3]: r[7] for r in report.sheet("本周完成").rows}
     assert completed["周一完成"] == 6 and completed["按期完成"] == 0 and completed["逾期后完成"] == 2
 
@@ -159,7 +159,7 @@ def test_csv_has_bom_and_titled_tables_separated_by_blank_lines(weekly) -> None:
     first = blank[0]
     assert rows[first + 1][0].startswith("本周新增逾期")
     assert rows[first + 2][:3] == ["项目编号", "项目名称", "责任单位"]
-    assert rows[first + 3] == ["W-1", "智慧园区", "住建局", "周一起逾期", "周杰", "2026-11-15", "", "8"]
+    assert rows[first + 3] == ["W-1", "智慧园区", "住建局", "周一起逾期", "周杰", "2026-11-15", "", "8", ""]
 
 
 class _Tables(HTMLParser):

@@ -117,3 +117,6 @@ def test_demo_replays_the_sample_registry_without_serving(tmp_path, capsys):
     assert code == 0
     assert "── SMS" in out and "新增督办 opened" in out and "督办台 escalation board" in out
     assert "demo-supervisor" in out and (tmp_path / "demo" / "deadline-watch.db").exists()
+    # the officials' loop: links in SMS, a completion with a photo, approved by the supervisor
+    assert "http://127.0.0.1:8000/m/" in out and "责任人链接 official's link: http://127.0.0.1:8000/m/" in out
+    assert "手机申报完成" in out and "审核通过 approved" in out

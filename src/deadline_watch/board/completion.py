@@ -80,7 +80,17 @@ def complete_milestone(
     now: datetime,
     actor: str,
 ) -> CompletionResult:
-    milestone = _find(session, project_code, milestone_name)
+    return complete(session, _find(session, project_code, milestone_name), on=on, evidence=evidence, now=now,
+                    actor=actor)
+
+
+def complete(
+    session: Session, milestone: Milestone, *, on: date, evidence: str | None, now: datetime, actor: str
+) -> CompletionResult:
+    """Complete `milestone` as of `on` (the date it was done, not the date it is recorded):
+    cancel its pending SMS and resolve its board item — 已逾期完成 when `on` is after the
+    due date, else 已按期完成 (an official's on-time report approved after the date)."""
+    milestone_name = milestone.name
     if milestone.status == MilestoneStatus.CANCELLED:
         raise DeadlineWatchError(
             f"节点 “{milestone_name}” 已取消,不能标记完成", f"milestone {milestone_name!r} is cancelled"
@@ -103,9 +113,11 @@ def complete_milestone(
         after={"status": milestone.status, "completed_on": on, "evidence": milestone.evidence},
     )
     cancelled = outbox.cancel_for_milestone(session, milestone.id, "milestone_completed", now=now)
+    late = on > milestone.due_date
     resolved = 0
     for current in escalation.unresolved_for_milestone(session, milestone.id):
         note = escalation.completed_note(on)
-        if escalation.resolve(session, current, "completed_late", now=now, note=note, actor=actor):
+        resolution = "completed_late" if late else "completed"
+        if escalation.resolve(session, current, resolution, now=now, note=note, actor=actor):
             resolved += 1
-    return CompletionResult(milestone.id, on, cancelled, resolved, late=on > milestone.due_date)
+    return CompletionResult(milestone.id, on, cancelled, resolved, late=late)

@@ -57,6 +57,7 @@ class EscalationRow:
     owner_mobile: str | None
     assignee: str | None
     last_sms_state: str | None
+    pending_review: bool = False  # 待审核: an official's request waits for a supervisor
 
     def as_dict(self) -> dict:
         values = asdict(self)
@@ -165,6 +166,7 @@ def list_escalations(
             responsible.mobile.label("owner_mobile"),
             User.username.label("assignee"),
             last_sms.label("last_sms_state"),
+            Milestone.review_pending_since.is_not(None).label("pending_review"),
         )
         .select_from(Escalation)
         .join(Milestone, Milestone.id == Escalation.milestone_id)
@@ -201,6 +203,7 @@ def list_escalations(
             owner_mobile=row.owner_mobile,
             assignee=row.assignee,
             last_sms_state=row.last_sms_state,
+            pending_review=bool(row.pending_review),
         )
         for row in session.execute(statement)
     ]

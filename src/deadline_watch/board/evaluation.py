@@ -15,6 +15,11 @@ stopped by decision, not missed). Categories, as of `today`:
 `avg_days_late` averages days late over late completions (completed_on - due_date) and
 still-overdue milestones (today - due_date). `escalations_level2` counts overdue
 escalations of those milestones that reached level 2 or higher.
+
+An approved extension moves a milestone's due date but not its evaluation: "due date"
+above is the original one (`original_due_date`, else `due_date`). The officials' side adds
+`extensions_granted`, `requests_returned` and `evidence_completions` (completions approved
+on a request that carried evidence files).
 """
 
 from __future__ import annotations
@@ -30,11 +35,15 @@ from sqlalchemy.sql.elements import ColumnElement
 from deadline_watch.domain.models import (
     Escalation,
     EscalationReason,
+    EvidenceFile,
     Milestone,
     MilestoneStatus,
+    OfficialRequest,
     Person,
     Project,
     ProjectStatus,
+    RequestKind,
+    RequestState,
     Unit,
     responsible_person_id,
 )
@@ -62,6 +71,9 @@ class EvaluationRow:
     unit: str | None = None  # officials only: the official's own unit, when known
     not_yet_due: int = 0
     days_late_total: int = 0
+    extensions_granted: int = 0
+    requests_returned: int = 0
+    evidence_completions: int = 0
 
     @property
     def label(self) -> str:
@@ -88,6 +100,9 @@ class Evaluation:
             overdue=sum(r.still_overdue for r in self.units),
             days_late=sum(r.days_late_total for r in self.units),
             escalations=sum(r.escalations_level2 for r in self.units),
+            extensions_granted=sum(r.extensions_granted for r in self.units),
+            requests_returned=sum(r.requests_returned for r in self.units),
+            evidence_completions=sum(r.evidence_completions for r in self.units),
         )
 
 
@@ -114,22 +129,39 @@ def _days_between(session: Session, later: ColumnElement, earlier: ColumnElement
     return later - earlier  # PostgreSQL: date - date is an integer number of days
 
 
+def evaluated_due_date() -> ColumnElement:
+    """The due date evaluation counts by: the one before any approved extension."""
+    return func.coalesce(Milestone.original_due_date, Milestone.due_date)
+
+
+def _request_count(*conditions: ColumnElement) -> ColumnElement:
+    return (
+        select(func.count(OfficialRequest.id))
+        .where(OfficialRequest.milestone_id == Milestone.id, *conditions)
+        .correlate(Milestone)
+        .scalar_subquery()
+    )
+
+
 def _measures(session: Session, today: date) -> list[ColumnElement]:
     today_ = literal(today, Date)
+    due = evaluated_due_date()
     completed_known = and_(Milestone.completed_on.is_not(None), Milestone.completed_on <= today_)
     completed_undated = and_(Milestone.completed_on.is_(None), Milestone.status == MilestoneStatus.COMPLETED)
-    on_time = or_(and_(completed_known, Milestone.completed_on <= Milestone.due_date), completed_undated)
-    late = and_(completed_known, Milestone.completed_on > Milestone.due_date)
+    on_time = or_(and_(completed_known, Milestone.completed_on <= due), completed_undated)
+    late = and_(completed_known, Milestone.completed_on > due)
     not_done = or_(
         and_(Milestone.completed_on.is_(None), Milestone.status != MilestoneStatus.COMPLETED),
         Milestone.completed_on > today_,
     )
-    overdue = and_(not_done, Milestone.due_date < today_)
+    overdue = and_(not_done, due < today_)
     days_late = case(
-        (late, _days_between(session, Milestone.completed_on, Milestone.due_date)),
-        (overdue, _days_between(session, today_, Milestone.due_date)),
+        (late, _days_between(session, Milestone.completed_on, due)),
+        (overdue, _days_between(session, today_, due)),
         else_=0,
     )
+    approved = OfficialRequest.state == RequestState.APPROVED.value
+    with_evidence = select(EvidenceFile.id).where(EvidenceFile.request_id == OfficialRequest.id).exists()
     escalations = (
         select(func.count(Escalation.id))
         .where(
@@ -147,14 +179,20 @@ def _measures(session: Session, today: date) -> list[ColumnElement]:
         func.sum(case((overdue, 1), else_=0)).label("overdue"),
         func.sum(days_late).label("days_late"),
         func.sum(escalations).label("escalations"),
+        func.sum(_request_count(OfficialRequest.kind == RequestKind.EXTENSION.value, approved)).label("extensions"),
+        func.sum(_request_count(OfficialRequest.state == RequestState.RETURNED.value)).label("returned"),
+        func.sum(_request_count(OfficialRequest.kind == RequestKind.COMPLETION.value, approved, with_evidence))
+        .label("evidence"),
     ]
 
 
 def _period_filter(start: date, end: date) -> list[ColumnElement]:
     return [
         Milestone.status.in_(COUNTED_MILESTONE_STATUSES),
+        # an extension only moves a date later, so `due_date >= start` keeps the index range
         Milestone.due_date >= start,
-        Milestone.due_date <= end,
+        evaluated_due_date() >= start,
+        evaluated_due_date() <= end,
         Project.status.in_(COUNTED_PROJECT_STATUSES),
     ]
 
@@ -167,6 +205,9 @@ def _counts(row) -> dict:
         "overdue": int(row.overdue or 0),
         "days_late": int(round(row.days_late or 0)),
         "escalations": int(row.escalations or 0),
+        "extensions_granted": int(row.extensions or 0),
+        "requests_returned": int(row.returned or 0),
+        "evidence_completions": int(row.evidence or 0),
     }
 
 

@@ -88,6 +88,7 @@ class MilestoneLight:
     status: str = MilestoneStatus.OPEN
     position: int = 0
     owner: str | None = None  # who answers for it (domain.models.responsible_person_id)
+    pending_review: bool = False  # 待审核: an official's request waits for a supervisor
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ def milestone_light(
     project_status: str,
     today: date,
     window: int,
+    pending_review: bool = False,
 ) -> MilestoneLight:
     """One milestone as the board and the project page show it: its light and days overdue."""
     light = classify(due_date, completed_on, status, project_status, today=today, reminder_days=window)
@@ -142,4 +144,5 @@ def milestone_light(
         status=status,
         position=position,
         owner=owner,
+        pending_review=pending_review,
     )

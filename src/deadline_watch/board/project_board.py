@@ -156,17 +156,18 @@ def project_board(
             Milestone.completed_on,
             Milestone.status,
             responsible.name,
+            Milestone.review_pending_since.is_not(None),
         )
         .join(Project, Project.id == Milestone.project_id)
         .outerjoin(responsible, responsible.id == responsible_person_id())
         .where(Milestone.project_id.in_(list(statuses)))
         .order_by(Milestone.project_id, Milestone.position, Milestone.due_date, Milestone.id)
     ).all()
-    for m_id, project_id, name, position, due, completed_on, status, owner_name in milestone_rows:
+    for m_id, project_id, name, position, due, completed_on, status, owner_name, pending in milestone_rows:
         by_project[project_id].append(
             milestone_light(
                 m_id, name, position, due, completed_on, status, owner_name,
-                project_status=statuses[project_id], today=today, window=window,
+                project_status=statuses[project_id], today=today, window=window, pending_review=bool(pending),
             )
         )
     return [

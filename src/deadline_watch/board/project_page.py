@@ -153,6 +153,7 @@ def project_detail(
             milestone_light(
                 m.id, m.name, m.position, m.due_date, m.completed_on, m.status, responsible_name,
                 project_status=project.status, today=today, window=window,
+                pending_review=m.review_pending_since is not None,
             )
         )
         if m.evidence:

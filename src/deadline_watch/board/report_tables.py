@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from deadline_watch.board.evaluation import Evaluation, EvaluationRow, bar_chart_svg, evaluate
+from deadline_watch.board.reviews import Progress, latest_progress
 from deadline_watch.core.config import Settings
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.core.logs import mask_mobile
@@ -109,6 +110,7 @@ MILESTONE_COLUMNS = [
     Column("截止日期", "date"),
     Column("完成日期", "date"),
     Column("逾期天数", "int"),
+    Column("最新进展"),
 ]
 
 
@@ -123,6 +125,7 @@ def _milestone_rows(session: Session, *conditions, order_by: list) -> list[tuple
             owner.name,
             Milestone.due_date,
             Milestone.completed_on,
+            Milestone.id,
         )
         .select_from(Milestone)
         .join(Project, Project.id == Milestone.project_id)
@@ -133,12 +136,16 @@ def _milestone_rows(session: Session, *conditions, order_by: list) -> list[tuple
     ).all()
 
 
-def _with_days_overdue(rows: list[tuple], *, at: date) -> list[tuple]:
-    """Append days overdue: until completion when completed, else until `at` (0 if not late)."""
-    return [
-        (code, name, unit, milestone, owner, due, completed_on, days_overdue(at, due, stopped_on=completed_on))
-        for code, name, unit, milestone, owner, due, completed_on in rows
-    ]
+def _with_days_overdue(rows: list[tuple], *, at: date, progress: dict[int, Progress] | None = None) -> list[tuple]:
+    """Append days overdue (until completion when completed, else until `at`; 0 if not
+    late) and the official's latest progress report (填报进展), if any."""
+    out = []
+    for code, name, unit, milestone, owner, due, completed_on, milestone_id in rows:
+        latest = (progress or {}).get(milestone_id)
+        text = "" if latest is None else latest.note + ("" if latest.percent is None else f"({latest.percent}%)")
+        out.append((code, name, unit, milestone, owner, due, completed_on,
+                    days_overdue(at, due, stopped_on=completed_on), text))
+    return out
 
 
 def weekly_report(session: Session, *, at: date, settings: Settings) -> Report:
@@ -189,15 +196,17 @@ def weekly_report(session: Session, *, at: date, settings: Settings) -> Report:
         order_by=by_due,
     )
     year, week, _ = start.isocalendar()
+    ids = {row[-1] for rows in (became_overdue, completed, due_next, still_overdue) for row in rows}
+    progress = latest_progress(session, sorted(ids))
     sheets = [
         Sheet("本周新增逾期", f"本周新增逾期 / became overdue {start} — {end}", MILESTONE_COLUMNS,
-              _with_days_overdue(became_overdue, at=at)),
+              _with_days_overdue(became_overdue, at=at, progress=progress)),
         Sheet("本周完成", f"本周完成 / completed {start} — {end}", MILESTONE_COLUMNS,
-              _with_days_overdue(completed, at=at)),
+              _with_days_overdue(completed, at=at, progress=progress)),
         Sheet("下周到期", f"下周到期 / due next week {next_start} — {next_end}", MILESTONE_COLUMNS,
-              _with_days_overdue(due_next, at=at)),
+              _with_days_overdue(due_next, at=at, progress=progress)),
         Sheet("累计逾期", f"截至 {at} 仍逾期 / still overdue as of {at}", MILESTONE_COLUMNS,
-              _with_days_overdue(still_overdue, at=at)),
+              _with_days_overdue(still_overdue, at=at, progress=progress)),
     ]
     return Report(
         kind="weekly",
@@ -225,6 +234,9 @@ EVALUATION_HEADERS = [
     Column("按时完成率", "percent"),
     Column("平均逾期天数", "float"),
     Column("升级至二级督办", "int"),
+    Column("批准延期", "int"),
+    Column("申报退回", "int"),
+    Column("附佐证销号", "int"),
 ]
 
 
@@ -238,6 +250,9 @@ def _figures(row: EvaluationRow) -> tuple:
         row.on_time_rate,
         None if row.avg_days_late is None else round(row.avg_days_late, 1),
         row.escalations_level2,
+        row.extensions_granted,
+        row.requests_returned,
+        row.evidence_completions,
     )
 
 

@@ -15,6 +15,7 @@ from deadline_watch.cli import (
     board_cmds,
     clock_cmds,
     db_cmds,
+    officials_cmds,
     registry_cmds,
     report_cmds,
     sms_cmds,
@@ -27,7 +28,7 @@ from deadline_watch.core.db import DATABASE_FAULTS, database_error
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.core.logs import configure_logging, get_logger
 
-COMMAND_MODULES = [db_cmds, registry_cmds, watch_cmds, clock_cmds, sms_cmds, report_cmds, board_cmds, user_cmds]
+COMMAND_MODULES = [db_cmds, registry_cmds, watch_cmds, clock_cmds, sms_cmds, report_cmds, board_cmds, user_cmds, officials_cmds]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

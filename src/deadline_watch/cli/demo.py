@@ -19,6 +19,8 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from deadline_watch.board.users import add_user
 from deadline_watch.core import db
 from deadline_watch.core.clock import FixedClock, SystemClock, local_date
@@ -26,6 +28,7 @@ from deadline_watch.core.config import Settings
 from deadline_watch.core.context import AppContext
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.core.logs import configure_logging
+from deadline_watch.core.secret_key import load_secret_key
 from deadline_watch.registry import ImportOptions, import_path
 from deadline_watch.watch.service import EscalationEvent
 
@@ -78,12 +81,16 @@ def shifted_registry(text: str, start: date, days: int = 14) -> tuple[str, int]:
     return out.getvalue(), shift.days
 
 
-def demo_settings(base: Settings, directory: Path) -> Settings:
+def demo_settings(base: Settings, directory: Path, port: int = 8000) -> Settings:
+    """The demo's database, console SMS, and `public_url` = the local board, so the SMS carry
+    officials' links that open on this machine (signed with a key kept in the folder)."""
+    key = base.web.secret_key or load_secret_key(None, directory / "deadline-watch-secret.key")
     return base.model_copy(
         update={
             "database": base.database.model_copy(update={"url": f"sqlite:///{(directory / 'deadline-watch.db').resolve()}"}),
             "sms": base.sms.model_copy(update={"backend": "console", "rate_per_second": 1000.0}),
             "reports": base.reports.model_copy(update={"dir": directory / "reports"}),
+            "web": base.web.model_copy(update={"public_url": f"http://127.0.0.1:{port}", "secret_key": key}),
         }
     )
 
@@ -107,7 +114,8 @@ def run_demo(
     directory.mkdir(parents=True, exist_ok=True)
     for leftover in directory.glob("deadline-watch.db*"):
         leftover.unlink()
-    settings = demo_settings(base_settings, directory)
+    directory = directory.resolve()
+    settings = demo_settings(base_settings, directory, port)
     tz = settings.tz
     real_now = SystemClock(tz).now()
     if today is not None:
@@ -130,6 +138,7 @@ def run_demo(
 
     backend = make_backend(settings, stream=_EchoStream(echo, clock))
     completed_one = False
+    official_request: int | None = None
     for offset in range(days + 1):
         day = start + timedelta(days=offset)
         echo("")
@@ -143,6 +152,10 @@ def run_demo(
                 _echo_event(event, clock.now(), echo)
         if offset == 2 and not completed_one:
             completed_one = _complete_one(sessions, clock.now(), tz, echo)
+        if offset == min(4, days) and official_request is None:
+            official_request = _official_reports(sessions, settings, clock.now(), echo)
+        if offset == min(5, days) and official_request is not None:
+            _supervisor_approves(sessions, official_request, clock.now(), echo)
 
     with db.transaction(sessions) as session:
         rows, total = list_escalations(session, EscalationFilter(), today=real_today, tz=tz, limit=100)
@@ -152,11 +165,14 @@ def run_demo(
 
     print_escalations(rows, total, echo=echo)
     live = AppContext(settings=settings, clock=SystemClock(tz))
+    official_link = _official_link(live, echo)
     if serve:
-        _serve(live, port, password, echo)
+        _serve(live, port, password, echo, official_link)
     else:
         echo("")
         echo(f"看板账号 board login: {DEMO_SUPERVISOR} / {password} (deadline-watch --db {settings.database.url} board)")
+        if official_link:
+            echo(f"责任人链接 official's link: {official_link}")
     return live
 
 
@@ -223,6 +239,71 @@ def _complete_one(sessions, now: datetime, tz: ZoneInfo, echo: Callable[[str], N
     return True
 
 
+def demo_photo() -> bytes:
+    """A small real PNG (a red 96×64 picture) standing in for a site photo."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    width, height = 96, 64
+    raw = b"".join(b"\x00" + b"\xb9\x1c\x1c" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def _official_reports(sessions, settings: Settings, now: datetime, echo: Callable[[str], None]) -> int | None:
+    """An official reports completion from their phone, with a site photo: 待审核."""
+    from deadline_watch.board.escalation_queue import EscalationFilter, list_escalations
+    from deadline_watch.domain.models import Milestone, Project, responsible_person_id
+    from deadline_watch.officials.evidence import EvidenceUpload
+    from deadline_watch.officials.requests import request_completion
+
+    with db.transaction(sessions) as session:
+        rows, _ = list_escalations(session, EscalationFilter(), today=local_date(now, settings.tz), tz=settings.tz, limit=1)
+        if not rows:
+            return None
+        row = rows[0]
+        person_id = session.scalar(
+            select(responsible_person_id()).select_from(Milestone).join(Project, Project.id == Milestone.project_id)
+            .where(Milestone.id == row.milestone_id)
+        )
+        submitted = request_completion(
+            session, person_id, row.milestone_id, completed_on=local_date(now, settings.tz), note="已完工,附现场照片",
+            files=[EvidenceUpload("现场照片.png", demo_photo())], settings=settings, now=now,
+            today=local_date(now, settings.tz),
+        )
+    echo(f"📱 {now.strftime('%H:%M')} 责任人 {row.owner} 手机申报完成 official reports completion with a photo: "
+         f"{row.project_code} {row.milestone} → 待审核 pending review")
+    return submitted.request_id
+
+
+def _supervisor_approves(sessions, request_id: int, now: datetime, echo: Callable[[str], None]) -> None:
+    from deadline_watch.board.reviews import approve
+    from deadline_watch.domain.models import User
+
+    with db.transaction(sessions) as session:
+        reviewer = session.scalars(select(User).where(User.username == DEMO_SUPERVISOR)).one()
+        request = approve(session, request_id, reviewer=reviewer, now=now)
+        reported = request.reported_completed_on
+    echo(f"✔ {now.strftime('%H:%M')} 督办员 {DEMO_SUPERVISOR} 审核通过 approved request #{request_id}: "
+         f"节点按申报日期 {reported} 完成 completed on the reported date")
+
+
+def _official_link(app: AppContext, echo: Callable[[str], None]) -> str | None:
+    """A working link of the official of the most overdue open item (to try the phone page)."""
+    from deadline_watch.board.escalation_queue import EscalationFilter, list_escalations
+    from deadline_watch.officials.links import fresh_link
+
+    with db.transaction(app.sessions) as session:
+        rows, _ = list_escalations(session, EscalationFilter(), today=local_date(app.now(), app.settings.tz), tz=app.settings.tz, limit=20)
+        mobile = next((row.owner_mobile for row in rows if row.owner_mobile), None)
+        if mobile is None:
+            return None
+        return fresh_link(session, mobile, app.settings, now=app.now())
+
+
 def _echo_event(event: EscalationEvent, now: datetime, echo: Callable[[str], None]) -> None:
     label = {"opened": "新增督办 opened", "raised": "督办升级 raised", "resolved": "督办结案 resolved",
              "reopened": "重新督办 reopened"}[event.action]
@@ -233,10 +314,12 @@ def _echo_event(event: EscalationEvent, now: datetime, echo: Callable[[str], Non
     )
 
 
-def _serve(app: AppContext, port: int, password: str, echo: Callable[[str], None]) -> None:
+def _serve(app: AppContext, port: int, password: str, echo: Callable[[str], None], official_link: str | None) -> None:
     from deadline_watch.web.server import serve  # the web stack loads only when the demo serves
 
     echo("")
     echo(f"督办看板 board: http://127.0.0.1:{port}/  账号 login: {DEMO_SUPERVISOR}  密码 password: {password}")
+    if official_link:
+        echo(f"责任人手机页 official's page (open on a phone-sized window): {official_link}")
     echo("按 Ctrl+C 退出 / press Ctrl+C to stop")
     serve(app, "127.0.0.1", port)

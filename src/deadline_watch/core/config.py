@@ -150,6 +150,25 @@ class WebSettings(_Section):
     session_max_age_hours: Annotated[int, Field(ge=1)] = 12
 
 
+class OfficialsSettings(_Section):
+    """The officials' side: personal links in SMS and sign-in codes."""
+
+    # a link works this many days after the last SMS that carried it
+    link_valid_days: Annotated[int, Field(ge=1, le=365)] = 30
+    code_valid_minutes: Annotated[int, Field(ge=1, le=60)] = 5
+    code_max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
+    codes_per_day: Annotated[int, Field(ge=1, le=50)] = 5
+
+
+class EvidenceSettings(_Section):
+    max_file_mb: Annotated[float, Field(gt=0, le=200)] = 20
+    max_files: Annotated[int, Field(ge=1, le=50)] = 10
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+
 class ReportsSettings(_Section):
     dir: Path = Path("reports")
 
@@ -169,6 +188,8 @@ class Settings(_Section):
     aliyun: AliyunCredentials = AliyunCredentials()
     scheduler: SchedulerSettings = SchedulerSettings()
     web: WebSettings = WebSettings()
+    officials: OfficialsSettings = OfficialsSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
     reports: ReportsSettings = ReportsSettings()
     logging: LoggingSettings = LoggingSettings()
     source: str = Field(default="<defaults>", exclude=True)

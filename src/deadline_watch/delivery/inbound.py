@@ -1,4 +1,6 @@
-"""Incoming SMS (Twilio's `POST /twilio/inbound` webhook): STOP/退订 and START replies.
+"""Incoming SMS (Twilio's `POST /twilio/inbound` webhook): STOP/退订 and START replies, and
+"完成"/"已完成" from an official (handed to `on_completed`, which the web edge wires to the
+officials' side: a completion request waiting for review).
 
 Twilio itself blocks further messages to a number that replied STOP (sends then fail
 with 21610) and answers the keyword; this module records the opt-out on the Person so
@@ -8,8 +10,9 @@ the board shows it and the scan can stop queueing messages nobody will receive.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +25,10 @@ SOURCE = "sms:reply"
 
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "退订", "TD"})
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
+COMPLETED_KEYWORDS = frozenset({"完成", "已完成"})
+
+# what to do with a "完成" reply: (session, sender's number, now)
+CompletedReply = Callable[[Session, str, datetime], object]
 
 # Surrounding spaces and punctuation ("STOP.", "【退订】", "退订!") do not hide the keyword.
 _EDGES = re.compile(r"^[\s\W_]+|[\s\W_]+$")
@@ -33,16 +40,20 @@ def keyword(body: str) -> str:
 
 
 def reply_intent(body: str) -> str | None:
-    """"opt_out", "opt_in" or None for an ordinary reply."""
+    """"opt_out", "opt_in", "completed" or None for an ordinary reply."""
     word = keyword(body)
     if word in OPT_OUT_KEYWORDS:
         return "opt_out"
     if word in OPT_IN_KEYWORDS:
         return "opt_in"
+    if word in COMPLETED_KEYWORDS:
+        return "completed"
     return None
 
 
-def apply_inbound(session: Session, params: Mapping[str, str], *, now: datetime) -> str | None:
+def apply_inbound(
+    session: Session, params: Mapping[str, str], *, now: datetime, on_completed: CompletedReply | None = None
+) -> str | None:
     """Record one incoming message; returns the intent acted on, if any."""
     sender = (params.get("From") or "").strip()
     body = params.get("Body") or ""
@@ -55,6 +66,9 @@ def apply_inbound(session: Session, params: Mapping[str, str], *, now: datetime)
         mark_opted_out(session, sender, now, SOURCE)
     elif intent == "opt_in":
         mark_opted_in(session, sender, now, SOURCE)
+    elif intent == "completed" and on_completed is not None:
+        log.info("sms.inbound_completed", mobile=sender)
+        on_completed(session, sender, now)
     else:
         log.info("sms.inbound_received", mobile=sender, body_length=len(body))
     return intent
@@ -68,6 +82,7 @@ def handle_inbound(
     params: Mapping[str, str],
     signature: str | None,
     now: datetime,
+    on_completed: CompletedReply | None = None,
 ) -> int:
     """`POST /twilio/inbound`: the HTTP status to answer (403 unsigned/bad, 400 no From, else 204).
 
@@ -82,5 +97,5 @@ def handle_inbound(
         signature=signature,
         now=now,
         well_formed=lambda form: bool((form.get("From") or "").strip()),
-        apply=apply_inbound,
+        apply=partial(apply_inbound, on_completed=on_completed),
     )

@@ -34,7 +34,7 @@ UNRESOLVED = (EscalationState.OPEN.value, EscalationState.ACKNOWLEDGED.value)
 # Resolutions that hold only while the milestone is completed or cancelled: when it is
 # open again (a re-import without the completion date, an admin correction) the item
 # goes back to supervision.
-RESOLVED_BY_FACTS = ("completed_late", "cancelled")
+RESOLVED_BY_FACTS = ("completed_late", "completed", "cancelled")
 
 
 def insert_board_item(

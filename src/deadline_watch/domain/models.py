@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -26,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -129,6 +130,7 @@ class NotificationState(LabelledEnum):
 class NotificationRule(LabelledEnum):
     REMINDER = "reminder", "到期提醒"
     ESCALATION = "escalation", "逾期督办"
+    NOTICE = "notice", "申报通知"  # a one-off message to an official (request returned, reply received)
 
 
 class EscalationState(LabelledEnum):
@@ -146,12 +148,29 @@ class EscalationReason(LabelledEnum):
 
 class Resolution(LabelledEnum):
     COMPLETED_LATE = "completed_late", "已逾期完成"
+    # an official's report, approved after the date, says it was done on time
+    COMPLETED = "completed", "已按期完成"
     DEADLINE_EXTENDED = "deadline_extended", "已批准延期"
     WAIVED = "waived", "免予督办"
     REFERRED = "referred_for_accountability", "移交问责"
     CANCELLED = "cancelled", "节点已撤销"
     REACHED = "reached", "已联系上责任人"
     WITHDRAWN = "withdrawn", "时钟回拨撤回"
+
+
+class RequestKind(LabelledEnum):
+    """What an official asks for on their page (or by replying 完成 to an SMS)."""
+
+    COMPLETION = "completion", "申报完成"
+    EXTENSION = "extension", "申请延期"
+    PROGRESS = "progress", "填报进展"  # recorded, not reviewed
+
+
+class RequestState(LabelledEnum):
+    PENDING = "pending", "待审核"
+    APPROVED = "approved", "已通过"
+    RETURNED = "returned", "已退回"
+    NOTED = "noted", "已填报"  # a progress report: nothing to review
 
 
 class UserRole(LabelledEnum):
@@ -244,6 +263,11 @@ class Milestone(Base):
     completed_on: Mapped[date | None] = mapped_column(Date)
     evidence: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default=MilestoneStatus.OPEN)
+    # 待审核: set (compare-and-set) while an official's completion or extension request
+    # waits for a supervisor; no reminder, escalation SMS or level rise meanwhile
+    review_pending_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # the due date before the first approved extension: evaluation counts on-time by it
+    original_due_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -358,6 +382,93 @@ class AuditEvent(Base):
     entity_id: Mapped[int] = mapped_column(Integer)
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
+
+
+class PersonLink(Base):
+    """The personal link an official gets in their SMS (`<public_url>/m/<token>`).
+
+    One per person. The token is derived from the secret key and `nonce` (so every SMS can
+    carry it again) and only its SHA-256 is stored; a new nonce revokes the old link. It is
+    bound to the mobile it was sent to and valid for `officials.link_valid_days` after
+    `last_sent_at`.
+    """
+
+    __tablename__ = "person_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    mobile: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class SignInCode(Base):
+    """A 6-digit code sent by SMS for /m/login (stored as a hash, 5 minutes, 5 tries)."""
+
+    __tablename__ = "sign_in_codes"
+    __table_args__ = (Index("ix_sign_in_codes_person_id_created_at", "person_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OfficialRequest(Base):
+    """What an official reported or asked for: progress, completion or an extension."""
+
+    __tablename__ = "official_requests"
+    __table_args__ = (
+        Index("ix_official_requests_state_created_at", "state", "created_at"),
+        Index("ix_official_requests_milestone_id", "milestone_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16), default="page")  # page | sms
+    reported_completed_on: Mapped[date | None] = mapped_column(Date)
+    proposed_due_date: Mapped[date | None] = mapped_column(Date)
+    due_date_at_request: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    percent: Mapped[int | None] = mapped_column(Integer)
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    milestone: Mapped[Milestone] = relationship()
+    person: Mapped[Person] = relationship()
+    reviewer: Mapped[User | None] = relationship()
+
+
+class EvidenceFile(Base):
+    """An evidence file (佐证资料), kept in the database so every board process and every
+    backup has it. `content_type` was detected from the bytes at upload, never the name."""
+
+    __tablename__ = "evidence_files"
+    __table_args__ = (Index("ix_evidence_files_request_id", "request_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("official_requests.id"))
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id"))
+    filename: Mapped[str] = mapped_column(String(200))  # shown to people, never used as a path
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # loaded only when a file is downloaded, never with a listing
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class TickRun(Base):

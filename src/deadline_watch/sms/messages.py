@@ -27,6 +27,11 @@ PACKAGE_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "sms"
 ELLIPSIS = "…"
 # Alibaba Cloud: each variable of a notification template holds at most 35 characters.
 VARIABLE_LIMIT = 35
+# SMS to the responsible official or the lead leader: they end with the person's link
+# (`<public_url>/m/<token>`) when `web.public_url` is set, and may use one more segment
+LINKED_TEMPLATES = frozenset(
+    {"reminder", "escalation_owner", "escalation_lead_leader", "request_returned", "reply_acknowledged"}
+)
 LEVEL_TEXT = {1: "一级", 2: "二级", 3: "三级", 4: "四级", 5: "五级"}
 
 
@@ -87,9 +92,10 @@ def signature_text(settings: Settings) -> str:
     return settings.sms.signature
 
 
-def segment_limit(template: str, settings: Settings) -> int:
-    """Reminders within `sms.max_segments` (2 by default), every other notice one more."""
-    return settings.sms.max_segments + (0 if template == "reminder" else 1)
+def segment_limit(template: str, settings: Settings, *, linked: bool = False) -> int:
+    """Reminders within `sms.max_segments` (2 by default), every other notice, and any
+    message that carries the official's link, one more."""
+    return settings.sms.max_segments + (0 if template == "reminder" and not linked else 1)
 
 
 def template_params(template: str, settings: Settings, context: dict) -> dict[str, str]:
@@ -103,6 +109,8 @@ def template_params(template: str, settings: Settings, context: dict) -> dict[st
         value = context.get(key)
         return "" if value is None else str(value)
 
+    if template == "sign_in_code":  # the officials' sign-in code: no project
+        return {"passcode": text("passcode"), "minutes": text("minutes")}
     params = {
         "name": clip(text("person_name")),
         "code": clip(text("project_code")),
@@ -110,6 +118,13 @@ def template_params(template: str, settings: Settings, context: dict) -> dict[st
         "node": clip(text("milestone")),
         "due": text("due_date_text"),
     }
+    if template in ("request_returned", "reply_acknowledged"):  # the officials' own requests
+        if template == "request_returned":
+            params["reason"] = clip(text("reason"), 60)
+        if context.get("link"):
+            params["link"] = text("link")
+        params["contact"] = clip(settings.sms.contact or "")
+        return params
     if template == "reminder":
         days_left = context.get("days_left")
         params["remaining"] = "今天是截止日" if days_left == 0 else f"剩余{days_left}{text('day_unit')}"
@@ -128,13 +143,14 @@ def template_params(template: str, settings: Settings, context: dict) -> dict[st
 
 def render_sms(template: str, settings: Settings, **context: object) -> RenderedSms:
     """Render `template`.j2 and its variables; shorten the project name with "…" until the
-    message fits its segment limit (`segment_limit`).
+    message fits its segment limit (`segment_limit`; 3 by default when it carries a link).
 
-    The date and the numbers are never shortened; if even a one-character project name
-    does not fit, the shortest version is returned (the count says how long it is).
+    The date, the numbers and the link are never shortened; if even a one-character
+    project name does not fit, the shortest version is returned (the count says how long
+    it is).
     """
     compiled = _template(str(settings.sms.templates_dir) if settings.sms.templates_dir else None, template)
-    values = {"signature": signature_text(settings), "contact": settings.sms.contact or "", **context}
+    values = {"signature": signature_text(settings), "contact": settings.sms.contact or "", "link": "", **context}
 
     def attempt(project_name: str) -> RenderedSms:
         shortened = {**values, "project_name": project_name}
@@ -150,7 +166,7 @@ def render_sms(template: str, settings: Settings, **context: object) -> Rendered
 
     full_name = clip(str(values.get("project_name", "")))
     best = attempt(full_name)
-    limit = segment_limit(template, settings)
+    limit = segment_limit(template, settings, linked=bool(values["link"]))
     if best.segments <= limit or len(full_name) <= 1:
         return best
     # the longest prefix that fits: binary search on the kept length

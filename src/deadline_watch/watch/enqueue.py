@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from deadline_watch.core import db
 from deadline_watch.core.config import Settings
+from deadline_watch.domain import links
 from deadline_watch.domain.models import Notification, NotificationState
-from deadline_watch.sms.messages import render_sms
+from deadline_watch.sms.messages import LINKED_TEMPLATES, render_sms
 from deadline_watch.watch.rules import SmsIntent
 
 _INSERT_CHUNK = 1000
@@ -23,11 +24,14 @@ _INSERT_CHUNK = 1000
 # A reminder cancelled only because its recipient stopped being the milestone's owner was
 # never sent; if that person becomes the owner again (a re-import undone), the same key
 # is wanted again and the row is put back in the queue instead of being skipped.
+# The same holds for one cancelled while the milestone waited for review (待审核) and the
+# request was returned: the reminder is due again.
 REVIVABLE_ERROR = "cancelled: recipient_changed"
+REVIVABLE_ERRORS = (REVIVABLE_ERROR, "cancelled: pending_review")
 
 
-def intent_row(intent: SmsIntent, settings: Settings, *, now: datetime) -> dict:
-    rendered = render_sms(intent.template, settings, **intent.context)
+def intent_row(intent: SmsIntent, settings: Settings, *, now: datetime, link: str = "") -> dict:
+    rendered = render_sms(intent.template, settings, **intent.context, link=link)
     return {
         "dedup_key": intent.dedup_key,
         "milestone_id": intent.milestone_id,
@@ -78,7 +82,7 @@ def enqueue(
             )
         ):
             existing.add(key)
-            if state == NotificationState.CANCELLED.value and last_error == REVIVABLE_ERROR:
+            if state == NotificationState.CANCELLED.value and last_error in REVIVABLE_ERRORS:
                 revivable.add(key)
     # one global order of inserts, so two concurrent scans on PostgreSQL wait for each
     # other on the first shared key instead of deadlocking across two keys
@@ -88,25 +92,42 @@ def enqueue(
     )
     if fresh_out is not None:
         fresh_out.extend(fresh)
+    reviving = sorted({i.dedup_key: i for i in intents if i.dedup_key in revivable}.values(),
+                      key=lambda intent: intent.dedup_key)
+    urls = official_links(session, fresh + reviving, settings, now=now)
     inserted = 0
     for start in range(0, len(fresh), _INSERT_CHUNK):
-        rows = [intent_row(intent, settings, now=now) for intent in fresh[start : start + _INSERT_CHUNK]]
+        rows = [
+            intent_row(intent, settings, now=now, link=urls.get(intent.recipient.id, ""))
+            for intent in fresh[start : start + _INSERT_CHUNK]
+        ]
         inserted += db.insert_ignore(session, table, rows, "dedup_key")
-    for intent in sorted({i.dedup_key: i for i in intents if i.dedup_key in revivable}.values(),
-                         key=lambda intent: intent.dedup_key):
-        if _revive(session, intent, settings, now=now):
+    for intent in reviving:
+        if _revive(session, intent, settings, now=now, link=urls.get(intent.recipient.id, "")):
             inserted += 1
             if fresh_out is not None:
                 fresh_out.append(intent)
     return inserted
 
 
-def _revive(session: Session, intent: SmsIntent, settings: Settings, *, now: datetime) -> bool:
-    """Put a reminder cancelled as `recipient_changed` back in the queue with a fresh text.
+def official_links(session: Session, intents: list[SmsIntent], settings: Settings, *, now: datetime) -> dict[int, str]:
+    """The personal link of every official or lead leader these SMS go to (none without
+    `web.public_url`); each link's validity now runs from this SMS."""
+    holders = [
+        links.LinkHolder(intent.recipient.id, intent.recipient.mobile)
+        for intent in intents
+        if intent.template in LINKED_TEMPLATES and intent.recipient.mobile
+    ]
+    return links.carry_links(session, holders, settings, now=now)
+
+
+def _revive(session: Session, intent: SmsIntent, settings: Settings, *, now: datetime, link: str = "") -> bool:
+    """Put a reminder cancelled as `recipient_changed` or `pending_review` back in the
+    queue with a fresh text.
 
     Conditional on the row still being in that state, so of two concurrent scans only one
     revives it."""
-    row = intent_row(intent, settings, now=now)
+    row = intent_row(intent, settings, now=now, link=link)
     for column in ("dedup_key", "milestone_id", "rule", "level", "due_date", "created_at"):
         row.pop(column)
     row.update(claimed_at=None, last_error=None, provider_error_code=None)
@@ -115,7 +136,7 @@ def _revive(session: Session, intent: SmsIntent, settings: Settings, *, now: dat
         .where(
             Notification.dedup_key == intent.dedup_key,
             Notification.state == NotificationState.CANCELLED.value,
-            Notification.last_error == REVIVABLE_ERROR,
+            Notification.last_error.in_(REVIVABLE_ERRORS),
         )
         .values(**row)
         .execution_options(synchronize_session=False)

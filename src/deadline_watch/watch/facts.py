@@ -40,6 +40,8 @@ class MilestoneFacts:
     completed_on: date | None = None
     owner: PersonFacts | None = None
     lead_leader: PersonFacts | None = None
+    # 待审核: an official's completion or extension request waits for a supervisor
+    pending_review: bool = False
 
     @property
     def watched(self) -> bool:
@@ -65,3 +67,4 @@ class PendingFacts:
     escalation_level: int | None = None  # current level of the unresolved escalation, if any
     recipient_id: int | None = None
     owner_id: int | None = None  # the milestone's responsible official now (override, else project owner)
+    milestone_pending_review: bool = False

@@ -51,6 +51,7 @@ def _milestone_select() -> sa.Select:
             _Leader.name.label("leader_name"),
             _Leader.mobile.label("leader_mobile"),
             _Leader.opted_out_at.is_not(None).label("leader_opted_out"),
+            Milestone.review_pending_since.is_not(None).label("pending_review"),
         )
         .select_from(Milestone)
         .join(Project, Project.id == Milestone.project_id)
@@ -93,6 +94,7 @@ def _milestone_facts(row: sa.Row) -> MilestoneFacts:
         completed_on=row.completed_on,
         owner=owner,
         lead_leader=leader,
+        pending_review=bool(row.pending_review),
     )
 
 
@@ -253,6 +255,7 @@ def pending_to_check(
             current_escalation.label("escalation_level"),
             Notification.recipient_id.label("recipient_id"),
             owner_now.label("owner_id"),
+            Milestone.review_pending_since.is_not(None).label("milestone_pending_review"),
         )
         .select_from(Notification)
         .join(Milestone, Milestone.id == Notification.milestone_id)
@@ -269,6 +272,7 @@ def pending_to_check(
         sa.and_(Notification.rule == "reminder", Milestone.due_date < today),
         sa.and_(Notification.rule == "reminder", Notification.recipient_id.is_distinct_from(owner_now)),
         Notification.rule == "escalation",
+        Milestone.review_pending_since.is_not(None),
     )
     rows = list(session.connection().execute(base.where(changed)))
     seen = {row.id for row in rows}
@@ -276,4 +280,5 @@ def pending_to_check(
         chunk = milestone_ids[start : start + 500]
         statement = base.where(Notification.rule == "reminder", Notification.milestone_id.in_(chunk))
         rows.extend(row for row in session.connection().execute(statement) if row.id not in seen)
-    return [PendingFacts(**{**row._asdict(), "recipient_opted_out": bool(row.recipient_opted_out)}) for row in rows]
+    return [PendingFacts(**{**row._asdict(), "recipient_opted_out": bool(row.recipient_opted_out),
+                          "milestone_pending_review": bool(row.milestone_pending_review)}) for row in rows]

@@ -95,7 +95,7 @@ def plan_reminder(
     """The reminder this milestone should have right now (None when none is due).
 
     `send_at` is `send_window_opening(now, settings)`, passed in when planning many at once."""
-    if not facts.watched or facts.owner is None or not facts.owner.reachable:
+    if not facts.watched or facts.pending_review or facts.owner is None or not facts.owner.reachable:
         return None
     tz, mode = settings.tz, settings.reminders.day_mode
     today = local_date(now, tz)
@@ -153,8 +153,9 @@ def plan_escalation(
     the milestone was completed or cancelled (`RESOLVED_BY_FACTS`) and the milestone is open
     again: reopened at the level its days overdue call for. A supervisor's 办结 of a still
     open milestone stays resolved (it is listed under 已办结未完成).
+    Nothing opens, rises or reopens while the milestone waits for review (待审核).
     """
-    if not facts.watched:
+    if not facts.watched or facts.pending_review:
         return None
     today = local_date(now, settings.tz)
     target = level_for(count_days_overdue(today, facts.due_date), settings.escalation.levels)
@@ -273,6 +274,10 @@ def cancellation_reason(
         return "recipient_changed"
     if pending.recipient_opted_out:
         return "opted_out"
+    if pending.rule == "notice":
+        return None  # about the official's own request: goes out whatever the review state
+    if pending.milestone_pending_review:
+        return "pending_review"
     if pending.rule == "reminder":
         if pending.milestone_due_date < today:
             return "overdue"

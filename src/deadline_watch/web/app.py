@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
+from functools import lru_cache
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -14,10 +16,23 @@ from deadline_watch.board.supervision import SupervisionError
 from deadline_watch.core.context import AppContext
 from deadline_watch.core.errors import DeadlineWatchError, NotFoundError, SchemaError
 from deadline_watch.core.logs import get_logger
+from deadline_watch.sms.factory import make_backend
 from deadline_watch.web import metrics
 from deadline_watch.web.auth import Forbidden, LoginRequired, LoginThrottle, SessionCodec, load_secret_key, unit_of_work
+from deadline_watch.web.official_session import OfficialCodec, OfficialCsrfError, OfficialLoginRequired
 from deadline_watch.web.rendering import STATIC_DIR, make_templates, page
-from deadline_watch.web.routes import admin, api, escalations, evaluation, login, ops, projects, reports
+from deadline_watch.web.routes import (
+    admin,
+    api,
+    escalations,
+    evaluation,
+    login,
+    officials,
+    ops,
+    projects,
+    reports,
+    reviews,
+)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -55,14 +70,20 @@ def create_app(app_context: AppContext) -> FastAPI:
         openapi_url=None,
     )
     app.state.app_context = app_context
-    app.state.session_codec = SessionCodec(
-        load_secret_key(settings.web.secret_key), settings.web.session_max_age_hours * 3600
-    )
+    secret_key = load_secret_key(settings.web.secret_key)
+    app.state.session_codec = SessionCodec(secret_key, settings.web.session_max_age_hours * 3600)
+    app.state.official_codec = OfficialCodec(secret_key, settings.web.session_max_age_hours * 3600)
     app.state.templates = make_templates(settings)
     app.state.login_throttle = LoginThrottle()
+    # officials' pages: wrong link tokens, code requests and wrong codes per client address
+    app.state.link_throttle = LoginThrottle(limit=20, window=timedelta(minutes=15))
+    app.state.code_request_throttle = LoginThrottle(limit=10, window=timedelta(minutes=15))
+    app.state.code_guess_throttle = LoginThrottle(limit=10, window=timedelta(minutes=15))
+    # sign-in codes are sent at once by the board itself (created on first use)
+    app.state.sms_backend = lru_cache(maxsize=1)(lambda: make_backend(settings))
     app.state.metrics_registry = metrics.make_registry(app_context)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (login, ops, escalations, projects, evaluation, reports, admin, api):
+    for module in (login, ops, escalations, projects, evaluation, reports, reviews, admin, api, officials):
         app.include_router(module.router)
 
     @app.get("/api/openapi.json", include_in_schema=False)
@@ -91,6 +112,16 @@ def create_app(app_context: AppContext) -> FastAPI:
             )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(OfficialLoginRequired)
+    async def official_login_required(request: Request, _exc: OfficialLoginRequired) -> Response:
+        return RedirectResponse("/m/login", status_code=303)
+
+    @app.exception_handler(OfficialCsrfError)
+    async def official_csrf(request: Request, _exc: OfficialCsrfError) -> Response:
+        get_logger().info("web.forbidden", path=request.url.path, detail="official csrf")
+        return page(request, "m/message.html", status_code=403, heading="页面已过期",
+                    message="页面已过期,请返回刷新后重新提交。", back="/m/")
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:

@@ -10,28 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from fastapi import Form, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
+from deadline_watch.board.reviews import pending_count
 from deadline_watch.board.users import user_for_token
 from deadline_watch.core import db
 from deadline_watch.core.clock import local_date
 from deadline_watch.core.context import AppContext
-from deadline_watch.core.logs import get_logger
+from deadline_watch.core.secret_key import SECRET_FILE, load_secret_key  # noqa: F401  (re-exported)
 from deadline_watch.domain.models import User, UserRole
 
 SESSION_COOKIE = "dw_session"
 CSRF_HEADER = "X-CSRF-Token"
-SECRET_FILE = Path("deadline-watch-secret.key")
 
 EVERYONE = (UserRole.ADMIN, UserRole.SUPERVISOR, UserRole.VIEWER)
 ACTORS = (UserRole.ADMIN, UserRole.SUPERVISOR)
@@ -48,27 +46,6 @@ class Forbidden(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def load_secret_key(configured: str | None, path: Path = SECRET_FILE) -> str:
-    """The configured key, else one kept in `path` (created with a random key on first use)."""
-    if configured:
-        return configured
-    log = get_logger()
-    if path.exists():
-        key = path.read_text(encoding="utf-8").strip()
-        if key:
-            log.info("web.secret_key_loaded", path=str(path.resolve()))
-            return key
-    key = secrets.token_urlsafe(48)
-    path.write_text(key + "\n", encoding="utf-8")
-    path.chmod(0o600)
-    log.warning(
-        "web.secret_key_generated",
-        path=str(path.resolve()),
-        detail="no web.secret_key configured; generated one and saved it (set DEADLINE_WATCH_SECRET_KEY to choose your own)",
-    )
-    return key
 
 
 class SessionCodec:
@@ -210,6 +187,9 @@ def unit_of_work(
     with db.transaction(app_context.sessions) as session:
         viewer = load_viewer(session, request)
         check_role(viewer, allowed)
+        if not request.url.path.startswith("/api/"):
+            # the navigation shows how many officials' requests wait (one indexed count)
+            request.state.pending_reviews = pending_count(session)
         if write:
             check_csrf(viewer, csrf if csrf is not None else request.headers.get(CSRF_HEADER))
         # local time, so notes and the like read as the supervisors' clock; stored as UTC anyway

@@ -37,6 +37,13 @@ ACTION_ZH = {
     "escalation.assigned": "指派",
     "escalation.note_added": "添加备注",
     "escalation.resolved": "办结",
+    "milestone.completed": "节点完成",
+    "milestone.extended": "批准延期",
+    "official.progress": "责任人填报进展",
+    "official.completion_requested": "责任人申报完成",
+    "official.extension_requested": "责任人申请延期",
+    "review.approved": "审核通过",
+    "review.returned": "审核退回",
 }
 PROJECT_LEVELS = tuple(level.value for level in ProjectLevel)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from deadline_watch.board import supervision
+from deadline_watch.board import reviews, supervision
 from deadline_watch.domain.models import Escalation, User
 from deadline_watch.web.auth import ACTORS, Work, unit_of_work
 from deadline_watch.web.queue_view import QueueQuery, queue_page
@@ -50,6 +50,9 @@ def escalation_page(request: Request, escalation_id: EscalationId) -> Response:
             assignable=supervision.assignable_users(work.session) if work.viewer.can_act else [],
             resolutions=supervision.HUMAN_RESOLUTIONS,
             done=request.query_params.get("done", ""),
+            progress=reviews.latest_progress(work.session, [detail.escalation.milestone_id]).get(
+                detail.escalation.milestone_id
+            ),
         )
 
 

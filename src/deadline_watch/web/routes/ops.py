@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from deadline_watch.core import db
+from deadline_watch.core.clock import local_date
+from deadline_watch.core.config import Settings
 from deadline_watch.core.context import AppContext
 from deadline_watch.core.errors import DeadlineWatchError
+from deadline_watch.core.logs import get_logger
 from deadline_watch.domain import watch_clock
 from deadline_watch.domain.models import TickRun
 from deadline_watch.domain.workdays import fallback_years
+from deadline_watch.officials.requests import completion_from_reply
 from deadline_watch.web import metrics
 
 router = APIRouter()
@@ -92,14 +98,27 @@ def metrics_endpoint(request: Request) -> Response:
     return Response(metrics.render(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
 
+def completion_reply(session: Session, mobile: str, now: datetime, *, settings: Settings) -> None:
+    """An official replied "完成": a completion request (no evidence yet) and an SMS with
+    their link. A refusal (nothing open, already pending) leaves the reply at that."""
+    try:
+        with session.begin_nested():
+            completion_from_reply(session, mobile, settings, now=now, today=local_date(now, settings.tz))
+    except DeadlineWatchError as err:
+        get_logger().info("sms.inbound_completed_refused", detail=err.message_en)
+
+
 async def _twilio(request: Request, handler_name: str) -> Response:
     form = await request.form()
     params = {key: str(value) for key, value in form.items()}
     app_context: AppContext = request.app.state.app_context
+    extra: dict = {}
     if handler_name == "status":
         from deadline_watch.delivery.receipts import handle_status_callback as handler
     else:
         from deadline_watch.delivery.inbound import handle_inbound as handler
+
+        extra["on_completed"] = partial(completion_reply, settings=app_context.settings)
     from starlette.concurrency import run_in_threadpool
 
     status = await run_in_threadpool(
@@ -112,6 +131,7 @@ async def _twilio(request: Request, handler_name: str) -> Response:
             params=params,
             signature=request.headers.get("X-Twilio-Signature", ""),
             now=app_context.now(),
+            **extra,
         )
     )
     if status == 200:

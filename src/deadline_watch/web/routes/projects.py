@@ -9,6 +9,7 @@ from deadline_watch.board.lights import ProjectLights
 from deadline_watch.board.project_board import project_board as read_board
 from deadline_watch.board.project_board import project_board_count
 from deadline_watch.board.project_page import project_detail
+from deadline_watch.board import reviews
 from deadline_watch.web.auth import Work, unit_of_work
 from deadline_watch.web.queue_view import unit_names
 from deadline_watch.web.rendering import page
@@ -56,4 +57,6 @@ def project_page(request: Request, code: str) -> Response:
             work.session, code, today=work.today, settings=work.context.settings,
             mask_mobiles=not work.viewer.is_admin,
         )
-        return page(request, "project.html", viewer=work.viewer, nav="projects", detail=detail, today=work.today)
+        progress = reviews.latest_progress(work.session, [m.id for m in detail.milestones])
+        return page(request, "project.html", viewer=work.viewer, nav="projects", detail=detail, today=work.today,
+                    progress=progress)
