@@ -51,7 +51,7 @@ def test_acknowledge_from_the_page_records_who_and_when(board):
     assert row.state == "acknowledged" and row.acknowledged_at == board.clock.now()
     assert audit_actions(board, escalation_id) == [("user:super1", "escalation.acknowledged")]
     page = client.get(response.headers["location"]).text
-    assert "操作已保存" in page and "user:super1" in page
+    assert "操作已保存" in page and "super1(督办员)" in page and "user:super1" not in page
 
 
 def test_full_life_assign_note_resolve_shows_in_history(board):
@@ -60,7 +60,7 @@ def test_full_life_assign_note_resolve_shows_in_history(board):
     assert post_action(client, escalation_id, "assign", assignee="super2").status_code == 303
     assert post_action(client, escalation_id, "note", text="已电话联系责任单位").status_code == 303
     assert post_action(client, escalation_id, "resolve", resolution="referred_for_accountability",
-                       text="移交纪委").status_code == 303
+                       text="移交纪委", confirm="1").status_code == 303
     row = escalation(board, escalation_id)
     assert row.state == "resolved" and row.resolution == "referred_for_accountability"
     assert "已电话联系责任单位" in row.notes and "移交纪委" in row.notes
@@ -69,12 +69,13 @@ def test_full_life_assign_note_resolve_shows_in_history(board):
         "escalation.assigned", "escalation.note_added", "escalation.resolved"]
     page = client.get(f"/escalations/{escalation_id}").text
     assert "已电话联系责任单位" in page and "→ super2" in page and "移交问责" in page
+    assert "线索移交单" in page  # 移交问责 opened a referral record
     assert 'id="resolve"' not in page  # resolved is final
 
 
 def test_resolving_twice_is_refused_with_409(board):
     escalation_id = board.seeded.escalation_ids[3]  # seeded resolved
-    response = post_action(board.login("super1"), escalation_id, "resolve", resolution="waived")
+    response = post_action(board.login("super1"), escalation_id, "resolve", resolution="waived", confirm="1")
     assert response.status_code == 409
     assert "已办结" in response.text
 
@@ -92,7 +93,7 @@ def test_action_without_csrf_token_is_refused(board):
     client = board.login("super1")
     response = client.post(f"/escalations/{escalation_id}/acknowledge", data={})
     assert response.status_code == 403
-    assert "CSRF" in response.text
+    assert "页面已过期" in response.text
     wrong = client.post(f"/escalations/{escalation_id}/acknowledge", data={"csrf_token": "forged"})
     assert wrong.status_code == 403
     assert escalation(board, escalation_id).state == "open"

@@ -23,11 +23,12 @@ def test_queue_lists_open_and_acknowledged_most_overdue_first(board):
     assert "逾期未完成" in html and "已送达" in html and "发送失败" in html
 
 
-def test_queue_masks_owner_mobiles_unless_admin(board):
+def test_queue_shows_full_mobiles_as_tel_links_to_supervisors_and_masks_them_for_viewers(board):
     mobile = board.seeded.owner_mobile
-    assert mobile not in board.login("super1").get("/").text
-    assert "+86139****5678" in board.login("super1").get("/").text
-    assert mobile in board.login("admin1").get("/").text
+    for name in ("super1", "admin1"):
+        assert f'href="tel:{mobile}"' in board.login(name).get("/").text
+    viewer_page = board.login("viewer1").get("/").text
+    assert mobile not in viewer_page and "+86139****5678" in viewer_page and "tel:" not in viewer_page
 
 
 def test_queue_filters_by_unit_level_state_project_level_and_text(board):

@@ -1,7 +1,8 @@
 """The escalation queue: one query shared by the board and `deadline-watch escalations list`.
 
-Ordered most overdue first (earliest due date), then by id; filtered by state, unit,
-level, project level and free text. Uses the (state, due_date) index on escalations.
+Ordered most overdue first (earliest due date), then by id; filtered by state (including
+已办结未完成: resolved while the milestone is still open), unit, level, project level, lead
+leader and free text. Uses the (state, due_date) index on escalations.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from deadline_watch.domain.models import (
 )
 from deadline_watch.domain.workdays import escalation_days_overdue
 
-STATES = ("open", "acknowledged", "resolved", "all")
+# resolved_open: 已办结未完成, an item resolved while its milestone is still open
+STATES = ("open", "acknowledged", "resolved", "resolved_open", "all")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class EscalationFilter:
     unit: str | None = None  # unit name
     level: int | None = None
     project_level: str | None = None  # 省级 / 市级 / 区级
-    text: str | None = None  # in project code, project name or milestone name
+    text: str | None = None  # in project code or name, milestone name, responsible official's name
+    lead_leader: str | None = None  # the project's lead leader, by name
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ class EscalationRow:
     assignee: str | None
     last_sms_state: str | None
     pending_review: bool = False  # 待审核: an official's request waits for a supervisor
+    lead_leader: str | None = None
+    lead_leader_mobile: str | None = None
+    milestone_open: bool = True  # the milestone is still not completed (already 办结 or not)
 
     def as_dict(self) -> dict:
         values = asdict(self)
@@ -65,11 +71,21 @@ class EscalationRow:
         return values
 
 
+def lead_leaders(session: Session) -> list[str]:
+    """Names of the lead leaders of active projects, for the queue's filter."""
+    return list(session.scalars(
+        sa.select(Person.name).join(Project, Project.lead_leader_id == Person.id)
+        .where(Project.status == "active").distinct().order_by(Person.name)
+    ))
+
+
 def _states(state: str | None) -> list[str] | None:
     if state is None:
         return [EscalationState.OPEN.value, EscalationState.ACKNOWLEDGED.value]
     if state == "all":
         return None
+    if state == "resolved_open":
+        return [EscalationState.RESOLVED.value]
     return [state]
 
 
@@ -86,13 +102,19 @@ def list_escalations(
     day is read, for days overdue)."""
     filt = filt or EscalationFilter()
     responsible = aliased(Person, name="responsible")
+    leader = aliased(Person, name="lead_leader")
     conditions = []
     states = _states(filt.state)
     if states is not None:
         conditions.append(Escalation.state.in_(states))
     if filt.level is not None:
         conditions.append(Escalation.level == filt.level)
-    needs_project = bool(filt.unit or filt.project_level or filt.text)
+    needs_project = bool(filt.unit or filt.project_level or filt.text or filt.lead_leader
+                         or filt.state == "resolved_open")
+    if filt.state == "resolved_open":
+        conditions.append(sa.and_(Milestone.status == "open", Milestone.completed_on.is_(None)))
+    if filt.lead_leader:
+        conditions.append(leader.name == filt.lead_leader)
     if filt.unit:
         conditions.append(Unit.name == filt.unit)
     if filt.project_level:
@@ -100,7 +122,8 @@ def list_escalations(
     if filt.text:
         pattern = f"%{filt.text}%"
         conditions.append(
-            sa.or_(Project.code.ilike(pattern), Project.name.ilike(pattern), Milestone.name.ilike(pattern))
+            sa.or_(Project.code.ilike(pattern), Project.name.ilike(pattern), Milestone.name.ilike(pattern),
+                   responsible.name.ilike(pattern))
         )
 
     def filtered(statement: sa.Select) -> sa.Select:
@@ -113,6 +136,10 @@ def list_escalations(
             statement = statement.join(Project, Project.id == Milestone.project_id)
             if filt.unit:
                 statement = statement.join(Unit, Unit.id == Project.unit_id)
+            if filt.text:
+                statement = statement.join(responsible, responsible.id == responsible_person_id())
+            if filt.lead_leader:
+                statement = statement.join(leader, leader.id == Project.lead_leader_id)
         return statement.where(*conditions)
 
     # First the page's ids, then the details of those ids only, so the last-SMS subquery
@@ -164,15 +191,18 @@ def list_escalations(
             Unit.name.label("unit"),
             responsible.name.label("owner"),
             responsible.mobile.label("owner_mobile"),
-            User.username.label("assignee"),
+            sa.func.coalesce(User.display_name, User.username).label("assignee"),
             last_sms.label("last_sms_state"),
             Milestone.review_pending_since.is_not(None).label("pending_review"),
+            leader.name.label("lead_leader"),
+            leader.mobile.label("lead_leader_mobile"),
         )
         .select_from(Escalation)
         .join(Milestone, Milestone.id == Escalation.milestone_id)
         .join(Project, Project.id == Milestone.project_id)
         .join(Unit, Unit.id == Project.unit_id)
         .outerjoin(responsible, responsible.id == responsible_person_id())
+        .outerjoin(leader, leader.id == Project.lead_leader_id)
         .outerjoin(User, User.id == Escalation.assignee_id)
         .where(Escalation.id.in_(page_ids))
         .order_by(Escalation.due_date, Escalation.id)
@@ -204,6 +234,9 @@ def list_escalations(
             assignee=row.assignee,
             last_sms_state=row.last_sms_state,
             pending_review=bool(row.pending_review),
+            lead_leader=row.lead_leader,
+            lead_leader_mobile=row.lead_leader_mobile,
+            milestone_open=row.milestone_status == "open" and row.completed_on is None,
         )
         for row in session.execute(statement)
     ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from deadline_watch.core.errors import DeadlineWatchError, NotFoundError
@@ -234,6 +234,7 @@ class EscalationDetail:
     owner: str
     owner_mobile: str | None
     lead_leader: str | None
+    lead_leader_mobile: str | None
     assignee: str | None
     days_overdue: int
     notifications: list[Notification]
@@ -249,7 +250,8 @@ def escalation_detail(session: Session, escalation_id: int, *, today: date, tz: 
     responsible = aliased(Person)
     leader = aliased(Person)
     row = session.execute(
-        select(Escalation, Milestone, Project, Unit.name, responsible, leader, User.username)
+        select(Escalation, Milestone, Project, Unit.name, responsible, leader,
+               func.coalesce(User.display_name, User.username))
         .join(Milestone, Milestone.id == Escalation.milestone_id)
         .join(Project, Project.id == Milestone.project_id)
         .join(Unit, Unit.id == Project.unit_id)
@@ -287,6 +289,7 @@ def escalation_detail(session: Session, escalation_id: int, *, today: date, tz: 
         owner=responsible_person.name,
         owner_mobile=responsible_person.mobile,
         lead_leader=leader_person.name if leader_person else None,
+        lead_leader_mobile=leader_person.mobile if leader_person else None,
         assignee=assignee,
         days_overdue=escalation_days_overdue(
             escalation.due_date,

@@ -65,8 +65,10 @@ def add_user(
     mobile: str | None = None,
     now: datetime,
     actor: str = "cli",
+    display_name: str | None = None,
 ) -> User:
-    """Create a board account; with a mobile, link (or create) the Person behind it."""
+    """Create a board account; with a mobile, link (or create) the Person behind it.
+    `display_name` is how the board names the account in histories (张督办)."""
     username = username.strip()
     if not USERNAME.match(username):
         raise UserError(
@@ -86,6 +88,7 @@ def add_user(
         username=username,
         password_hash=hash_password(password),
         role=role,
+        display_name=(display_name or "").strip()[:100] or None,
         person=person,
         active=True,
         failed_logins=0,

@@ -148,6 +148,8 @@ class WebSettings(_Section):
     public_url: str | None = None
     secret_key: str | None = None
     session_max_age_hours: Annotated[int, Field(ge=1)] = 12
+    # roles that see officials' full mobile numbers (as tel: links); the others see them masked
+    full_mobiles_for: list[Literal["admin", "supervisor", "viewer"]] = ["admin", "supervisor"]
 
 
 class OfficialsSettings(_Section):

@@ -173,6 +173,11 @@ class RequestState(LabelledEnum):
     NOTED = "noted", "已填报"  # a progress report: nothing to review
 
 
+class ReferralState(LabelledEnum):
+    REFERRED = "referred", "已移交"  # handed to the discipline-inspection commission
+    ANSWERED = "answered", "已反馈"  # the commission's outcome is recorded
+
+
 class UserRole(LabelledEnum):
     ADMIN = "admin", "管理员"
     SUPERVISOR = "supervisor", "督办员"
@@ -366,6 +371,31 @@ class Escalation(Base):
 
     milestone: Mapped[Milestone] = relationship()
     assignee: Mapped[User | None] = relationship()
+
+
+class Referral(Base):
+    """移交问责: an escalation handed over for accountability, with the facts as they stood
+    when it was referred (`facts`, JSON) and the commission's answer once it comes."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (Index("ix_referrals_state_referred_at", "state", "referred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), unique=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default=ReferralState.REFERRED)
+    days_overdue: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer)
+    facts: Mapped[dict] = mapped_column(JSON)
+    referred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    referred_by: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+
+    escalation: Mapped[Escalation] = relationship()
 
 
 class AuditEvent(Base):

@@ -21,6 +21,7 @@ import jinja2
 
 from deadline_watch.core.config import Settings
 from deadline_watch.core.errors import ConfigError
+from deadline_watch.domain import labels
 from deadline_watch.sms.segments import count_segments
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "sms"
@@ -32,7 +33,6 @@ VARIABLE_LIMIT = 35
 LINKED_TEMPLATES = frozenset(
     {"reminder", "escalation_owner", "escalation_lead_leader", "request_returned", "reply_acknowledged"}
 )
-LEVEL_TEXT = {1: "一级", 2: "二级", 3: "三级", 4: "四级", 5: "五级"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def date_text(day: date) -> str:
 
 
 def level_text(level: int) -> str:
-    return LEVEL_TEXT.get(level, f"{level}级")
+    return labels.level_text(level)
 
 
 def day_unit(day_mode: str) -> str:

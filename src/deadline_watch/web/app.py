@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from deadline_watch import __version__
+from deadline_watch.board.referrals import ReferralError
 from deadline_watch.board.supervision import SupervisionError
 from deadline_watch.core.context import AppContext
 from deadline_watch.core.errors import DeadlineWatchError, NotFoundError, SchemaError
@@ -30,6 +31,7 @@ from deadline_watch.web.routes import (
     officials,
     ops,
     projects,
+    referrals,
     reports,
     reviews,
 )
@@ -52,7 +54,7 @@ def _wants_json(request: Request) -> bool:
 def _status_for(err: DeadlineWatchError) -> int:
     if isinstance(err, NotFoundError):
         return 404
-    if isinstance(err, SupervisionError):
+    if isinstance(err, (SupervisionError, ReferralError)):
         return 409
     if isinstance(err, SchemaError):
         return 503
@@ -83,7 +85,7 @@ def create_app(app_context: AppContext) -> FastAPI:
     app.state.sms_backend = lru_cache(maxsize=1)(lambda: make_backend(settings))
     app.state.metrics_registry = metrics.make_registry(app_context)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (login, ops, escalations, projects, evaluation, reports, reviews, admin, api, officials):
+    for module in (login, ops, escalations, projects, evaluation, referrals, reports, reviews, admin, api, officials):
         app.include_router(module.router)
 
     @app.get("/api/openapi.json", include_in_schema=False)
@@ -135,7 +137,8 @@ def create_app(app_context: AppContext) -> FastAPI:
         status = _status_for(exc)
         if _wants_json(request):
             return JSONResponse({"detail": exc.message}, status_code=status)
-        return page(request, "error.html", status_code=status, message=exc.message)
+        # the board speaks Chinese only; the API keeps both languages
+        return page(request, "error.html", status_code=status, message=exc.message_zh)
 
     get_logger().info("web.app_created", database=_safe_url(settings.database.url))
     return app

@@ -95,6 +95,8 @@ class Viewer:
     role: str
     csrf_token: str
     via_token: bool = False
+    sees_mobiles: bool = False  # full numbers as tel: links (web.full_mobiles_for), else masked
+    display_name: str = ""
 
     @property
     def can_act(self) -> bool:
@@ -111,12 +113,14 @@ class Viewer:
 
 def load_viewer(session: Session, request: Request) -> Viewer:
     """The user behind the request's bearer token or session cookie; LoginRequired otherwise."""
+    full_mobiles_for = request.app.state.app_context.settings.web.full_mobiles_for
     token = bearer_token(request)
     if token is not None:
         user = user_for_token(session, token)
         if user is None:
             raise LoginRequired()
-        return Viewer(user.id, user.username, user.role, csrf_token="", via_token=True)
+        return Viewer(user.id, user.username, user.role, csrf_token="", via_token=True,
+                      sees_mobiles=user.role in full_mobiles_for, display_name=_display_name(user))
     payload = session_payload(request)
     uid = payload.get("uid")
     if not isinstance(uid, int):
@@ -124,7 +128,12 @@ def load_viewer(session: Session, request: Request) -> Viewer:
     user = session.get(User, uid)
     if user is None or not user.active or payload.get("pw") != password_stamp(user):
         raise LoginRequired()
-    return Viewer(user.id, user.username, user.role, csrf_token=str(payload.get("csrf", "")))
+    return Viewer(user.id, user.username, user.role, csrf_token=str(payload.get("csrf", "")),
+                  sees_mobiles=user.role in full_mobiles_for, display_name=_display_name(user))
+
+
+def _display_name(user: User) -> str:
+    return user.display_name or (user.person.name if user.person else "") or user.username
 
 
 def password_stamp(user: User) -> str:
@@ -155,12 +164,12 @@ def check_csrf(viewer: Viewer, submitted: str | None) -> None:
     if viewer.via_token:
         return
     if not csrf_matches(viewer.csrf_token, submitted):
-        raise Forbidden("CSRF 校验失败,请刷新页面后重试 / CSRF token missing or wrong")
+        raise Forbidden("页面已过期或校验失败,请刷新页面后重试")
 
 
 def check_role(viewer: Viewer, allowed: tuple[str, ...]) -> None:
     if viewer.role not in allowed:
-        raise Forbidden("没有权限执行此操作 / your role does not allow this")
+        raise Forbidden("没有权限执行此操作")
 
 
 @dataclass

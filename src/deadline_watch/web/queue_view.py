@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from deadline_watch.board.escalation_queue import STATES, EscalationFilter, EscalationRow, list_escalations
+from deadline_watch.board.escalation_queue import (
+    STATES,
+    EscalationFilter,
+    EscalationRow,
+    lead_leaders,
+    list_escalations,
+)
 from deadline_watch.domain.models import Unit
 
 if TYPE_CHECKING:
@@ -26,10 +32,11 @@ class QueueQuery:
     project_level: str = ""
     text: str = ""
     page: int = 1
+    lead_leader: str = ""
 
     @classmethod
     def from_params(cls, *, unit: str = "", level: str = "", state: str = "", project_level: str = "",
-                    text: str = "", page: int = 1) -> QueueQuery:
+                    text: str = "", page: int = 1, lead_leader: str = "") -> QueueQuery:
         """Unknown values are dropped rather than refused, so an edited URL still shows a page."""
         level = level.strip()
         return cls(
@@ -39,6 +46,7 @@ class QueueQuery:
             project_level=project_level.strip()[:8],
             text=text.strip()[:100],
             page=max(page, 1),
+            lead_leader=lead_leader.strip()[:100],
         )
 
     def to_filter(self) -> EscalationFilter:
@@ -48,12 +56,14 @@ class QueueQuery:
             level=int(self.level) if self.level else None,
             project_level=self.project_level or None,
             text=self.text or None,
+            lead_leader=self.lead_leader or None,
         )
 
     def params(self, **changes: object) -> dict[str, object]:
         values: dict[str, object] = {
             "unit": self.unit, "level": self.level, "state": self.state,
-            "project_level": self.project_level, "q": self.text, "page": self.page,
+            "project_level": self.project_level, "lead_leader": self.lead_leader, "q": self.text,
+            "page": self.page,
         }
         values.update(changes)
         return values
@@ -67,6 +77,7 @@ class QueueResult:
     pages: int
     units: list[str] = field(default_factory=list)
     levels: list[str] = field(default_factory=list)
+    lead_leaders: list[str] = field(default_factory=list)
 
     @property
     def first(self) -> int:
@@ -89,4 +100,5 @@ def queue_page(work: Work, query: QueueQuery, *, page_size: int = PAGE_SIZE) -> 
     pages = max((total + page_size - 1) // page_size, 1)
     units = unit_names(work.session)
     levels = sorted({str(lv.level) for lv in work.context.settings.escalation.levels})
-    return QueueResult(rows=rows, total=total, page=query.page, pages=pages, units=units, levels=levels)
+    return QueueResult(rows=rows, total=total, page=query.page, pages=pages, units=units, levels=levels,
+                       lead_leaders=lead_leaders(work.session))

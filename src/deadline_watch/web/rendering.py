@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from deadline_watch.board.lights import Light
@@ -24,32 +26,46 @@ from deadline_watch.domain.models import (
     Resolution,
     UserRole,
 )
+from deadline_watch.domain import labels
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 
-# audit actions are free-form strings (not an enum), so their labels stay here
-ACTION_ZH = {
-    "escalation.opened": "生成督办",
-    "escalation.raised": "督办升级",
-    "escalation.acknowledged": "认领",
-    "escalation.assigned": "指派",
-    "escalation.note_added": "添加备注",
-    "escalation.resolved": "办结",
-    "milestone.completed": "节点完成",
-    "milestone.extended": "批准延期",
-    "official.progress": "责任人填报进展",
-    "official.completion_requested": "责任人申报完成",
-    "official.extension_requested": "责任人申请延期",
-    "review.approved": "审核通过",
-    "review.returned": "审核退回",
-}
+ESCALATION_STATE_ZH = labels.ESCALATION_STATE
+REASON_ZH = labels.REASON
+RESOLUTION_ZH = labels.RESOLUTION
+NOTIFICATION_STATE_ZH = labels.NOTIFICATION_STATE
+RULE_ZH = labels.RULE
+ROLE_ZH = labels.ROLE
+ACTION_ZH = labels.ACTION
+MILESTONE_STATUS_ZH = labels.MILESTONE_STATUS
+PROJECT_STATUS_ZH = labels.PROJECT_STATUS
+REFERRAL_STATE_ZH = labels.REFERRAL_STATE
+LIGHT_ZH = {light.value: light.label for light in Light}
 PROJECT_LEVELS = tuple(level.value for level in ProjectLevel)
 
 
 def level_zh(level: int | None) -> str:
-    return f"{level}级" if level else "—"
+    return labels.level_text(level)
+
+
+def phone(number: str | None, viewer: Any) -> Markup:
+    """A mobile as the viewer may see it: a tel: link for the roles in web.full_mobiles_for,
+    masked text for the others, a dash when there is none."""
+    if not number:
+        return Markup("—")
+    if "*" in number:  # masked already by the read model
+        return Markup('<span class="tel masked">{0}</span>').format(number)
+    if viewer is not None and getattr(viewer, "sees_mobiles", False):
+        return Markup('<a class="tel" href="tel:{0}">{0}</a>').format(number)
+    return Markup('<span class="tel masked">{0}</span>').format(mask_mobile(number))
+
+
+@pass_context
+def actor_zh(context: Any, actor: str | None) -> str:
+    """系统, or a board user by display name and role (`people` in the page's context)."""
+    return labels.actor_text(actor, context.get("people") or {})
 
 
 def local_time(instant: datetime | None, tz: Any) -> str:
@@ -77,13 +93,29 @@ def make_templates(settings: Any) -> Jinja2Templates:
         MilestoneStatus=MilestoneStatus,
         Light=Light,
         ACTION_ZH=ACTION_ZH,
+        ESCALATION_STATE_ZH=ESCALATION_STATE_ZH,
+        REASON_ZH=REASON_ZH,
+        RESOLUTION_ZH=RESOLUTION_ZH,
+        NOTIFICATION_STATE_ZH=NOTIFICATION_STATE_ZH,
+        RULE_ZH=RULE_ZH,
+        ROLE_ZH=ROLE_ZH,
+        LIGHT_ZH=LIGHT_ZH,
+        MILESTONE_STATUS_ZH=MILESTONE_STATUS_ZH,
+        PROJECT_STATUS_ZH=PROJECT_STATUS_ZH,
+        REFERRAL_STATE_ZH=REFERRAL_STATE_ZH,
+        ENTITY_ZH=labels.ENTITY,
+        EVIDENCE=labels.EVIDENCE,
         PROJECT_LEVELS=PROJECT_LEVELS,
-        TIMEZONE=settings.timezone,
+        ZONE_NAME=labels.zone_name(settings.timezone),
     )
     env.filters["level_zh"] = level_zh
     env.filters["local_time"] = lambda instant: local_time(instant, settings.tz)
     env.filters["iso_date"] = iso_date
     env.filters["mask_mobile"] = lambda text: mask_mobile(text) if text else "—"
+    env.filters["phone"] = phone
+    env.filters["actor_zh"] = actor_zh
+    env.filters["action_zh"] = labels.action_text
+    env.filters["entity_zh"] = labels.entity_text
     env.filters["query"] = lambda params: urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return templates
 

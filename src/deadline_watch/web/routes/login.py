@@ -77,7 +77,7 @@ def login_submit(
     csrf_ok: bool = Depends(session_csrf_ok),
 ) -> Response:
     if not csrf_ok:
-        return _login_form(request, error="页面已过期,请重新登录 / CSRF token missing or wrong",
+        return _login_form(request, error="页面已过期,请重新登录",
                            status_code=403, username=username, next_path=next)
     app_context = request.app.state.app_context
     throttle: LoginThrottle = request.app.state.login_throttle
@@ -87,7 +87,7 @@ def login_submit(
     blocked = throttle.blocked_until(address, now)
     if blocked is not None:
         log.warning("web.login_throttled", address=address)
-        return _login_form(request, error="登录失败次数过多,请稍后再试 / too many failed logins, try again later",
+        return _login_form(request, error="登录失败次数过多,请稍后再试",
                            status_code=429, username=username, next_path=next)
     with db.transaction(app_context.sessions) as session:
         result = authenticate(session, username=username, password=password, now=now)
@@ -97,9 +97,9 @@ def login_submit(
         throttle.failed(address, now)
         log.info("web.login_failed", username=username, address=address, locked=result.locked_until is not None)
         if result.locked_until is not None and result.locked_until > now:
-            message = "登录失败次数过多,账户已临时锁定,请稍后再试 / too many failed logins: account locked for a while"
+            message = "登录失败次数过多,账户已临时锁定,请稍后再试"
             return _login_form(request, error=message, status_code=429, username=username, next_path=next)
-        return _login_form(request, error="用户名或密码错误 / wrong username or password",
+        return _login_form(request, error="用户名或密码错误",
                            status_code=401, username=username, next_path=next)
     throttle.succeeded(address)
     log.info("web.login", username=username)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from urllib.parse import quote
 
+from fastapi import APIRouter, Form, Query, Request
+from fastapi import Path as FastPath
+from fastapi.responses import RedirectResponse, Response
+
+from deadline_watch.board import completion, people, reviews
 from deadline_watch.board.lights import ProjectLights
 from deadline_watch.board.project_board import project_board as read_board
 from deadline_watch.board.project_board import project_board_count
 from deadline_watch.board.project_page import project_detail
-from deadline_watch.board import reviews
-from deadline_watch.web.auth import Work, unit_of_work
+from deadline_watch.core.errors import NotFoundError
+from deadline_watch.domain.models import Milestone
+from deadline_watch.web.auth import ADMINS, Work, unit_of_work
 from deadline_watch.web.queue_view import unit_names
 from deadline_watch.web.rendering import page
 
@@ -55,8 +60,21 @@ def project_page(request: Request, code: str) -> Response:
     with unit_of_work(request) as work:
         detail = project_detail(
             work.session, code, today=work.today, settings=work.context.settings,
-            mask_mobiles=not work.viewer.is_admin,
+            mask_mobiles=not work.viewer.sees_mobiles,
         )
         progress = reviews.latest_progress(work.session, [m.id for m in detail.milestones])
+        names = people.display_names(work.session, [h.actor for h in detail.history])
         return page(request, "project.html", viewer=work.viewer, nav="projects", detail=detail, today=work.today,
-                    progress=progress)
+                    people=names, done=request.query_params.get("done", ""), progress=progress)
+
+
+@router.post("/projects/{code}/milestones/{milestone_id}/reopen")
+def reopen_milestone(request: Request, code: str, milestone_id: int = FastPath(ge=1, le=2_147_483_647),
+                     csrf_token: str = Form("")) -> Response:
+    """The admin's correction of a completion recorded by mistake (see board.completion)."""
+    with unit_of_work(request, allowed=ADMINS, write=True, csrf=csrf_token) as work:
+        milestone = work.session.get(Milestone, milestone_id)
+        if milestone is None or milestone.project.code != code:
+            raise NotFoundError("节点不存在", f"no milestone {milestone_id} in project {code}")
+        completion.reopen_milestone(work.session, code, milestone.name, now=work.now, actor=work.viewer.actor)
+    return RedirectResponse(f"/projects/{quote(code, safe='')}?done=reopen", status_code=303)
