@@ -244,3 +244,28 @@ def test_queue_count_follows_every_filter_including_search(board):
         html = client.get("/", params=params).text
         assert f'id="total">{len(codes_on(html))}<' in html, params
     assert codes_on(client.get("/", params={"q": "王责任"}).text) == ["GX-2026-001"]
+
+
+def test_admin_correction_on_the_project_page_reopens_a_completed_milestone(board):
+    escalation_id = board.seeded.escalation_ids[0]
+    milestone = milestone_of(board, escalation_id)
+    with transaction(board.sessions) as session:
+        row = session.get(Milestone, milestone.id)
+        row.status, row.completed_on = "completed", TODAY
+    admin = board.login("admin1")
+    page = admin.get("/projects/GX-2026-001").text
+    assert "撤销完成登记" in page
+    assert "撤销完成登记" not in board.login("super1").get("/projects/GX-2026-001").text
+    response = admin.post(f"/projects/GX-2026-001/milestones/{milestone.id}/reopen",
+                          data={"csrf_token": csrf_from(page)})
+    assert response.status_code == 303
+    with transaction(board.sessions) as session:
+        row = session.get(Milestone, milestone.id)
+        assert (row.status, row.completed_on) == ("open", None)
+    wrong_project = admin.post(f"/projects/GX-2026-002/milestones/{milestone.id}/reopen",
+                               data={"csrf_token": csrf_from(page)})
+    assert wrong_project.status_code == 404
+    supervisor = board.login("super1")
+    forbidden = supervisor.post(f"/projects/GX-2026-001/milestones/{milestone.id}/reopen",
+                                data={"csrf_token": csrf_from(supervisor.get("/").text)})
+    assert forbidden.status_code == 403
