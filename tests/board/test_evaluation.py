@@ -75,11 +75,12 @@ def test_unit_rows_count_every_category(registry) -> None:
     with transaction(registry) as s:
         result = evaluate(s, start=START, end=END, today=TODAY)
     by_name = {r.name: r for r in result.units}
-    assert [r.name for r in result.units] == sorted(by_name)
+    assert [r.name for r in result.units] == ["住建局", "教育局"]  # ranking order (50 % before 0 %)
     housing = by_name["住建局"]
     assert (housing.milestones_due, housing.completed_on_time, housing.completed_late,
             housing.still_overdue, housing.not_yet_due) == (10, 4, 1, 3, 2)
-    assert housing.on_time_rate == pytest.approx(0.4)
+    # 4 on time out of the 8 that have come due (2 are not due yet): blank-safe rate
+    assert housing.on_time_rate == pytest.approx(0.5)
     assert housing.avg_days_late == pytest.approx((3 + 8 + 1 + 5) / 4)
     assert housing.escalations_level2 == 2
     education = by_name["教育局"]
@@ -170,3 +171,46 @@ def test_bar_chart_is_valid_svg_with_escaped_chinese_labels() -> None:
 def test_bar_chart_without_rows_says_so() -> None:
     root = ET.fromstring(bar_chart_svg([], title="空"))
     assert any("无数据" in (t.text or "") for t in root.iter(f"{SVG}text"))
+
+
+def test_nothing_come_due_on_the_first_is_blank_not_zero(registry) -> None:
+    with transaction(registry) as s:
+        first = evaluate(s, start=date(2026, 12, 1), end=date(2026, 12, 31), today=date(2026, 12, 1))
+    (housing,) = first.units
+    assert housing.milestones_due == 1 and housing.come_due == 0
+    assert housing.on_time_rate is None and housing.rank is None
+
+
+def test_official_rows_carry_the_unit_of_their_projects(registry) -> None:
+    with transaction(registry) as s:
+        result = evaluate(s, start=START, end=END, today=TODAY)
+    by_name = {r.name: r for r in result.officials}
+    assert (by_name["王强"].unit, by_name["赵敏"].unit, by_name["钱进"].unit) == ("住建局", "住建局", "教育局")
+
+
+def _ranked(name: str, on_time: int, late: int, overdue: int) -> EvaluationRow:
+    come_due = on_time + late + overdue
+    return EvaluationRow(name=name, milestones_due=come_due, completed_on_time=on_time, completed_late=late,
+                         still_overdue=overdue, on_time_rate=on_time / come_due if come_due else None,
+                         avg_days_late=None, escalations_level2=0)
+
+
+def test_ranking_by_on_time_rate_shares_ties_and_breaks_them_by_overdue_then_late_then_name() -> None:
+    from deadline_watch.board.evaluation import rank_rows
+
+    rows = rank_rows([
+        _ranked("丙局", 1, 1, 0),   # 50 %, none overdue
+        _ranked("甲局", 3, 0, 0),   # 100 %
+        _ranked("乙局", 2, 0, 2),   # 50 %, 2 overdue
+        _ranked("丁局", 0, 0, 0),   # nothing came due
+        _ranked("戊局", 2, 2, 0),   # 50 %, none overdue, 2 late
+        _ranked("己局", 1, 2, 0),   # 33 %
+    ])
+    assert [(r.name, r.rank) for r in rows] == [
+        ("甲局", 1), ("丙局", 2), ("戊局", 2), ("乙局", 2), ("己局", 5), ("丁局", None)]
+
+
+def test_units_come_in_ranking_order(registry) -> None:
+    with transaction(registry) as s:
+        result = evaluate(s, start=START, end=END, today=TODAY)
+    assert [(r.name, r.rank) for r in result.units] == [("住建局", 1), ("教育局", 2)]

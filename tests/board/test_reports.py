@@ -111,7 +111,7 @@ def test_monthly_report_has_unit_total_official_sheets_and_chart(sessions, setti
     assert units[0][:5] == ("教育局", 3, 1, 1, 1) and units[-1][0] == "合计"
     assert units[0][6] == pytest.approx(1 / 3)
     official = report.sheet("按责任人").rows[0]
-    assert official[:3] == ("吴芳", "+86138****8000", "")
+    assert official[:3] == ("吴芳", "+86138****8000", "教育局")  # the unit of their projects
     assert report.chart_svg and "<svg" in report.chart_svg and "教育局" in report.chart_svg
 
 

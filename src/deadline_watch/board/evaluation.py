@@ -12,9 +12,16 @@ stopped by decision, not missed). Categories, as of `today`:
 - completed late: completed_on > due_date;
 - still overdue: not completed and due_date < today;
 - the rest (due later in the period) is "not yet due".
-`avg_days_late` averages days late over late completions (completed_on - due_date) and
-still-overdue milestones (today - due_date). `escalations_level2` counts overdue
-escalations of those milestones that reached level 2 or higher.
+`on_time_rate` is completed on time / milestones that have come due (on time + late +
+still overdue): blank (None), not 0 %, while nothing has come due — on the 1st of a month
+every milestone of the month is still ahead. `avg_days_late` averages days late over late
+completions (completed_on - due_date) and still-overdue milestones (today - due_date).
+`escalations_level2` counts overdue escalations of those milestones that reached level 2.
+
+排名 (`rank_rows`): by on-time rate, highest first; equal rates share a rank (1, 2, 2, 4);
+within a tie, fewer still-overdue milestones, then fewer completed late, then the name;
+rows with no rate are unranked and listed last. An official's unit is their own unit when
+the registry gives one, else the unit(s) of the projects they answer for in the period.
 
 An approved extension moves a milestone's due date but not its evaluation: "due date"
 above is the original one (`original_due_date`, else `due_date`). The officials' side adds
@@ -24,8 +31,9 @@ on a request that carried evidence files).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from fractions import Fraction
 from html import escape
 
 from sqlalchemy import Date, and_, case, func, literal, or_, select, text
@@ -48,7 +56,7 @@ from deadline_watch.domain.models import (
     responsible_person_id,
 )
 
-__all__ = ["EvaluationRow", "Evaluation", "evaluate", "bar_chart_svg", "COUNTED_PROJECT_STATUSES"]
+__all__ = ["EvaluationRow", "Evaluation", "evaluate", "bar_chart_svg", "rank_rows", "COUNTED_PROJECT_STATUSES"]
 
 COUNTED_PROJECT_STATUSES = (ProjectStatus.ACTIVE.value, ProjectStatus.COMPLETED.value)
 # spelled as IN (...) rather than != 'cancelled' so the (status, due_date) index is used
@@ -63,7 +71,7 @@ class EvaluationRow:
     completed_on_time: int
     completed_late: int
     still_overdue: int
-    on_time_rate: float | None  # completed_on_time / milestones_due; None when nothing was due
+    on_time_rate: float | None  # completed_on_time / milestones come due; None when none has
     avg_days_late: float | None  # None when nothing was late
     escalations_level2: int
     id: int | None = None
@@ -74,6 +82,11 @@ class EvaluationRow:
     extensions_granted: int = 0
     requests_returned: int = 0
     evidence_completions: int = 0
+    rank: int | None = None  # 排名 by on-time rate (rank_rows); None: nothing came due
+
+    @property
+    def come_due(self) -> int:
+        return self.completed_on_time + self.completed_late + self.still_overdue
 
     @property
     def label(self) -> str:
@@ -108,19 +121,36 @@ class Evaluation:
 
 def _row(*, name: str, due: int, on_time: int, late: int, overdue: int, days_late: int, escalations: int, **extra) -> EvaluationRow:
     late_count = late + overdue
+    come_due = on_time + late + overdue
     return EvaluationRow(
         name=name,
         milestones_due=due,
         completed_on_time=on_time,
         completed_late=late,
         still_overdue=overdue,
-        on_time_rate=(on_time / due) if due else None,
+        on_time_rate=(on_time / come_due) if come_due else None,
         avg_days_late=(days_late / late_count) if late_count else None,
         escalations_level2=escalations,
         not_yet_due=due - on_time - late - overdue,
         days_late_total=days_late,
         **extra,
     )
+
+
+def rank_rows(rows: list[EvaluationRow]) -> list[EvaluationRow]:
+    """The rows in ranking order with `rank` set (see the module docstring for the rule)."""
+    rated = [r for r in rows if r.come_due]
+    unrated = sorted((r for r in rows if not r.come_due), key=lambda r: r.name)
+
+    def exact(r: EvaluationRow) -> Fraction:
+        return Fraction(r.completed_on_time, r.come_due)
+
+    rated.sort(key=lambda r: (-exact(r), r.still_overdue, r.completed_late, r.name))
+    ranked: list[EvaluationRow] = []
+    for position, r in enumerate(rated, start=1):
+        shares = ranked and exact(ranked[-1]) == exact(r)
+        ranked.append(replace(r, rank=ranked[-1].rank if shares else position))
+    return ranked + [replace(r, rank=None) for r in unrated]
 
 
 def _days_between(session: Session, later: ColumnElement, earlier: ColumnElement) -> ColumnElement:
@@ -228,21 +258,35 @@ def evaluate(session: Session, *, start: date, end: date, today: date) -> Evalua
         .group_by(Unit.id, Unit.name)
         .order_by(Unit.name)
     ).all()
-    units = [_row(name=r.name, id=r.id, **_counts(r)) for r in unit_rows]
+    units = rank_rows([_row(name=r.name, id=r.id, **_counts(r)) for r in unit_rows])
 
     official_unit = aliased(Unit)
+    # grouped by official and project unit too, then summed here: the unit column names the
+    # official's own unit, else the units of the projects they answer for (most milestones first)
     official_rows = session.execute(
-        select(Person.id, Person.name, Person.mobile, official_unit.name.label("unit"), *_measures(session, today))
+        select(Person.id, Person.name, Person.mobile, official_unit.name.label("unit"),
+               Unit.name.label("project_unit"), *_measures(session, today))
         .select_from(Milestone)
         .join(Project, Project.id == Milestone.project_id)
+        .join(Unit, Unit.id == Project.unit_id)
         .join(Person, Person.id == responsible_person_id())
         .outerjoin(official_unit, official_unit.id == Person.unit_id)
         .where(*_period_filter(start, end))
-        .group_by(Person.id, Person.name, Person.mobile, official_unit.name)
+        .group_by(Person.id, Person.name, Person.mobile, official_unit.name, Unit.name)
         .order_by(Person.name, Person.id)
     ).all()
+    merged: dict[int, dict] = {}
+    for r in official_rows:
+        counts = _counts(r)
+        entry = merged.setdefault(r.id, {"name": r.name, "mobile": r.mobile, "unit": r.unit, "units": [],
+                                         "counts": dict.fromkeys(counts, 0)})
+        entry["units"].append((-counts["due"], r.project_unit))
+        for key, value in counts.items():
+            entry["counts"][key] += value
     officials = [
-        _row(name=r.name, id=r.id, mobile=r.mobile, unit=r.unit, **_counts(r)) for r in official_rows
+        _row(name=e["name"], id=person_id, mobile=e["mobile"],
+             unit=e["unit"] or "、".join(name for _, name in sorted(e["units"])), **e["counts"])
+        for person_id, e in merged.items()
     ]
     return Evaluation(start=start, end=end, today=today, units=units, officials=officials)
 
@@ -262,12 +306,12 @@ def bar_chart_svg(rows: list[EvaluationRow], *, title: str) -> str:
     width = label_width + bar_width + right_pad
     height = top + max(len(rows), 1) * row_height + bottom
     font = "font-family=\"'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif\""
-    summary = "; ".join(f"{r.label}: {_percent(r.on_time_rate)}" for r in rows) or "无数据 / no data"
+    summary = ";".join(f"{r.label}:{_percent(r.on_time_rate)}" for r in rows) or "无数据"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="chart-title chart-desc" {font} font-size="13">',
         f'<title id="chart-title">{escape(title)}</title>',
-        f'<desc id="chart-desc">按时完成率 / on-time rate: {escape(summary)}</desc>',
+        f'<desc id="chart-desc">按时完成率:{escape(summary)}</desc>',
         f'<text x="{width / 2:.0f}" y="24" text-anchor="middle" font-size="16" font-weight="bold">{escape(title)}</text>',
     ]
     for tick in (0, 25, 50, 75, 100):
@@ -277,7 +321,7 @@ def bar_chart_svg(rows: list[EvaluationRow], *, title: str) -> str:
             f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle" fill="#666" font-size="11">{tick}%</text>'
         )
     if not rows:
-        parts.append(f'<text x="{label_width}" y="{top + 18}" fill="#666">无数据 / no data</text>')
+        parts.append(f'<text x="{label_width}" y="{top + 18}" fill="#666">无数据</text>')
     for index, r in enumerate(rows):
         y = top + index * row_height
         label = r.label if len(r.label) <= 16 else r.label[:15] + "…"

@@ -31,7 +31,7 @@ ERRORS = {
 def _mobile(viewer: Viewer, mobile: str | None) -> str | None:
     if mobile is None:
         return None
-    return mobile if viewer.is_admin else mask_mobile(mobile)
+    return mobile if viewer.sees_mobiles else mask_mobile(mobile)
 
 
 class EscalationItem(BaseModel):
@@ -310,7 +310,7 @@ def projects(
 def project(request: Request, code: str) -> ProjectDetailOut:
     with unit_of_work(request) as work:
         detail = project_page.project_detail(work.session, code, today=work.today, settings=work.context.settings,
-                                       mask_mobiles=not work.viewer.is_admin)
+                                       mask_mobiles=not work.viewer.sees_mobiles)
         return ProjectDetailOut(
             **_project_out(detail.project), co_units=detail.co_units, lead_leader=detail.lead_leader,
             notifications=[ProjectNotificationOut(id=n.id, milestone=n.milestone, rule=n.rule, to=n.to, state=n.state,

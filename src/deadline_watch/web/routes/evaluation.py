@@ -42,9 +42,9 @@ def parse_period(start: str | None, end: str | None, *, today: date) -> tuple[da
 
 
 def evaluate_for(work, start: date, end: date) -> evaluation.Evaluation:
-    """The evaluation, with officials' mobiles masked unless an admin is looking."""
+    """The evaluation, with officials' mobiles masked for roles that do not see them."""
     result = evaluation.evaluate(work.session, start=start, end=end, today=work.today)
-    if work.viewer.is_admin:
+    if work.viewer.sees_mobiles:
         return result
     officials = [replace(row, mobile=mask_mobile(row.mobile) if row.mobile else None) for row in result.officials]
     return replace(result, officials=officials)
