@@ -144,10 +144,12 @@ def test_api_viewer_gets_403_on_actions(board):
 
 
 def test_api_detail_lists_notifications_and_history(board):
-    body = board.login("super1").get(f"/api/escalations/{board.seeded.escalation_ids[1]}").json()
+    body = board.login("viewer1").get(f"/api/escalations/{board.seeded.escalation_ids[1]}").json()
     assert body["reached_official"] is False
     assert body["notifications"][0]["state"] == "failed"
-    assert body["notifications"][0]["to"].count("*") == 4
+    assert body["notifications"][0]["to"].count("*") == 4  # masked for viewers (web.full_mobiles_for)
+    full = board.login("super1").get(f"/api/escalations/{board.seeded.escalation_ids[1]}").json()
+    assert "*" not in full["notifications"][0]["to"]
 
 
 def test_notes_are_shown_escaped(board):
