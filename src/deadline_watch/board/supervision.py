@@ -100,7 +100,7 @@ def _compare_and_set(
     (its own conditional UPDATE finds nothing to change), never overwritten."""
     before = _snapshot(escalation)
     if note is not None:
-        values = values | {"notes": appended_note(f"[{now.strftime('%Y-%m-%d %H:%M')} {actor.username}] {note}")}
+        values = values | {"notes": appended_note(f"[{now.strftime('%Y-%m-%d %H:%M')} {actor.display_name or actor.username}] {note}")}
     result = session.execute(
         update(Escalation)
         .where(
