@@ -234,3 +234,11 @@ def test_no_english_on_any_page_for_an_admin(page, live):
         if words:
             found[url] = words
     assert found == {}
+
+
+def test_report_web_view_is_styled_under_the_csp(page, live):
+    log_in(page, "viewer1")
+    page.goto(f"/reports/weekly.html?at={TODAY.isoformat()}")
+    page.wait_for_selector("th")
+    background = page.eval_on_selector("th", "el => getComputedStyle(el).backgroundColor")
+    assert background == "rgb(221, 230, 240)"

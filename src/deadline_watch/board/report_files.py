@@ -144,7 +144,9 @@ def _render_csv(report: Report) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-_HTML_STYLE = """
+# The report's stylesheet: inline in a written file (it must read well on its own), linked
+# as a file on the board (`web.routes.reports` serves this text), whose CSP allows no inline style.
+HTML_STYLE = """
 body{font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif;margin:2rem;color:#222}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
@@ -154,11 +156,12 @@ p.meta{color:#555}tr.total td{font-weight:bold}
 """
 
 
-def _render_html(report: Report) -> bytes:
+def _render_html(report: Report, stylesheet: str | None = None) -> bytes:
+    style = f'<link rel="stylesheet" href="{escape(stylesheet)}">' if stylesheet else f"<style>{HTML_STYLE}</style>"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
-        f"<title>{escape(report.title)}</title><style>{_HTML_STYLE}</style></head><body>",
+        f"<title>{escape(report.title)}</title>{style}</head><body>",
         f"<h1>{escape(report.title)}</h1>",
         f'<p class="meta">统计期 / period: {report.start} — {report.end}; 统计日 / as of: {report.at}</p>',
     ]
@@ -186,14 +189,15 @@ def _render_html(report: Report) -> bytes:
     return "\n".join(parts).encode("utf-8")
 
 
-def render(report: Report, fmt: str) -> bytes:
-    """The report as a file's bytes: xlsx, csv (UTF-8 with BOM) or html."""
+def render(report: Report, fmt: str, *, stylesheet: str | None = None) -> bytes:
+    """The report as a file's bytes: xlsx, csv (UTF-8 with BOM) or html (with `stylesheet`,
+    an html page that links that URL instead of carrying its style inline)."""
     if fmt == "xlsx":
         return _render_xlsx(report)
     if fmt == "csv":
         return _render_csv(report)
     if fmt == "html":
-        return _render_html(report)
+        return _render_html(report, stylesheet)
     raise DeadlineWatchError(f"未知报表格式: {fmt}", f"unknown report format {fmt!r} (xlsx|csv|html)")
 
 

@@ -18,6 +18,7 @@ MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "html": "text/html; charset=utf-8",
 }
+REPORT_STYLESHEET = "/reports/report.css"
 KINDS = {"weekly": "每周调度", "monthly": "每月汇总"}
 
 
@@ -40,6 +41,15 @@ def reports_page(request: Request) -> Response:
         return page(request, "reports.html", viewer=work.viewer, nav="reports", today=work.today, kinds=KINDS)
 
 
+@router.get("/reports/report.css")
+def report_stylesheet() -> Response:
+    """The web view's stylesheet (a file, so the board's CSP keeps `style-src 'self'`)."""
+    from deadline_watch.board.report_files import HTML_STYLE
+
+    return Response(HTML_STYLE, media_type="text/css; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=3600"})
+
+
 @router.get("/reports/{kind}.{fmt}")
 def report_download(request: Request, kind: str, fmt: str, at: str = "") -> Response:
     from deadline_watch.board.report_files import render
@@ -51,7 +61,7 @@ def report_download(request: Request, kind: str, fmt: str, at: str = "") -> Resp
         day = parse_at(at, today=work.today)
         report = build_report(work.session, kind, at=day, settings=work.context.settings)
     # rendered after the transaction: a large workbook takes seconds, the database is not needed
-    content = render(report, fmt)
+    content = render(report, fmt, stylesheet=REPORT_STYLESHEET)
     filename = f"{report.slug}.{fmt}"
     disposition = "inline" if fmt == "html" else "attachment"
     return Response(
