@@ -206,7 +206,7 @@ def test_board_pages_fit_a_390px_phone(phone, live):
     log_in(phone, "admin1")
     ids = live.seeded.escalation_ids
     urls = ["/", "/?state=all", f"/escalations/{ids[0]}", f"/escalations/{ids[1]}", "/projects",
-            "/projects/GX-2026-001", "/evaluation", "/referrals", "/reports", "/admin/import"]
+            "/projects/GX-2026-001", "/evaluation", "/referrals", "/reports", "/admin/import", "/reviews"]
     widths = {}
     for url in urls:
         phone.goto(url)
@@ -225,7 +225,7 @@ def test_board_pages_fit_a_390px_phone(phone, live):
 def test_no_english_on_any_page_for_an_admin(page, live):
     log_in(page, "admin1")
     ids = live.seeded.escalation_ids
-    urls = ["/", "/?state=resolved_open", "/projects", "/evaluation", "/referrals", "/reports", "/admin/import",
+    urls = ["/", "/?state=resolved_open", "/projects", "/evaluation", "/referrals", "/reports", "/admin/import", "/reviews",
             *(f"/escalations/{i}" for i in ids), *(f"/projects/{code}" for code in live.seeded.project_codes)]
     found = {}
     for url in urls:

@@ -38,7 +38,7 @@ def board_pages(board, client) -> dict[str, str]:
                      entity_id=escalation.milestone_id, after={"name": "组织实施"})
     urls = ["/", "/?state=resolved_open", "/?state=all", "/projects", "/evaluation",
             "/evaluation?start=2026-10-01&end=2026-11-30", "/referrals", "/reports", "/admin/import",
-            "/escalations/99999"]
+            "/escalations/99999", "/reviews"]
     urls += [f"/escalations/{escalation_id}" for escalation_id in ids]
     urls += [f"/projects/{code}" for code in board.seeded.project_codes]
     referral = client.get("/referrals").text.split('href="/referrals/', 1)[1].split('"', 1)[0]
