@@ -39,6 +39,19 @@ def test_users_add_prompts_twice_and_list_shows_the_account(db_arg):
     assert "zhang\tsupervisor\tactive\t+8613800138000\t-" in listing.output
 
 
+def test_users_add_with_a_display_name_names_the_account_on_the_board(db_arg, tmp_path):
+    result = CliRunner().invoke(cli, [*db_arg, "users", "add", "zhang", "--role", "supervisor", "--password-stdin",
+                                      "--display-name", "张督办"], input="long-enough\n")
+    assert result.exit_code == 0, result.output
+    from deadline_watch.core import db
+    from deadline_watch.domain.models import User
+
+    engine = db.make_engine(db_arg[1])
+    with transaction(db.session_factory(engine)) as session:
+        assert session.scalars(select(User).where(User.username == "zhang")).one().display_name == "张督办"
+    engine.dispose()
+
+
 def test_users_add_reads_the_password_from_stdin(db_arg):
     result = CliRunner().invoke(cli, [*db_arg, "users", "add", "bot", "--role", "viewer", "--password-stdin"],
                                 input="long-enough\n")

@@ -28,8 +28,10 @@ def _read_password(password_stdin: bool) -> str:
 @click.option("--role", type=click.Choice(["admin", "supervisor", "viewer"]), required=True)
 @click.option("--mobile", help="Mobile number; a supervisor with one is notified at escalation level 2.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.option("--display-name", help="How the board names the account in histories (e.g. 张督办).")
 @click.pass_obj
-def users_add(app: AppContext, username: str, role: str, mobile: str | None, password_stdin: bool) -> None:
+def users_add(app: AppContext, username: str, role: str, mobile: str | None, password_stdin: bool,
+              display_name: str | None) -> None:
     """Create a board account (the password is asked for, or read from stdin)."""
     from deadline_watch.board.users import add_user
     from deadline_watch.core.db import transaction
@@ -38,7 +40,8 @@ def users_add(app: AppContext, username: str, role: str, mobile: str | None, pas
     password = _read_password(password_stdin)
     with transaction(sessions) as session:
         user = add_user(
-            session, username=username, role=role, password=password, mobile=mobile, now=app.now(), actor=cli_actor()
+            session, username=username, role=role, password=password, mobile=mobile, now=app.now(), actor=cli_actor(),
+            display_name=display_name,
         )
         linked = f", 手机 mobile {user.person.mobile}" if user.person else ""
     click.echo(f"已创建用户 / created user {username} ({role}{linked})")
