@@ -118,3 +118,22 @@ def test_every_response_of_the_fake_is_a_valid_message(fake: FakeTwilio, sender:
     listed = requests.get(api(fake), params={"To": form["To"]}, auth=auth(fake), timeout=10)
     assert listed.status_code == 200 and validate(listed.json(), SPEC["list_response"]) == []
     assert listed.json()["messages"], "the list shows the message"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("MessagingServiceSid", "MG123"),
+        ("MessagingServiceSid", "XX" + "a" * 32),
+        ("StatusCallback", "not a url"),
+        ("StatusCallback", "ftp://board.example/status"),
+    ],
+)
+def test_the_fake_refuses_what_twilio_refuses(fake: FakeTwilio, field: str, value: str) -> None:
+    request = SPEC["create_request"]["properties"][field]
+    assert validate(value, request) or check_format(value, request.get("format"), field)  # Twilio would refuse it
+    form = {"To": "+8613800138000", "Body": "x", "From": "+15005550006", field: value}
+    answer = requests.post(api(fake), data=form, auth=auth(fake), timeout=10)
+    assert answer.status_code == 400, answer.text
+    assert isinstance(answer.json().get("code"), int)
+    assert fake.messages == []

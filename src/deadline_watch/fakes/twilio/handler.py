@@ -20,6 +20,16 @@ _MESSAGES_PATH = re.compile(
     r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages(?:/(?P<sid>[^/.]+))?\.json$"
 )
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# as Twilio's OpenAPI description has them (MessagingServiceSid pattern, StatusCallback a URL)
+_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+
+
+def _valid_callback_url(url: str) -> bool:
+    """Twilio's rule for StatusCallback (error 21609): an absolute http(s) URL with a host
+    (no underscores), at most 4000 characters."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return parts.scheme in ("http", "https") and bool(host) and "_" not in host and len(url) <= 4000
 
 
 class ServedFake(Protocol):
@@ -165,6 +175,12 @@ class FakeHandler(BaseHTTPRequestHandler):
             return 21604
         if not (form.get("From") or form.get("MessagingServiceSid")):
             return 21603
+        service = form.get("MessagingServiceSid")
+        if service is not None and service != "" and not _SERVICE_SID.match(service):
+            return 21705
+        callback = form.get("StatusCallback")
+        if callback is not None and callback != "" and not _valid_callback_url(callback):
+            return 21609
         if not form.get("Body"):
             return 21602
         if to in self.fake.number_errors:

@@ -33,7 +33,8 @@ def message_resource(account_sid: str, message: FakeMessage, *, just_created: bo
         "from": message.from_,
         "messaging_service_sid": message.messaging_service_sid,
         "num_media": "0",
-        "num_segments": str(message.num_segments),
+        # through a Messaging Service no sender is chosen at creation: Twilio says "0"
+        "num_segments": "0" if just_created and message.messaging_service_sid else str(message.num_segments),
         "price": None,
         "price_unit": "USD",
         "sid": message.sid,

@@ -16,8 +16,10 @@ ERRORS: dict[int, tuple[int, str]] = {
     21602: (400, "Message body is required."),
     21603: (400, "The 'From' phone number is required."),
     21604: (400, "A 'To' phone number is required."),
+    21609: (400, "Invalid 'StatusCallback'"),
     21610: (400, "Attempt to send to unsubscribed recipient"),
     21614: (400, "'To' number is not a valid mobile number"),
+    21705: (400, "The Messaging Service is invalid"),
 }
 _DEFAULT_CODE_FOR_STATUS = {401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
 
