@@ -14,7 +14,7 @@ from deadline_watch.core.db import transaction
 from deadline_watch.delivery.dispatch import claim_rows
 from deadline_watch.domain.models import Notification, NotificationState
 from deadline_watch.fakes.twilio import FakeTwilio
-from delivery_rows import queue
+from delivery_rows import age_claims, queue
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 MOBILES = [f"+86137{n:08d}" for n in range(1, 8)]
@@ -117,7 +117,9 @@ def test_one_of_two_workers_killed_mid_pass_still_delivers_each_message_once(ses
         doomed.wait(timeout=30)
         _stdout, stderr = survivor.communicate(timeout=120)
         assert survivor.returncode == 0, stderr
-        # after the claim timeout, a pass settles the dead worker's claims
+        # after the claim timeout (by the database's clock: the claims age), a pass settles
+        # the dead worker's claims
+        age_claims(sessions, 301)
         final = start_deliver(fake, config, db_url, now=NOW + timedelta(seconds=301))
         stdout, stderr = final.communicate(timeout=120)
         assert final.returncode == 0, stderr
