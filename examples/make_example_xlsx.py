@@ -28,7 +28,7 @@ def build(out: Path, source: Path = HERE / "registry_example_en.csv") -> Path:
         for record in csv.DictReader(stream):
             cells: list[object] = []
             for column in COLUMNS:
-                value: object = record[column.key]
+                value: object = record.get(column.key, "")
                 if column.key in ("due_date", "completed_on") and value:
                     value = parse_date(value)  # a real date cell
                 elif column.key == "owner_mobile" and str(value).isdigit():

@@ -31,6 +31,8 @@ def row(**values: object) -> dict:
         "co_units": "",
         "level": "市级",
         "note": "",
+        "schedule": "",
+        "deadline_phrase": "",
     }
     base.update(values)
     return base

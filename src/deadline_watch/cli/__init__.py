@@ -16,6 +16,7 @@ from deadline_watch.cli import (
     clock_cmds,
     db_cmds,
     officials_cmds,
+    persons_cmds,
     registry_cmds,
     report_cmds,
     sms_cmds,
@@ -28,7 +29,8 @@ from deadline_watch.core.db import DATABASE_FAULTS, database_error
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.core.logs import configure_logging, get_logger
 
-COMMAND_MODULES = [db_cmds, registry_cmds, watch_cmds, clock_cmds, sms_cmds, report_cmds, board_cmds, user_cmds, officials_cmds]
+COMMAND_MODULES = [db_cmds, registry_cmds, persons_cmds, watch_cmds, clock_cmds, sms_cmds, report_cmds, board_cmds,
+                   user_cmds, officials_cmds]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

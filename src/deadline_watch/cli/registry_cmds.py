@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from deadline_watch.core.clock import local_date
 from deadline_watch.core.context import AppContext
 from deadline_watch.core.errors import RegistryError
 from deadline_watch.registry import ImportOptions, ImportReport, export_path, import_path
@@ -36,13 +37,23 @@ def _actor() -> str:
 @click.option("--prune", is_flag=True, help="Mark projects and milestones absent from the file cancelled.")
 @click.option("--skip-invalid", is_flag=True, help="Write the valid rows, report the rest (exit 1 if any).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--year", type=click.IntRange(2000, 2100),
+              help="Year of deadline phrases without one (6月底前); default: the title row's year.")
+@click.option("--contacts", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="通讯录 (CSV or XLSX: 姓名, 手机[, 单位, 职务]) supplying mobiles by name.")
+@click.option("--accept-renames", is_flag=True,
+              help="A task whose name changed slightly keeps its code (疑似更名 is otherwise an error).")
 @click.pass_obj
 def import_command(app: AppContext, path: Path, dry_run: bool, encoding: str | None,
-                   sheet: str | None, prune: bool, skip_invalid: bool, as_json: bool) -> None:
-    """Import the key-project registry from a CSV or XLSX file (one row per milestone)."""
+                   sheet: str | None, prune: bool, skip_invalid: bool, as_json: bool,
+                   year: int | None, contacts: Path | None, accept_renames: bool) -> None:
+    """Import the key-project registry from a CSV or XLSX file: the product's format (one row
+    per milestone) or an office 责任分解表 (one row per task, deadlines in words)."""
     sessions = app.checked_sessions()
     options = ImportOptions(dry_run=dry_run, prune=prune, skip_invalid=skip_invalid,
-                            encoding=encoding, sheet=sheet)
+                            encoding=encoding, sheet=sheet, year=year, contacts=contacts,
+                            accept_renames=accept_renames, today=local_date(app.now(), app.settings.tz),
+                            recurring_ahead=app.settings.reminders.recurring_ahead)
     terminal = sys.stderr.isatty() and not as_json
     if terminal:
         report = _import_with_bar(app, sessions, path, options)
@@ -104,15 +115,16 @@ def _console(stderr: bool = False):
 
 def _change_lines(report: ImportReport) -> list[str]:
     changes: list[Change] = report.changes
+    readings = [item.describe() for item in report.interpretations]
     if report.dry_run:
-        return [change.describe() for change in changes]
+        return readings + [change.describe() for change in changes]
     shown = [c for c in changes if c.action != "created"]
     created = [c for c in changes if c.action == "created"]
     lines = [c.describe() for c in created[:CREATED_LINES_SHOWN]]
     if len(created) > CREATED_LINES_SHOWN:
         lines.append(f"... 另有 {len(created) - CREATED_LINES_SHOWN} 项新增 / "
                      f"{len(created) - CREATED_LINES_SHOWN} more created (--json lists all)")
-    return lines + [c.describe() for c in shown]
+    return readings + lines + [c.describe() for c in shown]
 
 
 def _print_plain(report: ImportReport) -> None:

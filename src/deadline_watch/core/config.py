@@ -34,6 +34,8 @@ class RemindersSettings(_Section):
     days_before: list[Annotated[int, Field(ge=0, le=366)]] = [7]
     send_window: tuple[time, time] = (time(8, 30), time(20, 0))
     day_mode: Literal["calendar", "workdays"] = "calendar"
+    # recurring tasks (每月25日前 ...): upcoming occurrences kept as milestones; 1 = the next one only
+    recurring_ahead: Annotated[int, Field(ge=1, le=12)] = 1
 
     @field_validator("days_before")
     @classmethod

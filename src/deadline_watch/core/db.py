@@ -116,8 +116,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def insert_ignore(session: Session, table: sa.Table, rows: list[dict], conflict_column: str) -> int:
-    """INSERT .. ON CONFLICT (conflict_column) DO NOTHING; returns how many rows were new."""
+def insert_ignore(session: Session, table: sa.Table, rows: list[dict], *conflict_columns: str) -> int:
+    """INSERT .. ON CONFLICT (conflict_columns) DO NOTHING; returns how many rows were new."""
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
@@ -127,7 +127,7 @@ def insert_ignore(session: Session, table: sa.Table, rows: list[dict], conflict_
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only the two supported backends reach here
         raise SchemaError(f"不支持的数据库: {dialect}", f"unsupported database: {dialect}")
-    statement = insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
+    statement = insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
     result = session.execute(statement.returning(*table.primary_key.columns), rows)
     return len(result.fetchall())
 

@@ -6,7 +6,7 @@ and state columns are short strings whose allowed values live in the StrEnums be
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -50,15 +50,15 @@ class UtcDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -237,6 +237,11 @@ class Project(Base):
     # the board counts active projects straight off this index
     status: Mapped[str] = mapped_column(String(16), default=ProjectStatus.ACTIVE, index=True)
     note: Mapped[str] = mapped_column(Text, default="")
+    # how the task's deadlines run: "" (the dates of its milestones), "standing" (长期: never
+    # reminded or escalated) or a recurrence rule ("monthly:25", see domain/recurrence.py)
+    schedule: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # the 完成时限 as the office wrote it ("6月底前"), kept beside what it was read as
+    deadline_phrase: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -246,6 +251,16 @@ class Project(Base):
     milestones: Mapped[list[Milestone]] = relationship(
         back_populates="project", order_by="Milestone.position"
     )
+
+
+class ProjectCoUnit(Base):
+    """协办单位 as Unit rows, so the board and evaluation can filter by them."""
+
+    __tablename__ = "project_co_units"
+    __table_args__ = (Index("ix_project_co_units_unit_id", "unit_id"),)
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
 
 
 class Milestone(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,15 +17,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import RegistryError
+from deadline_watch.domain import occurrences
+from deadline_watch.registry.contacts import CONTACTS_SHEET, Directory, known_persons, read_contacts
 from deadline_watch.registry.export import export_path
+from deadline_watch.registry.office_sheet import OfficeContext, existing_tasks, first_day_of_year
 from deadline_watch.registry.plan import load_existing, make_plan
-from deadline_watch.registry.reader import FileProblem, Opener, open_registry
+from deadline_watch.registry.reader import FileProblem, Opener, open_registry, sheet_names
 from deadline_watch.registry.report import Change, ImportReport, RowError
 from deadline_watch.registry.upsert import apply_plan
 from deadline_watch.registry.validate import read_registry
 
 __all__ = [
     "Change",
+    "contacts_file",
     "ImportOptions",
     "ImportReport",
     "RowError",
@@ -43,7 +47,12 @@ class ImportOptions:
     prune: bool = False  # mark projects/milestones absent from the file cancelled
     skip_invalid: bool = False  # write the valid rows, report the others
     encoding: str | None = None  # force a CSV encoding instead of detecting it
-    sheet: str | None = None  # XLSX sheet name (default: the first sheet)
+    sheet: str | None = None  # XLSX sheet name (default: the first sheet that is not 通讯录)
+    year: int | None = None  # the year of deadline phrases without one ("6月底前")
+    contacts: Path | None = None  # a 通讯录 file supplying mobiles by name
+    accept_renames: bool = False  # a task renamed slightly keeps its code instead of an error
+    today: date | None = None  # the local date of `now` (recurring tasks start from it)
+    recurring_ahead: int = 1  # upcoming occurrences of a recurring task kept in the registry
 
 
 def import_path(sessions: sessionmaker[Session], path: Path, *, now: datetime,
@@ -70,8 +79,12 @@ def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filena
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     report = ImportReport(source=source, dry_run=options.dry_run)
+    sheets = sheet_names(opener, filename)
+    sheet = options.sheet
+    if sheet is None and sheets and sheets[0] == CONTACTS_SHEET and len(sheets) > 1:
+        sheet = sheets[1]
     try:
-        registry = open_registry(opener, filename, encoding=options.encoding, sheet=options.sheet)
+        registry = open_registry(opener, filename, encoding=options.encoding, sheet=sheet)
     except FileProblem as problem:
         report.add_error(problem.line, problem.column, problem.value, problem.reason_zh, problem.reason_en)
         return report
@@ -82,7 +95,8 @@ def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filena
             progress("read", registry.position(), registry.total)
 
     try:
-        parsed = read_registry(registry.rows, report, progress=tick if progress else None)
+        parsed = read_registry(registry.rows, report, progress=tick if progress else None,
+                               office=lambda: _office_context(sessions, opener, filename, sheets, options, report))
     finally:
         registry.close()  # the rows may stop early at a file problem: release the file now
     if progress is not None:
@@ -104,6 +118,11 @@ def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filena
             existing = load_existing(session)
             plan = make_plan(parsed, existing, prune=options.prune)
             apply_plan(session, plan, existing, now=now, actor=actor)
+            today = options.today or now.date()
+            report.occurrences_created = occurrences.extend(
+                session, today=today, now=now, ahead=options.recurring_ahead, actor=actor,
+                start=first_day_of_year(parsed.year, today),
+            )
     except SQLAlchemyError as exc:
         # e.g. a concurrent writer took the same unit name or mobile first; the
         # transaction rolled back, so the registry is exactly as it was
@@ -117,3 +136,47 @@ def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filena
     if progress is not None:
         progress("write", 1, 1)
     return report
+
+
+def _office_context(sessions: sessionmaker[Session], opener: Opener, filename: str, sheets: list[str],
+                    options: ImportOptions, report: ImportReport) -> OfficeContext:
+    """What a 责任分解表 needs: contacts (a file, or the workbook's 通讯录 sheet), the persons
+    and tasks the database knows, and the year given on the command line."""
+    directory = Directory()
+    if options.contacts is not None:
+        path = Path(options.contacts)
+        directory = _contacts(lambda: path.open("rb"), path.name, None, report, source=f"通讯录 {path.name}")
+    elif CONTACTS_SHEET in sheets:
+        directory = _contacts(opener, filename, CONTACTS_SHEET, report, source=CONTACTS_SHEET)
+    with sessions() as session:
+        directory.known = known_persons(session)
+        tasks = existing_tasks(session)
+    return OfficeContext(year=options.year, contacts=directory, tasks=tasks, accept_renames=options.accept_renames)
+
+
+def _contacts(opener: Opener, filename: str, sheet: str | None, report: ImportReport, *, source: str) -> Directory:
+    try:
+        contacts = open_registry(opener, filename, sheet=sheet)
+    except FileProblem as problem:
+        report.add_error(problem.line, source, problem.value, problem.reason_zh, problem.reason_en)
+        return Directory(source=source)
+    try:
+        return read_contacts(contacts.rows, report, source=source)
+    finally:
+        contacts.close()
+
+
+def contacts_file(path: Path) -> tuple[Directory, ImportReport]:
+    """A contacts file read and checked (`persons import`): the directory and the report of
+    its problems (errors name the file's lines)."""
+    path = Path(path)
+    report = ImportReport(source=str(path))
+    directory = _contacts(lambda: path.open("rb"), path.name, _contacts_sheet(path), report,
+                          source=f"通讯录 {path.name}")
+    return directory, report
+
+
+def _contacts_sheet(path: Path) -> str | None:
+    """The 通讯录 sheet of a workbook that has one besides others; else the first sheet."""
+    names = sheet_names(lambda: path.open("rb"), path.name)
+    return CONTACTS_SHEET if CONTACTS_SHEET in names else None

@@ -31,6 +31,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("co_units", "协办单位", False, True),
     Column("level", "项目级别", False, True),
     Column("note", "备注", False, True),
+    Column("schedule", "周期", False, True),  # 长期, or a recurring phrase (每月25日前)
+    Column("deadline_phrase", "时限原文", False, True),  # the 完成时限 as first written
 )
 BY_KEY = {column.key: column for column in COLUMNS}
 EXPORT_HEADERS = [column.zh for column in COLUMNS]
@@ -38,10 +40,28 @@ EXPORT_HEADERS = [column.zh for column in COLUMNS]
 # How many leading rows may hold a title ("2026年重点项目清单") before the header row.
 HEADER_SEARCH_ROWS = 20
 
+# Other names offices give the same columns (a 责任分解表 says 重点任务, 主办单位, 完成时限 ...).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "project_name": ("重点任务", "工作任务", "任务名称", "工作内容", "task", "task_name"),
+    "unit": ("主办单位", "牵头单位", "责任部门", "lead_unit"),
+    "co_units": ("配合单位", "协同单位", "参与单位", "supporting_units"),
+    "lead_leader": ("分管领导", "责任领导", "lead"),
+    "owner": ("具体责任人", "经办人", "responsible"),
+    "owner_mobile": ("手机", "手机号", "手机号码", "联系电话", "mobile"),
+    "milestone": ("节点名称", "阶段", "node"),
+    "due_date": ("完成时限", "时间节点", "截止时间", "完成时间", "完成期限", "时限", "deadline"),
+    "note": ("具体措施", "工作措施", "主要措施", "措施", "measures"),
+}
 _ALIASES: dict[str, str] = {}
 for _column in COLUMNS:
     _ALIASES[_column.zh] = _column.key
     _ALIASES[_column.key] = _column.key
+for _key, _names in SYNONYMS.items():
+    for _name in _names:
+        _ALIASES[_name] = _key
+# A sheet without 项目编号 is a 责任分解表: tasks keyed by name within their unit, one
+# deadline each (完成), mobiles from a contacts list, deadlines in words (registry/office_sheet.py).
+OFFICE_REQUIRED = ("project_name", "unit", "owner", "due_date")
 
 
 def header_key(cell: object) -> str | None:
@@ -66,7 +86,8 @@ class HeaderMap:
 
 
 def looks_like_header(row: list[object]) -> bool:
-    return any(header_key(cell) == "project_code" for cell in row)
+    keys = {header_key(cell) for cell in row}
+    return "project_code" in keys or all(key in keys for key in OFFICE_REQUIRED)
 
 
 def map_header(line: int, row: list[object]) -> tuple[HeaderMap, list[tuple[str, str, str]]]:
@@ -90,8 +111,10 @@ def map_header(line: int, row: list[object]) -> tuple[HeaderMap, list[tuple[str,
             continue
         index[key] = position
         titles[key] = title
+    office = "project_code" not in index
     for column in COLUMNS:
-        if column.required and column.key not in index:
+        required = column.key in OFFICE_REQUIRED if office else column.required
+        if required and column.key not in index:
             problems.append(
                 (
                     f"{column.zh} / {column.key}",

@@ -17,35 +17,49 @@ from sqlalchemy.orm import Session, aliased
 
 from deadline_watch.core.errors import RegistryError
 from deadline_watch.domain.models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
+from deadline_watch.domain.recurrence import Recurrence, is_recurring
 from deadline_watch.registry.cells import display_mobile
 from deadline_watch.registry.columns import EXPORT_HEADERS
+from deadline_watch.registry.office_sheet import STANDING
 
 
 def registry_rows(session: Session) -> Iterator[list[object]]:
-    """Every live milestone as one row in column order, by project code then position."""
+    """Every live milestone as one row in column order, by project code then position; a
+    standing or recurring task with no live milestone yet gets one row of its own."""
     owner, lead = aliased(Person), aliased(Person)
     statement = (
         select(
             Project.code, Project.name, Unit.name, lead.name, lead.mobile, owner.name,
             owner.mobile, Milestone.name, Milestone.due_date, Milestone.completed_on,
-            Project.co_units, Project.level, Project.note,
+            Project.co_units, Project.level, Project.note, Project.schedule, Project.deadline_phrase,
         )
         .join(Unit, Project.unit_id == Unit.id)
         .join(owner, Project.owner_id == owner.id)
         .outerjoin(lead, Project.lead_leader_id == lead.id)
-        .join(Milestone, Milestone.project_id == Project.id)
+        .outerjoin(Milestone, (Milestone.project_id == Project.id)
+                   & (Milestone.status != MilestoneStatus.CANCELLED.value))
         .where(Project.status != ProjectStatus.CANCELLED.value)
-        .where(Milestone.status != MilestoneStatus.CANCELLED.value)
+        .where((Milestone.id.is_not(None)) | (Project.schedule != ""))
         .order_by(Project.code, Milestone.position, Milestone.id)
     )
     for row in session.execute(statement).yield_per(2000):
         (code, name, unit, lead_name, lead_mobile, owner_name, owner_mobile, milestone,
-         due_date, completed_on, co_units, level, note) = row
+         due_date, completed_on, co_units, level, note, schedule, phrase) = row
         yield [
             code, name, unit, lead_name or "", display_mobile(lead_mobile) if lead_mobile else "",
-            owner_name, display_mobile(owner_mobile) if owner_mobile else "", milestone,
-            due_date, completed_on, co_units or "", level or "", note or "",
+            owner_name, display_mobile(owner_mobile) if owner_mobile else "", milestone or "",
+            due_date, completed_on, co_units or "", level or "", note or "", schedule_text(schedule or ""),
+            phrase or "",
         ]
+
+
+def schedule_text(schedule: str) -> str:
+    """周期 as export writes it: 长期, a recurring phrase (每月25日前), or nothing."""
+    if schedule == "standing":
+        return STANDING
+    if is_recurring(schedule):
+        return Recurrence.parse(schedule).phrase
+    return ""
 
 
 def export_path(session: Session, path: Path) -> int:

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from deadline_watch.domain.recurrence import is_recurring
+from deadline_watch.registry.cells import split_co_units
 from deadline_watch.domain.models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
 from deadline_watch.registry.report import Change, ImportReport
 from deadline_watch.registry.validate import ParsedRegistry, ProjectRow
@@ -36,6 +38,8 @@ class ExistingProject:
     level: str | None
     note: str
     status: str
+    schedule: str
+    deadline_phrase: str
 
 
 @dataclass(slots=True)
@@ -72,13 +76,14 @@ def load_existing(session: Session) -> Existing:
     p = PROJECTS.c
     for row in session.execute(
         select(p.id, p.code, p.name, p.unit_id, p.owner_id, p.lead_leader_id, p.co_units,
-               p.level, p.note, p.status)
+               p.level, p.note, p.status, p.schedule, p.deadline_phrase)
     ):
         projects[row.code] = ExistingProject(
             id=row.id, code=row.code, name=row.name, unit=units_by_id.get(row.unit_id, ""),
             owner_mobile=mobile_by_id.get(row.owner_id),
             lead_mobile=mobile_by_id.get(row.lead_leader_id) if row.lead_leader_id else None,
             co_units=row.co_units or "", level=row.level, note=row.note or "", status=row.status,
+            schedule=row.schedule or "", deadline_phrase=row.deadline_phrase or "",
         )
     milestones: dict[int, dict[str, ExistingMilestone]] = {}
     m = MILESTONES.c
@@ -167,8 +172,9 @@ def make_plan(parsed: ParsedRegistry, existing: Existing, *, prune: bool) -> Pla
         roles_needed.setdefault(project.owner_mobile, {})[ROLE_OWNER] = None
         if project.lead_mobile:
             roles_needed.setdefault(project.lead_mobile, {})[ROLE_LEAD] = None
-        if project.unit not in existing.units:
-            new_units[project.unit] = None
+        for unit in (project.unit, *split_co_units(project.co_units)):
+            if unit not in existing.units:
+                new_units[unit] = None
     plan.new_units = list(new_units)
 
     names = existing.person_names
@@ -203,7 +209,8 @@ def make_plan(parsed: ParsedRegistry, existing: Existing, *, prune: bool) -> Pla
             old_milestones = existing.milestones.get(old.id, {})
             fields = {}
             for attribute, label in (("name", "name"), ("unit", "unit"), ("co_units", "co_units"),
-                                     ("level", "level"), ("note", "note")):
+                                     ("level", "level"), ("note", "note"), ("schedule", "schedule"),
+                                     ("deadline_phrase", "deadline_phrase")):
                 before, after = getattr(old, attribute), getattr(project, attribute)
                 if before != after:
                     fields[label] = (before, after)
@@ -245,6 +252,9 @@ def make_plan(parsed: ParsedRegistry, existing: Existing, *, prune: bool) -> Pla
         for code, old in existing.projects.items():
             if code not in parsed.seen_codes and old.status != cancelled_p:
                 plan.project_prunes.append((old.id, code, old.status))
+            listed = parsed.projects.get(code)
+            if is_recurring(listed.schedule if listed is not None else old.schedule):
+                continue  # occurrences come from the rule, not the file: none is ever pruned
             for name, known in existing.milestones.get(old.id, {}).items():
                 if (code, name) not in parsed.seen_milestones and known.status != cancelled_m:
                     plan.milestone_prunes.append((known.id, f"{code}/{name}", known.status))

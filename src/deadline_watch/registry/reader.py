@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -75,6 +76,31 @@ def open_registry(opener: Opener, filename: str, *, encoding: str | None = None,
     if head.startswith(XLSX_MAGIC) or lower.endswith((".xlsx", ".xlsm")):
         return _open_xlsx(opener, sheet)
     return _open_csv(opener, encoding)
+
+
+def sheet_names(opener: Opener, filename: str) -> list[str]:
+    """The sheets of an .xlsx registry, read from the workbook part alone (nothing else of a
+    possibly hostile file is expanded); empty for CSV or a file that cannot be read —
+    `open_registry` says what is wrong with those."""
+    import html
+    import zipfile
+
+    try:
+        with opener() as stream:
+            if not (stream.read(8).startswith(XLSX_MAGIC) or filename.lower().endswith((".xlsx", ".xlsm"))):
+                return []
+            stream.seek(0)
+            with zipfile.ZipFile(stream) as archive:
+                info = archive.getinfo("xl/workbook.xml")
+                if info.file_size > _WORKBOOK_PART_LIMIT:
+                    return []
+                part = archive.read(info).decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return []
+    return [html.unescape(name) for name in re.findall(r"<(?:\w+:)?sheet\b[^>]*?\bname=\"([^\"]*)\"", part)]
+
+
+_WORKBOOK_PART_LIMIT = 1 << 20
 
 
 # ---------------------------------------------------------------- CSV

@@ -75,6 +75,22 @@ class Change:
 REOPENED_WARNING = "已完成节点被重新打开"
 
 
+@dataclass(frozen=True)
+class Interpretation:
+    """How a deadline phrase of a 责任分解表 was read: shown in the dry run, kept in the audit."""
+
+    line: int
+    column: str
+    phrase: str
+    meaning: str  # "2027-06-30", "周期: 每月25日前", "长期 (不提醒、不督办)"
+
+    def describe(self) -> str:
+        return f"第 {self.line} 行 {self.column} “{self.phrase}” → {self.meaning}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "phrase": self.phrase, "meaning": self.meaning}
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
@@ -120,6 +136,8 @@ class ImportReport:
     written: bool = False  # True once the transaction committed
     errors: list[RowError] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    interpretations: list[Interpretation] = field(default_factory=list)
+    occurrences_created: int = 0  # milestones of recurring tasks generated for their next period
 
     @property
     def ok(self) -> bool:
@@ -167,6 +185,8 @@ class ImportReport:
             "sheet": self.sheet,
             "changes": [change.to_dict() for change in self.changes],
             "reopened": self.reopened,
+            "interpretations": [item.to_dict() for item in self.interpretations],
+            "occurrences_created": self.occurrences_created,
         }
 
     def summary_lines(self) -> list[str]:
@@ -188,6 +208,8 @@ class ImportReport:
             f"错误 errors: {len(self.errors)}"
             + (f" (跳过 skipped {self.rows_skipped} 行 rows)" if self.rows_skipped else ""),
         ]
+        if self.occurrences_created:
+            lines.append(f"周期任务 recurring: 生成节点 occurrences created {self.occurrences_created}")
         reopened = self.reopened
         if reopened:
             lines.append(

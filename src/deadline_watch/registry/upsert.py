@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from deadline_watch.domain import audit
+from deadline_watch.domain import audit, co_units
 from deadline_watch.domain.models import MilestoneStatus, ProjectStatus
 from deadline_watch.registry.plan import MILESTONES, PERSONS, PROJECTS, UNITS, Existing, Plan, milestone_status
+from deadline_watch.registry.cells import split_co_units
 from deadline_watch.registry.report import Change
 from deadline_watch.registry.validate import ProjectRow
 
@@ -106,7 +107,8 @@ def apply_plan(session: Session, plan: Plan, existing: Existing, *,
             "name": row.name, "unit_id": unit_ids[row.unit], "co_units": row.co_units,
             "owner_id": person_ids[row.owner_mobile],
             "lead_leader_id": person_ids[row.lead_mobile] if row.lead_mobile else None,
-            "level": row.level, "note": row.note,
+            "level": row.level, "note": row.note, "schedule": row.schedule,
+            "deadline_phrase": row.deadline_phrase,
         }
 
     project_ids = {code: old.id for code, old in existing.projects.items()}
@@ -120,7 +122,8 @@ def apply_plan(session: Session, plan: Plan, existing: Existing, *,
     for row in plan.new_projects:
         event("project.created", "project", created[row.code], None, _project_audit(row))
     column_of = {"name": "name", "unit": "unit_id", "co_units": "co_units", "owner": "owner_id",
-                 "lead_leader": "lead_leader_id", "level": "level", "note": "note", "status": "status"}
+                 "lead_leader": "lead_leader_id", "level": "level", "note": "note", "status": "status",
+                 "schedule": "schedule", "deadline_phrase": "deadline_phrase"}
     updates = []
     for old, row, fields in plan.project_updates:
         values = project_values(row)
@@ -130,6 +133,8 @@ def apply_plan(session: Session, plan: Plan, existing: Existing, *,
         action = "project.reactivated" if "status" in fields else "project.updated"
         event(action, "project", old.id, *_before_after(fields))
     _bulk_update(session, PROJECTS, updates)
+    co_units.sync(session, {project_ids[row.code]: [unit_ids[name] for name in split_co_units(row.co_units)]
+                            for row in [*plan.new_projects, *(row for _, row, _ in plan.project_updates)]})
 
     # milestones
     created = _insert_returning(
@@ -184,4 +189,6 @@ def _project_audit(row: ProjectRow) -> dict:
         "owner": f"{row.owner_name} {row.owner_mobile}",
         "lead_leader": f"{row.lead_name} {row.lead_mobile}" if row.lead_mobile else None,
         "co_units": row.co_units, "level": row.level, "note": row.note,
+        **({"schedule": row.schedule} if row.schedule else {}),
+        **({"deadline_phrase": row.deadline_phrase} if row.deadline_phrase else {}),
     }

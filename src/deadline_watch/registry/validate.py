@@ -33,12 +33,15 @@ from deadline_watch.registry.columns import (
     looks_like_header,
     map_header,
 )
+from deadline_watch.registry.office_sheet import STANDING, OfficeContext, OfficeSheet
+from deadline_watch.registry.phrases import PhraseError, Recurring, Standing, interpret, year_in_title
 from deadline_watch.registry.reader import FileProblem, Row
 from deadline_watch.registry.report import ImportReport
 
 KEYS = tuple(column.key for column in COLUMNS)
 LEVELS = {level.value for level in ProjectLevel}
 T = TypeVar("T")
+_PHRASE_LIMIT = Project.__table__.c.deadline_phrase.type.length
 
 _LIMITS = {  # column key -> max length, from the model's column sizes
     "project_code": Project.__table__.c.code.type.length,
@@ -59,6 +62,8 @@ PROJECT_FIELDS = (
     ("co_units", "co_units"),
     ("level", "level"),
     ("note", "note"),
+    ("schedule", "schedule"),
+    ("deadline_phrase", "deadline_phrase"),
 )
 
 
@@ -84,13 +89,15 @@ class ProjectRow:
     co_units: str
     level: str | None
     note: str
+    schedule: str  # "" (dated milestones), "standing" or a recurrence rule ("monthly:25")
+    deadline_phrase: str
     line: int
     milestones: dict[str, MilestoneRow] = field(default_factory=dict)
 
     def signature(self) -> tuple:
         """The project-level values in PROJECT_FIELDS order, to compare with a later row."""
         return (self.name, self.unit, self.owner_name, self.owner_mobile, self.lead_name,
-                self.lead_mobile, self.co_units, self.level, self.note)
+                self.lead_mobile, self.co_units, self.level, self.note, self.schedule, self.deadline_phrase)
 
 
 @dataclass
@@ -104,6 +111,7 @@ class ParsedRegistry:
     rows_read: int = 0
     rows_invalid: int = 0
     file_problem: bool = False
+    year: int | None = None  # a 责任分解表's year (--year or its title row)
 
 
 @lru_cache(maxsize=4096)
@@ -119,11 +127,17 @@ def _is_blank(cells: list[object]) -> bool:
 
 
 def read_registry(rows: Iterable[Row], report: ImportReport, *,
-                  progress: Callable[[], None] | None = None) -> ParsedRegistry:
-    """Validate every row; errors go to `report`, valid rows into the returned registry."""
+                  progress: Callable[[], None] | None = None,
+                  office: Callable[[], OfficeContext] | None = None) -> ParsedRegistry:
+    """Validate every row; errors go to `report`, valid rows into the returned registry.
+
+    A sheet without 项目编号 is a 责任分解表: its rows are translated (`OfficeSheet`) with
+    what `office()` gives (contacts, known tasks, year; asked for only then) before the same checks."""
     parsed = ParsedRegistry()
     validator = _Validator(parsed, report)
     header: HeaderMap | None = None
+    sheet: OfficeSheet | None = None
+    title_years: list[int] = []
     try:
         for line, cells in rows:
             if progress is not None and line % 1000 == 0:
@@ -138,11 +152,25 @@ def read_registry(rows: Iterable[Row], report: ImportReport, *,
                     if problems:
                         parsed.file_problem = True
                         return parsed
-                    validator.use_header(header)
+                    if "project_code" not in header.index:
+                        sheet = OfficeSheet(header, office() if office else OfficeContext(), report,
+                                            title_year=title_years[0] if len(set(title_years)) == 1 else None)
+                        validator.use_header(sheet.header)
+                        parsed.year = sheet.year
+                    else:
+                        validator.use_header(header)
                     continue
                 if line >= HEADER_SEARCH_ROWS:
                     break
+                title_years.extend(year for year in (year_in_title(clean_text(c)) for c in cells if c) if year)
                 continue  # a title row above the header
+            if sheet is not None:
+                translated = sheet.row(line, cells)
+                if translated is None:
+                    parsed.rows_read += 1
+                    parsed.rows_invalid += 1
+                    continue
+                cells = translated
             validator.row(line, cells)
     except FileProblem as problem:
         report.add_error(problem.line, problem.column, problem.value, problem.reason_zh, problem.reason_en)
@@ -162,8 +190,24 @@ def read_registry(rows: Iterable[Row], report: ImportReport, *,
         )
         parsed.file_problem = True
         return parsed
+    if sheet is not None:
+        _rename(parsed, sheet.finish())
     validator.finish()
     return parsed
+
+
+def _rename(parsed: ParsedRegistry, renames: dict[str, str]) -> None:
+    """Accepted renames: the new task's rows become the existing task's (its code kept)."""
+    for new_code, old_code in renames.items():
+        project = parsed.projects.pop(new_code, None)
+        if project is not None:
+            project.code = old_code
+            parsed.projects[old_code] = project
+        parsed.seen_codes.discard(new_code)
+        parsed.seen_codes.add(old_code)
+        for code, name in [pair for pair in parsed.seen_milestones if pair[0] == new_code]:
+            parsed.seen_milestones.discard((code, name))
+            parsed.seen_milestones.add((old_code, name))
 
 
 class _Validator:
@@ -205,7 +249,8 @@ class _Validator:
             self.parsed.rows_invalid += 1
             return
         (code_raw, name_raw, unit_raw, lead_raw, lead_mobile_raw, owner_raw, owner_mobile_raw,
-         milestone_raw, due_raw, completed_raw, co_units_raw, level_raw, note_raw) = values
+         milestone_raw, due_raw, completed_raw, co_units_raw, level_raw, note_raw,
+         schedule_raw, phrase_raw) = values
         code = clean_text(code_raw)
         name = clean_text(name_raw)
         unit = clean_text(unit_raw)
@@ -214,10 +259,14 @@ class _Validator:
         milestone = clean_text(milestone_raw)
         level = clean_text(level_raw) or None
         note = clean_text(note_raw)
-        if not (code and name and unit and owner_name and milestone):
+        deadline_phrase = clean_text(phrase_raw)
+        schedule = self.schedule(line, schedule_raw) if schedule_raw else ""
+        # a standing or recurring task may stand on a row of its own, with no dated node
+        undated = bool(schedule) and not milestone and not clean_text(due_raw)
+        if not (code and name and unit and owner_name and (milestone or undated)):
             for key, value, raw in (("project_code", code, code_raw), ("project_name", name, name_raw),
                                     ("unit", unit, unit_raw), ("owner", owner_name, owner_raw),
-                                    ("milestone", milestone, milestone_raw)):
+                                    ("milestone", milestone or undated, milestone_raw)):
                 if not value:
                     self.missing(line, key, raw)
         for key, value, raw in (("project_code", code, code_raw), ("project_name", name, name_raw),
@@ -228,7 +277,7 @@ class _Validator:
                           f"too long: at most {_LIMITS[key]} characters")
         owner_mobile = self.mobile(line, "owner_mobile", owner_mobile_raw)
         lead_mobile = self.mobile(line, "lead_leader_mobile", lead_mobile_raw)
-        due_date = self.day(line, "due_date", due_raw)
+        due_date = None if undated else self.day(line, "due_date", due_raw)
         completed_on = self.day(line, "completed_on", completed_raw)
         co_units = _co_units(co_units_raw) if isinstance(co_units_raw, str) else \
             CO_UNIT_JOINER.join(split_co_units(co_units_raw))
@@ -240,6 +289,9 @@ class _Validator:
         if lead_mobile and not lead_name:
             self.fail(line, "lead_leader", lead_raw,
                       "填写了牵头领导手机,但缺少姓名", "a lead leader mobile is given but no name")
+        if deadline_phrase and len(deadline_phrase) > _PHRASE_LIMIT:
+            self.fail(line, "deadline_phrase", phrase_raw, f"过长: 最多 {_PHRASE_LIMIT} 个字符",
+                      f"too long: at most {_PHRASE_LIMIT} characters")
         if code:
             self.parsed.seen_codes.add(code)
             if milestone:
@@ -249,8 +301,9 @@ class _Validator:
         if len(report.errors) > errors_before:
             self.parsed.rows_invalid += 1
             return
-        assert owner_mobile is not None and due_date is not None
-        signature = (name, unit, owner_name, owner_mobile, lead_name, lead_mobile, co_units, level, note)
+        assert owner_mobile is not None and (due_date is not None or undated)
+        signature = (name, unit, owner_name, owner_mobile, lead_name, lead_mobile, co_units, level, note,
+                     schedule, deadline_phrase)
         if not self._persons_agree(line, owner_name, owner_mobile, lead_name, lead_mobile):
             self.parsed.rows_invalid += 1
             return
@@ -262,6 +315,9 @@ class _Validator:
             self.bad_projects.add(code)
             return
         self.project_rows[code] = self.project_rows.get(code, 0) + 1
+        if undated:
+            return
+        assert due_date is not None
         self._add_milestone(line, project, MilestoneRow(milestone, due_date, completed_on, line,
                                                         self.positions[code][milestone]))
 
@@ -270,6 +326,25 @@ class _Validator:
 
     def missing(self, line: int, key: str, value: object) -> None:
         self.fail(line, key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
+
+    def schedule(self, line: int, value: object) -> str:
+        """周期: 长期 -> "standing", a recurring phrase -> its rule; "" when not given."""
+        text = clean_text(value)
+        if not text:
+            return ""
+        try:
+            reading = Standing() if text == STANDING else interpret(text, year=None)
+        except PhraseError as exc:
+            self.fail(line, "schedule", value, exc.reason_zh, exc.reason_en)
+            return ""
+        match reading:
+            case Standing():
+                return "standing"
+            case Recurring(recurrence):
+                return recurrence.rule
+        self.fail(line, "schedule", value, "周期只能是“长期”或每月/每季度/每半年/每年/每周的时限",
+                  "周期 must be 长期 or a recurring deadline (每月25日前, 每季度末 ...)")
+        return ""
 
     def mobile(self, line: int, key: str, value: object) -> str | None:
         empty = value is None or value == "" or not clean_text(value)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from deadline_watch.core import db
 from deadline_watch.core.clock import local_date
 from deadline_watch.core.config import Settings
-from deadline_watch.domain import outbox, watch_clock
+from deadline_watch.domain import occurrences, outbox, watch_clock
 from deadline_watch.domain.models import Notification, NotificationState, TickRun
 from deadline_watch.watch import apply, contradictions, enqueue, load, rules
 from deadline_watch.watch.decisions import EscalationDecision, Move, Open, Raise, Reopen, Resolve, SmsIntent
@@ -64,6 +64,7 @@ class ScanCounts:
     escalation_sms_enqueued: int = 0
     notifications_cancelled: int = 0
     reminder_candidates: int = 0
+    occurrences_created: int = 0
     # what was newly written (filled for --dry-run and the demo; not part of as_dict)
     new_intents: list[SmsIntent] = field(default_factory=list, repr=False)
     escalation_events: list[EscalationEvent] = field(default_factory=list, repr=False)
@@ -79,6 +80,10 @@ def scan_and_enqueue(session: Session, settings: Settings, *, now: datetime) -> 
     """Apply every rule as of `now` inside the caller's transaction."""
     counts = ScanCounts()
     today = local_date(now, settings.tz)
+    # a recurring task's next occurrence exists before the rules look at milestones
+    counts.occurrences_created = occurrences.extend(
+        session, today=today, now=now, ahead=settings.reminders.recurring_ahead
+    )
     intents: list[SmsIntent] = []
     supervisors: list[PersonFacts] | None = None
 

@@ -1,0 +1,75 @@
+"""Milestones of recurring tasks: each period's occurrence created when its turn comes.
+
+Called by the import (right after the registry is written) and by every scan of the watch,
+so a task 每月25日前 always has its next occurrence and never more than `ahead` upcoming
+ones. Each occurrence is a milestone of its own (reminded, escalated, completed and
+evaluated on its own); completing one never touches the next. Inserts are insert-once on
+(project, name), so concurrent scans create each occurrence once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from deadline_watch.core import db
+from deadline_watch.domain import audit
+from deadline_watch.domain.models import Milestone, MilestoneStatus, Project, ProjectStatus
+from deadline_watch.domain.recurrence import KINDS, Recurrence, RecurrenceError
+
+
+def recurring_projects(session: Session) -> list[tuple[int, str, date | None, int]]:
+    """Active recurring projects: (id, rule, latest occurrence due date, highest position)."""
+    latest = (
+        select(Milestone.project_id, func.max(Milestone.due_date).label("last_due"),
+               func.max(Milestone.position).label("last_position"))
+        .group_by(Milestone.project_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Project.id, Project.schedule, latest.c.last_due, latest.c.last_position)
+        .outerjoin(latest, latest.c.project_id == Project.id)
+        .where(Project.status == ProjectStatus.ACTIVE.value,
+               func.substr(Project.schedule, 1, 4).in_({kind[:4] for kind in KINDS}))
+    )
+    return [(row.id, row.schedule, row.last_due, row.last_position or 0) for row in rows]
+
+
+def extend(session: Session, *, today: date, now: datetime, ahead: int = 1, actor: str = "watch",
+           start: date | None = None) -> int:
+    """Create the missing occurrences of every active recurring task; returns how many."""
+    created = 0
+    events = []
+    for project_id, rule, last_due, last_position in recurring_projects(session):
+        try:
+            recurrence = Recurrence.parse(rule)
+        except RecurrenceError:
+            continue  # not a recurrence rule ("standing" or a future kind): nothing to create
+        first = (last_due if last_due is not None else max(start or today, today))
+        dues = [due for due in recurrence.occurrences(start=first, today=today, ahead=ahead)
+                if last_due is None or due > last_due]
+        rows = []
+        for offset, due in enumerate(dues, start=1):
+            rows.append({
+                "project_id": project_id, "name": recurrence.label(due), "position": last_position + offset,
+                "due_date": due, "status": MilestoneStatus.OPEN.value, "evidence": "",
+                "created_at": now, "updated_at": now,
+            })
+        if not rows:
+            continue
+        inserted = db.insert_ignore(session, Milestone.__table__, rows, "project_id", "name")
+        if not inserted:
+            continue
+        created += inserted
+        for row in rows:
+            milestone_id = session.scalar(
+                select(Milestone.id).where(Milestone.project_id == project_id, Milestone.name == row["name"])
+            )
+            events.append(dict(at=now, actor=actor, action="milestone.occurrence_created", entity_type="milestone",
+                               entity_id=milestone_id, before=None,
+                               after={"name": row["name"], "due_date": row["due_date"], "recurrence": rule}))
+    if events:
+        audit.record_many(session, events)
+    return created
