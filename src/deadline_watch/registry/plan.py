@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from deadline_watch.domain.models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
 from deadline_watch.domain.recurrence import is_recurring
 from deadline_watch.registry.cells import split_co_units
-from deadline_watch.domain.models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
 from deadline_watch.registry.report import Change, ImportReport
 from deadline_watch.registry.validate import ParsedRegistry, ProjectRow
 
