@@ -85,11 +85,18 @@ def test_weekly_report_tables(week_registry, settings) -> None:
     with transaction(week_registry) as s:
         report = weekly_report(s, at=MONDAY, settings=settings)
     assert report.slug == "weekly-2026-W47" and (report.start, report.end) == (d(16), d(22))
-    assert "每周调度" in report.title
+    assert report.title == "每周一调度 2026年第47周"
     assert _names(report, "本周新增逾期") == ["周一起逾期", "逾期后完成", "周日起逾期"]
     assert _names(report, "本周完成") == ["周一完成", "按期完成", "逾期后完成", "提前完成", "周日完成"]
     assert _names(report, "下周到期") == ["下周一到期", "下周日到期"]
-    assert _names(report, "累计逾期") == ["周二才完成", "早已逾期", "周一起逾期", "周日起逾期", "周日到期"]
+    dispatch = report.sheet("调度清单").rows
+    items = [r for r in dispatch if r[0] is not None]
+    assert [r[2] for r in items] == ["周二才完成", "早已逾期", "周一起逾期", "周日起逾期", "周日到期"]
+    assert items[1][:10] == (2, "智慧园区", "早已逾期", "住建局", "周杰", "", d(14), 9, "—", "未生成督办")
+    assert dispatch[5][1] == "住建局 小计: 5 项 (第 1 名)" and report.sheet("调度清单").row_variants[5] == "subtotal"
+    assert dispatch[6][1] == "合计: 5 项, 1 个单位"
+    # days overdue on the 23rd: 24, 9, 8, 2, 1 -> worst 24, average 44 / 5 = 8.8
+    assert report.sheet("单位排名").rows == [(1, "住建局", 5, 0, 24, 8.8)]
     row = report.sheet("本周新增逾期").rows[0]
     assert row == ("W-1", "智慧园区", "住建局", "周一起逾期", "周杰", d(15), None, 8, "")
     completed = {r[3]: r[7] for r in report.sheet("本周完成").rows}
@@ -108,10 +115,10 @@ def test_monthly_report_has_unit_total_official_sheets_and_chart(sessions, setti
         report = monthly_report(s, at=d(1, 12), settings=settings)
     assert report.slug == "monthly-2026-11" and (report.start, report.end) == (d(1), d(30))
     units = report.sheet("按单位").rows
-    assert units[0][:5] == ("教育局", 3, 1, 1, 1) and units[-1][0] == "合计"
-    assert units[0][6] == pytest.approx(1 / 3)
+    assert units[0][:6] == (1, "教育局", 3, 1, 1, 1) and units[-1][1] == "合计"
+    assert units[0][7] == pytest.approx(1 / 3)
     official = report.sheet("按责任人").rows[0]
-    assert official[:3] == ("吴芳", "+86138****8000", "教育局")  # the unit of their projects
+    assert official[:4] == (1, "吴芳", "+86138****8000", "教育局")  # the unit of their projects
     assert report.chart_svg and "<svg" in report.chart_svg and "教育局" in report.chart_svg
 
 
@@ -123,16 +130,38 @@ def weekly(week_registry, settings):
 
 def test_xlsx_has_bold_frozen_headers_and_real_dates(weekly) -> None:
     workbook = load_workbook(io.BytesIO(render(weekly, "xlsx")))
-    assert workbook.sheetnames == ["概要", "本周新增逾期", "本周完成", "下周到期", "累计逾期"]
+    assert workbook.sheetnames == ["调度清单", "单位排名", "本周新增逾期", "本周完成", "下周到期"]
     ws = workbook["本周新增逾期"]
-    assert [c.value for c in ws[1]] == [c.header for c in report_tables.MILESTONE_COLUMNS]
-    assert all(c.font.bold for c in ws[1])
-    assert ws.freeze_panes == "A2"
-    due = ws.cell(row=2, column=6)
+    assert ws["A1"].value == "本周新增逾期 2026-11-16 至 2026-11-22" and ws["A2"].value == "统计周 2026-11-16 至 2026-11-22"
+    assert [c.value for c in ws[3]] == [c.header for c in report_tables.MILESTONE_COLUMNS]
+    assert all(c.font.bold for c in ws[3])
+    assert ws.freeze_panes == "A4"
+    due = ws.cell(row=4, column=6)
     assert due.is_date and due.value.date() == d(15) and due.number_format == "yyyy-mm-dd"
-    assert ws.cell(row=2, column=8).value == 8
+    assert ws.cell(row=4, column=8).value == 8
     assert ws.column_dimensions["B"].width >= 10  # two Chinese characters per cell width unit
-    assert workbook["概要"]["A1"].value == weekly.title
+
+
+def test_weekly_dispatch_sheet_is_print_ready_with_meeting_columns(weekly) -> None:
+    ws = load_workbook(io.BytesIO(render(weekly, "xlsx")))["调度清单"]
+    assert ws["A1"].value == "每周一调度 2026年第47周 调度清单"
+    assert [c.value for c in ws[3]] == [
+        "序号", "项目名称", "节点", "责任单位", "责任人", "牵头领导", "截止日期", "逾期天数", "督办级别", "办理状态",
+        "最新进展", "存在问题", "下步措施"]
+    first = [c.value for c in ws[4]]
+    assert first[:3] == [1, "智慧园区", "周二才完成"] and first[7] == 24 and first[11:] == [None, None]
+    assert ws.cell(row=4, column=12).border.left.style == "thin"  # blank columns still ruled for writing in
+    subtotal = ws.cell(row=9, column=2)
+    assert subtotal.value == "住建局 小计: 5 项 (第 1 名)" and subtotal.font.bold
+    # A4 landscape, fitted to the page width, title rows repeated, page numbers in the footer
+    assert ws.page_setup.paperSize == 9 and ws.page_setup.orientation == "landscape"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+    assert ws.page_setup.fitToHeight == 0
+    assert ws.print_title_rows == "$1:$3"
+    assert "&P" in ws.oddFooter.center.text and "&N" in ws.oddFooter.center.text
+    assert {str(r) for r in ws.merged_cells.ranges} == {"A1:M1", "A2:M2"}
+    titles = [ws_.title for ws_ in load_workbook(io.BytesIO(render(weekly, "xlsx"))).worksheets]
+    assert all(not any(ch.isascii() and ch.isalpha() for ch in t) for t in titles)  # Chinese titles only
 
 
 def test_monthly_xlsx_percent_cells_are_numbers(sessions, settings) -> None:
@@ -155,8 +184,8 @@ def test_csv_has_bom_and_titled_tables_separated_by_blank_lines(weekly) -> None:
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert rows[0] == [weekly.title]
     blank = [i for i, row in enumerate(rows) if row == []]
-    assert len(blank) == 4
-    first = blank[0]
+    assert len(blank) == 5
+    first = blank[2]
     assert rows[first + 1][0].startswith("本周新增逾期")
     assert rows[first + 2][:3] == ["项目编号", "项目名称", "责任单位"]
     assert rows[first + 3] == ["W-1", "智慧园区", "住建局", "周一起逾期", "周杰", "2026-11-15", "", "8", ""]
@@ -181,7 +210,7 @@ def test_html_is_a_standalone_page_with_escaped_cells(sessions, settings) -> Non
     assert "<script>" not in weekly_html and "&lt;script&gt;" in weekly_html
     parser = _Tables()
     parser.feed(weekly_html)
-    assert parser.tags.count("table") == 2  # became overdue + still overdue; empty tables say 无
+    assert parser.tags.count("table") == 3  # dispatch, its ranking, became overdue; empty tables say 无
     assert "<svg" in monthly_html and "合计" in monthly_html
 
 
@@ -195,7 +224,7 @@ def test_scheduled_weekly_report_writes_xlsx_and_csv(week_registry, settings, tm
     now = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shanghai
     paths = report_files.write_scheduled_report(week_registry, settings, "weekly", now=now)
     assert [p.name for p in paths] == ["weekly-2026-W47.xlsx", "weekly-2026-W47.csv"]
-    assert load_workbook(paths[0])["本周新增逾期"].max_row == 4
+    assert load_workbook(paths[0])["本周新增逾期"].max_row == 3 + 3  # title, subtitle, header, three rows
     assert paths[1].read_bytes().startswith(b"\xef\xbb\xbf")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
 

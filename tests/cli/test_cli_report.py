@@ -38,7 +38,7 @@ def test_weekly_xlsx_to_explicit_path(filled, db_url, workdir, capsys) -> None:
     assert code == 0
     assert capsys.readouterr().out.strip() == str(out)
     rows = list(load_workbook(out)["本周新增逾期"].values)
-    assert rows[1][0] == "CLI-1" and rows[1][3] == "组织实施"
+    assert rows[3][0] == "CLI-1" and rows[3][3] == "组织实施"  # under the title, subtitle and header rows
 
 
 def test_default_path_is_reports_dir_with_report_name(filled, db_url, workdir, capsys) -> None:
@@ -80,3 +80,23 @@ def test_unwritable_output_is_exit_1(filled, db_url, workdir, capsys) -> None:
     (workdir / "blocker").write_text("x")
     assert main(["--db", db_url, "report", "weekly", "--at", "2026-11-23", "--out", str(workdir / "blocker" / "r.csv")]) == 1
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_bulletin_docx_by_default_for_the_month_before(filled, db_url, workdir, capsys) -> None:
+    from docx import Document
+
+    assert main(["--db", db_url, "report", "bulletin", "--at", "2026-12-01"]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path == Path("reports") / "bulletin-2026-11.docx"
+    text = "\n".join(p.text for p in Document(workdir / path).paragraphs)
+    # November: 组织实施 (still overdue) and 谋划立项 (on time) are due
+    assert "本月到期节点 2 个,按期完成 1 个,按期完成率 50.0%" in text
+
+
+def test_bulletin_html_to_a_file_and_wrong_format_is_usage(filled, db_url, workdir, capsys) -> None:
+    out = workdir / "notice.html"
+    assert main(["--db", db_url, "report", "bulletin", "--at", "2026-12-05", "--format", "html", "--out", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert "<style>" in html and "关于2026年11月重点项目节点推进情况的通报" in html
+    assert main(["--db", db_url, "report", "bulletin", "--format", "xlsx"]) == 2
+    assert main(["--db", db_url, "report", "weekly", "--format", "docx"]) == 2

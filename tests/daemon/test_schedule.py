@@ -33,7 +33,7 @@ def test_every_job_coalesces_never_overlaps_and_tolerates_a_late_start():
     scheduler.start(paused=True)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"scan", "delivery", "weekly_report", "monthly_report"}
+        assert set(jobs) == {"scan", "delivery", "weekly_report", "monthly_report", "monthly_bulletin"}
         for job in jobs.values():
             assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time >= 60
         assert jobs["scan"].trigger.interval == timedelta(seconds=300)
@@ -48,7 +48,9 @@ def test_reports_fire_monday_and_first_of_month_at_nine_local_time():
     try:
         weekly = scheduler.get_job("weekly_report").trigger
         monthly = scheduler.get_job("monthly_report").trigger
+        bulletin = scheduler.get_job("monthly_bulletin").trigger
         wednesday = datetime(2026, 12, 2, 10, 0, tzinfo=TZ)
+        assert bulletin.get_next_fire_time(None, wednesday) == datetime(2027, 1, 1, 9, 0, tzinfo=TZ)
         assert weekly.get_next_fire_time(None, wednesday) == datetime(2026, 12, 7, 9, 0, tzinfo=TZ)
         assert monthly.get_next_fire_time(None, wednesday) == datetime(2027, 1, 1, 9, 0, tzinfo=TZ)
     finally:
@@ -164,3 +166,15 @@ def test_stop_event_ends_a_long_delivery_pass_and_keeps_the_rest_pending(engine,
         states = session.scalars(sa.select(Notification.state)).all()
     assert states.count("sent") == len(backend.sent) < 40
     assert states.count("pending") == 40 - len(backend.sent)  # nothing left half-claimed
+
+
+def test_bulletin_job_writes_docx_and_html_of_the_month_before(engine, sessions, tmp_path):
+    with db.transaction(sessions) as session:
+        f.milestone(session, date(2026, 11, 10))
+    settings = fast_settings(reports__dir=tmp_path / "out")
+    app = AppContext(settings=settings, clock=FixedClock(at(date(2026, 12, 1), 9)), engine_override=engine)
+    with capture_logs() as logs:
+        WatchJobs(app, RecordingBackend()).bulletin()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["bulletin-2026-11.docx", "bulletin-2026-11.html"]
+    written = [entry for entry in logs if entry["event"] == "report.written"]
+    assert written and written[0]["kind"] == "bulletin"

@@ -181,9 +181,9 @@ def test_download_weekly_xlsx_and_read_it_back(page, live):
     download = info.value
     assert download.suggested_filename.endswith(".xlsx")
     workbook = openpyxl.load_workbook(io.BytesIO(Path(download.path()).read_bytes()))
-    assert "累计逾期" in workbook.sheetnames
-    values = [str(c.value) for row in workbook["累计逾期"].iter_rows() for c in row if c.value is not None]
-    assert any("GX-2026-001" in value for value in values)
+    assert workbook.sheetnames[0] == "调度清单"
+    values = [str(c.value) for row in workbook["调度清单"].iter_rows() for c in row if c.value is not None]
+    assert "天府软件园三期建设" in values
 
 
 def test_traffic_light_board_screenshot(page):
@@ -196,3 +196,46 @@ def test_traffic_light_board_screenshot(page):
     page.goto("/evaluation?start=2026-10-01&end=2026-11-30")
     assert page.locator("figure.chart svg rect").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "board-evaluation.png"), full_page=True)
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (390, 844)])
+def test_overview_fits_a_wall_screen_and_a_phone(browser, live, width, height):
+    context = browser.new_context(base_url=live.url, viewport={"width": width, "height": height}, locale="zh-CN")
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    try:
+        log_in(tab, "viewer1")
+        tab.goto("/overview")
+        assert tab.locator('meta[http-equiv="refresh"]').get_attribute("content") == "300"
+        totals = tab.locator(".overview .totals dd")
+        assert totals.nth(0).inner_text() == "5"  # overdue milestones
+        assert tab.locator("figure.chart svg").count() == 3
+        assert tab.locator(".overview table").first.locator("tbody tr").count() == 5  # longest overdue
+        # the dashboard itself never scrolls sideways: charts and tables fit the width
+        overflow = tab.evaluate(
+            "() => { const o = document.querySelector('.overview');"
+            " return o.scrollWidth - o.clientWidth; }")
+        assert overflow <= 1
+        for chart in tab.locator("figure.chart svg").all():
+            box = chart.bounding_box()
+            assert box and box["width"] <= width and box["height"] > 30
+        if width >= 1920:
+            # a wall screen shows the totals and the first charts without scrolling
+            assert tab.locator(".overview .totals").bounding_box()["y"] < height
+            assert tab.locator("figure.chart svg").first.bounding_box()["y"] < height
+        ARTIFACTS.mkdir(exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / f"board-overview-{width}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_official_portrait_from_the_evaluation_page(page):
+    log_in(page, "viewer1")
+    page.goto("/evaluation?start=2026-10-01&end=2026-11-30")
+    page.click("a[href^='/officials/'] >> text=王责任")
+    page.wait_for_url("**/officials/*")
+    assert "责任人画像" in page.inner_text("h1") and "王责任" in page.inner_text("h1")
+    assert page.locator("figure.chart svg rect").count() >= 3
+    assert page.locator(".figures dd").count() >= 10
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "board-portrait-official.png"), full_page=True)

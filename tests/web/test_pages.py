@@ -85,9 +85,9 @@ def test_reports_page_and_weekly_xlsx_download_reads_back(board):
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert "attachment" in response.headers["content-disposition"]
     workbook = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert "累计逾期" in workbook.sheetnames
-    cells = [str(c.value) for row in workbook["累计逾期"].iter_rows() for c in row if c.value is not None]
-    assert any("GX-2026-001" in value for value in cells)
+    assert workbook.sheetnames[0] == "调度清单"
+    cells = [str(c.value) for row in workbook["调度清单"].iter_rows() for c in row if c.value is not None]
+    assert "天府软件园三期建设" in cells and "二级督办" in cells and "待处理" in cells
 
 
 def test_monthly_csv_download_and_unknown_report(board):

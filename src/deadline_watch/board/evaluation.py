@@ -56,7 +56,18 @@ from deadline_watch.domain.models import (
     responsible_person_id,
 )
 
-__all__ = ["EvaluationRow", "Evaluation", "evaluate", "bar_chart_svg", "rank_rows", "COUNTED_PROJECT_STATUSES"]
+__all__ = [
+    "EvaluationRow",
+    "Evaluation",
+    "evaluate",
+    "bar_chart_svg",
+    "rank_rows",
+    "COUNTED_PROJECT_STATUSES",
+    "milestone_measures",
+    "period_filter",
+    "counts_of",
+    "row_of",
+]
 
 COUNTED_PROJECT_STATUSES = (ProjectStatus.ACTIVE.value, ProjectStatus.COMPLETED.value)
 # spelled as IN (...) rather than != 'cancelled' so the (status, due_date) index is used
@@ -76,7 +87,7 @@ class EvaluationRow:
     escalations_level2: int
     id: int | None = None
     mobile: str | None = None  # officials only
-    unit: str | None = None  # officials only: the official's own unit, when known
+    unit: str | None = None  # officials only: their own unit, else the unit of their projects
     not_yet_due: int = 0
     days_late_total: int = 0
     extensions_granted: int = 0
@@ -213,6 +224,7 @@ def _measures(session: Session, today: date) -> list[ColumnElement]:
         func.sum(_request_count(OfficialRequest.state == RequestState.RETURNED.value)).label("returned"),
         func.sum(_request_count(OfficialRequest.kind == RequestKind.COMPLETION.value, approved, with_evidence))
         .label("evidence"),
+        func.max(days_late).label("worst"),
     ]
 
 
@@ -239,6 +251,14 @@ def _counts(row) -> dict:
         "requests_returned": int(row.returned or 0),
         "evidence_completions": int(row.evidence or 0),
     }
+
+
+# The counting rules as building blocks for other read models (the 画像 pages): the
+# aggregate columns, the period filter, and a result row turned into an EvaluationRow.
+milestone_measures = _measures
+period_filter = _period_filter
+counts_of = _counts
+row_of = _row
 
 
 def evaluate(session: Session, *, start: date, end: date, today: date) -> Evaluation:

@@ -17,8 +17,10 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from deadline_watch.board import dispatch_sheet, linked_facts
 from deadline_watch.board.evaluation import Evaluation, EvaluationRow, bar_chart_svg, evaluate
 from deadline_watch.board.reviews import Progress, latest_progress
+from deadline_watch.board.ranking import ranked
 from deadline_watch.core.config import Settings
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.core.logs import mask_mobile
@@ -62,6 +64,9 @@ class Sheet:
     title: str  # caption above the table in csv/html
     columns: list[Column]
     rows: list[tuple[Any, ...]]
+    subtitle: str = ""  # the line under the title on the printed sheet
+    widths: tuple[float, ...] | None = None  # column widths in characters (xlsx); fitted when None
+    row_variants: dict[int, str] = field(default_factory=dict)  # row index -> "subtotal" | "total"
 
 
 @dataclass(frozen=True)
@@ -185,40 +190,39 @@ def weekly_report(session: Session, *, at: date, settings: Settings) -> Report:
         Milestone.due_date <= next_end,
         order_by=by_due,
     )
-    still_overdue = _milestone_rows(
-        session,
-        active,
-        Milestone.due_date < at,
-        # completed after `at` was still overdue on `at` (a report for a past date stays the
-        # same). Each branch has its own index: (status, due_date) and completed_on.
-        ((Milestone.status == MilestoneStatus.OPEN) & Milestone.completed_on.is_(None))
-        | ((Milestone.completed_on > at) & (Milestone.status != MilestoneStatus.CANCELLED)),
-        order_by=by_due,
-    )
+    # still overdue at `at`: the dispatch sheet (dispatch_sheet.dispatch_blocks), with every meeting column
     year, week, _ = start.isocalendar()
-    ids = {row[-1] for rows in (became_overdue, completed, due_next, still_overdue) for row in rows}
+    ids = {row[-1] for rows in (became_overdue, completed, due_next) for row in rows}
     progress = latest_progress(session, sorted(ids))
+    title = f"每周一调度 {year}年第{week}周"
+    blocks = dispatch_sheet.dispatch_blocks(session, at=at)
+    dispatch_rows, variants = dispatch_sheet.dispatch_rows(blocks)
+    week_text = f"统计周 {start} 至 {end}"
     sheets = [
-        Sheet("本周新增逾期", f"本周新增逾期 / became overdue {start} — {end}", MILESTONE_COLUMNS,
-              _with_days_overdue(became_overdue, at=at, progress=progress)),
-        Sheet("本周完成", f"本周完成 / completed {start} — {end}", MILESTONE_COLUMNS,
-              _with_days_overdue(completed, at=at, progress=progress)),
-        Sheet("下周到期", f"下周到期 / due next week {next_start} — {next_end}", MILESTONE_COLUMNS,
-              _with_days_overdue(due_next, at=at, progress=progress)),
-        Sheet("累计逾期", f"截至 {at} 仍逾期 / still overdue as of {at}", MILESTONE_COLUMNS,
-              _with_days_overdue(still_overdue, at=at, progress=progress)),
+        Sheet("调度清单", f"{title} 调度清单", [Column(c.header, c.kind) for c in dispatch_sheet.HEADERS],
+              dispatch_rows, subtitle=dispatch_sheet.subtitle(at),
+              widths=tuple(c.width for c in dispatch_sheet.HEADERS), row_variants=variants),
+        Sheet("单位排名", f"{title} 单位排名", [Column(c.header, c.kind) for c in dispatch_sheet.RANKING_HEADERS],
+              dispatch_sheet.ranking_rows(blocks), subtitle="按逾期事项从多到少排名, 并列同名次",
+              widths=tuple(c.width for c in dispatch_sheet.RANKING_HEADERS)),
+        Sheet("本周新增逾期", f"本周新增逾期 {start} 至 {end}", MILESTONE_COLUMNS,
+              _with_days_overdue(became_overdue, at=at, progress=progress), subtitle=week_text),
+        Sheet("本周完成", f"本周完成 {start} 至 {end}", MILESTONE_COLUMNS,
+              _with_days_overdue(completed, at=at, progress=progress), subtitle=week_text),
+        Sheet("下周到期", f"下周到期 {next_start} 至 {next_end}", MILESTONE_COLUMNS,
+              _with_days_overdue(due_next, at=at, progress=progress), subtitle=f"下周 {next_start} 至 {next_end}"),
     ]
     return Report(
         kind="weekly",
-        title=f"每周调度 {year}年第{week}周 / weekly dispatch {year}-W{week:02d}",
+        title=title,
         start=start,
         end=end,
         at=at,
         slug=f"weekly-{year}-W{week:02d}",
         sheets=sheets,
         notes=[
-            f"统计周 / week: {start} — {end}; 下周 / next week: {next_start} — {next_end}; 截至 / as of {at}",
-            "逾期天数: 已完成按完成日期计, 未完成按统计日计 / days overdue: to completion, else to the report date",
+            f"统计周: {start} 至 {end}; 下周: {next_start} 至 {next_end}; 截至 {at}",
+            "逾期天数: 已完成的算至完成日期, 未完成的算至统计日",
         ],
     )
 
@@ -256,19 +260,30 @@ def _figures(row: EvaluationRow) -> tuple:
     )
 
 
-def evaluation_sheets(result: Evaluation) -> list[Sheet]:
-    """The evaluation as two tables: per unit (with a total row) and per official."""
-    unit_rows = [(r.name, *_figures(r)) for r in result.units]
-    if result.units:
-        unit_rows.append((result.total.name, *_figures(result.total)))
-    official_rows = [
-        (r.name, mask_mobile(r.mobile or ""), r.unit or "", *_figures(r)) for r in result.officials
+def evaluation_sheets(result: Evaluation, referrals: dict[str, int] | None = None) -> list[Sheet]:
+    """The evaluation as two ranked tables (`ranking.ranked`: on-time rate, ties share a
+    place): per unit with a total row (and referrals made, once recorded), and per
+    official with their unit on every row."""
+    with_referrals = referrals is not None
+    unit_rows = [
+        (u.rank, u.row.name, *_figures(u.row), *((u.referrals or 0,) if with_referrals else ()))
+        for u in ranked(result.units, referrals)
     ]
+    if result.units:
+        total_referrals = (sum(referrals.values()),) if with_referrals else ()
+        unit_rows.append((None, result.total.name, *_figures(result.total), *total_referrals))
+    official_rows = [
+        (o.rank, o.row.name, mask_mobile(o.row.mobile or ""), o.row.unit or "", *_figures(o.row))
+        for o in ranked(result.officials)
+    ]
+    unit_columns = [Column("排名", "int"), Column("责任单位"), *EVALUATION_HEADERS]
+    if with_referrals:
+        unit_columns.append(Column("移交问责", "int"))
     return [
-        Sheet("按单位", f"按责任单位 / by unit {result.start} — {result.end}",
-              [Column("责任单位"), *EVALUATION_HEADERS], unit_rows),
+        Sheet("按单位", f"按责任单位 / by unit {result.start} — {result.end}", unit_columns, unit_rows),
         Sheet("按责任人", f"按责任人 / by official {result.start} — {result.end}",
-              [Column("责任人"), Column("手机"), Column("所属单位"), *EVALUATION_HEADERS], official_rows),
+              [Column("排名", "int"), Column("责任人"), Column("手机"), Column("所属单位"), *EVALUATION_HEADERS],
+              official_rows),
     ]
 
 
@@ -276,6 +291,7 @@ def monthly_report(session: Session, *, at: date, settings: Settings) -> Report:
     """每月汇总: the evaluation per unit and per official for the month before `at`."""
     start, end = monthly_period(at)
     result = evaluate(session, start=start, end=end, today=at)
+    referrals = linked_facts.referral_counts_by_unit(session, start=start, end=end)
     label = f"{start.year}年{start.month}月"
     return Report(
         kind="monthly",
@@ -284,7 +300,7 @@ def monthly_report(session: Session, *, at: date, settings: Settings) -> Report:
         end=end,
         at=at,
         slug=f"monthly-{start:%Y-%m}",
-        sheets=evaluation_sheets(result),
+        sheets=evaluation_sheets(result, referrals),
         chart_svg=bar_chart_svg(result.units, title=f"{label} 各单位按时完成率"),
         notes=[
             f"统计期 / period: {start} — {end} (截止日期在此期间的节点 / milestones due in it); 截至 / as of {at}",

@@ -175,6 +175,9 @@ class EvidenceSettings(_Section):
 
 class ReportsSettings(_Section):
     dir: Path = Path("reports")
+    # wording of the monthly 通报: a bulletin.txt.j2 here overrides the packaged one
+    templates_dir: Path | None = None
+    issuer: str = "重点项目督办办公室"  # signs the 通报
 
 
 class LoggingSettings(_Section):

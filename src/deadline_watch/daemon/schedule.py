@@ -1,8 +1,8 @@
 """The daemon: APScheduler 3 wiring only. Each job calls a function of the core.
 
 Jobs: scan every `scheduler.scan_interval_seconds`, delivery every
-`scheduler.delivery_interval_seconds`, the weekly report on Mondays at 09:00 and the
-monthly report on the 1st at 09:00 (configured timezone). Every job coalesces missed
+`scheduler.delivery_interval_seconds`, the weekly report on Mondays at 09:00, and the
+monthly report and the month's 通报 on the 1st at 09:00 (configured timezone). Every job coalesces missed
 runs into one, never overlaps itself, and SIGTERM/SIGINT stop the daemon within seconds.
 """
 
@@ -183,6 +183,21 @@ class WatchJobs:
         self.log.info("report.written", kind=kind, files=[str(path) for path in paths])
 
 
+    def bulletin(self) -> None:
+        """The month's 通报 (.docx and .html), on the 1st beside the monthly summary."""
+        now = self.app.now()
+        from deadline_watch.board.bulletin_papers import write_scheduled_bulletin
+
+        try:
+            paths = write_scheduled_bulletin(self.app.checked_sessions(), self.app.settings, now=now)
+        except Exception:
+            self.log.exception("report.failed", kind="bulletin")
+            return
+        files = [str(path) for path in paths]
+        record_tick(self.app.sessions, "report", {"kind": "bulletin", "files": files}, started_at=now, duration_ms=0)
+        self.log.info("report.written", kind="bulletin", files=files)
+
+
 def build_scheduler(
     app: AppContext,
     jobs: WatchJobs,
@@ -221,6 +236,13 @@ def build_scheduler(
         args=["monthly"],
         id="monthly_report",
         name="monthly report",
+        misfire_grace_time=6 * 3600,
+    )
+    scheduler.add_job(
+        jobs.bulletin,
+        CronTrigger(day=1, hour=REPORT_HOUR, minute=0, timezone=tz),
+        id="monthly_bulletin",
+        name="monthly bulletin",
         misfire_grace_time=6 * 3600,
     )
     return scheduler

@@ -231,7 +231,7 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(300))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     co_units: Mapped[str] = mapped_column(Text, default="")  # joined with "、"
-    lead_leader_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    lead_leader_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     level: Mapped[str | None] = mapped_column(String(8))
     # the board counts active projects straight off this index
@@ -269,7 +269,8 @@ class Milestone(Base):
     __tablename__ = "milestones"
     __table_args__ = (
         UniqueConstraint("project_id", "name", name="uq_milestones_project_id_name"),
-        Index("ix_milestones_status_due_date", "status", "due_date"),
+        # project_id rides along so the overview counts per due date and project off the index
+        Index("ix_milestones_status_due_date", "status", "due_date", "project_id"),
         # weekly dispatch: "completed during the week" is a range over completed_on
         Index("ix_milestones_completed_on", "completed_on"),
     )
@@ -279,7 +280,7 @@ class Milestone(Base):
     name: Mapped[str] = mapped_column(String(100))
     position: Mapped[int] = mapped_column(Integer, default=0)
     due_date: Mapped[date] = mapped_column(Date)
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
     completed_on: Mapped[date | None] = mapped_column(Date)
     evidence: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default=MilestoneStatus.OPEN)
@@ -311,7 +312,7 @@ class Notification(Base):
     level: Mapped[int | None] = mapped_column(Integer)
     due_date: Mapped[date] = mapped_column(Date)
     days_left: Mapped[int | None] = mapped_column(Integer)
-    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
     to_number: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
     # the message kind (template name, e.g. "reminder", "escalation_owner") and its

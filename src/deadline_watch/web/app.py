@@ -35,6 +35,8 @@ from deadline_watch.web.routes import (
     reports,
     reviews,
 )
+from deadline_watch.web.routes import overview as overview_routes
+from deadline_watch.web.routes import portraits as portrait_routes
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -85,7 +87,8 @@ def create_app(app_context: AppContext) -> FastAPI:
     app.state.sms_backend = lru_cache(maxsize=1)(lambda: make_backend(settings))
     app.state.metrics_registry = metrics.make_registry(app_context)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (login, ops, escalations, projects, evaluation, referrals, reports, reviews, admin, api, officials):
+    for module in (login, ops, escalations, projects, evaluation, referrals, reports, reviews, admin, api, officials,
+                   overview_routes, portrait_routes):
         app.include_router(module.router)
 
     @app.get("/api/openapi.json", include_in_schema=False)

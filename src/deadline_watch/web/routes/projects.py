@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi import Path as FastPath
 from fastapi.responses import RedirectResponse, Response
 
-from deadline_watch.board import completion, people, reviews
+from deadline_watch.board import completion, health, people, reviews
 from deadline_watch.board.lights import ProjectLights
 from deadline_watch.board.project_board import project_board as read_board
 from deadline_watch.board.project_board import project_board_count
@@ -65,7 +65,8 @@ def project_page(request: Request, code: str) -> Response:
         progress = reviews.latest_progress(work.session, [m.id for m in detail.milestones])
         names = people.display_names(work.session, [h.actor for h in detail.history])
         return page(request, "project.html", viewer=work.viewer, nav="projects", detail=detail, today=work.today,
-                    people=names, done=request.query_params.get("done", ""), progress=progress)
+                    people=names, done=request.query_params.get("done", ""), progress=progress,
+                    health=health.project_health(detail))
 
 
 @router.post("/projects/{code}/milestones/{milestone_id}/reopen")

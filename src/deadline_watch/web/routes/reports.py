@@ -1,4 +1,4 @@
-"""/reports: the weekly dispatch and monthly summary, downloadable as .xlsx or .csv."""
+"""/reports: the weekly dispatch and monthly summary (.xlsx, .csv, .html) and the month's 通报 (.docx, .html)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
     "html": "text/html; charset=utf-8",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 REPORT_STYLESHEET = "/reports/report.css"
 KINDS = {"weekly": "每周调度", "monthly": "每月汇总"}
@@ -50,12 +51,35 @@ def report_stylesheet() -> Response:
                     headers={"Cache-Control": "public, max-age=3600"})
 
 
+@router.get("/reports/bulletin.css")
+def bulletin_stylesheet() -> Response:
+    from deadline_watch.board.bulletin_papers import stylesheet
+    return Response(stylesheet(), media_type="text/css; charset=utf-8")
+
+
+@router.get("/reports/bulletin.{fmt}")
+def bulletin_download(request: Request, fmt: str, at: str = "") -> Response:
+    """The month's 通报 (the month before `at`): .docx to download, .html as a print view."""
+    from deadline_watch.board.bulletin import monthly_bulletin
+    from deadline_watch.board.bulletin_papers import BULLETIN_FORMATS, render_bulletin
+    if fmt not in BULLETIN_FORMATS:
+        raise ReportRequestError(f"通报没有这种格式: {fmt}", f"no such bulletin format: {fmt}")
+    with unit_of_work(request) as work:
+        day = parse_at(at, today=work.today)
+        settings = work.context.settings
+        bulletin = monthly_bulletin(work.session, at=day, settings=settings)
+    content = render_bulletin(bulletin, fmt, settings, stylesheet_href="/reports/bulletin.css")
+    disposition = "inline" if fmt == "html" else "attachment"
+    return Response(content, media_type=MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f'{disposition}; filename="{bulletin.slug}.{fmt}"'})
+
+
 @router.get("/reports/{kind}.{fmt}")
 def report_download(request: Request, kind: str, fmt: str, at: str = "") -> Response:
     from deadline_watch.board.report_files import render
     from deadline_watch.board.report_tables import build_report
 
-    if kind not in KINDS or fmt not in MEDIA_TYPES:
+    if kind not in KINDS or fmt not in MEDIA_TYPES or fmt == "docx":
         raise ReportRequestError(f"没有这种报表: {kind}.{fmt}", f"no such report: {kind}.{fmt}")
     with unit_of_work(request) as work:
         day = parse_at(at, today=work.today)
