@@ -48,21 +48,27 @@ def figures(session, settings, *, code: str, escalation_id: int, sheet: str) -> 
     page = project_detail(session, code, today=TODAY, settings=settings)
     [page_row] = [m for m in page.milestones if m.name == "组织实施"]
     report = weekly_report(session, at=TODAY, settings=settings)
-    [report_row] = [row for row in report.sheet(sheet).rows if row[0] == code and row[3] == "组织实施"]
+    if sheet == "调度清单":  # the dispatch sheet: 序号, 项目名称, 节点, …, 逾期天数 in the eighth column
+        [report_row] = [row for row in report.sheet(sheet).rows
+                        if row[0] is not None and row[1] == page.project.name and row[2] == "组织实施"]
+        weekly_figure = report_row[[c.header for c in report.sheet(sheet).columns].index("逾期天数")]
+    else:
+        [report_row] = [row for row in report.sheet(sheet).rows if row[0] == code and row[3] == "组织实施"]
+        weekly_figure = report_row[[c.header for c in report.sheet(sheet).columns].index("逾期天数")]
     return {
         "queue": queue_row.days_overdue,
         "escalation page": detail.days_overdue,
         "project page": page_row.days_overdue,
-        "weekly report": report_row[[c.header for c in report.sheet(sheet).columns].index("逾期天数")],
+        "weekly report": weekly_figure,
     }
 
 
 @pytest.mark.parametrize(
     ("story", "expected", "sheet"),
     [
-        ("open", (TODAY - DUE).days, "累计逾期"),
+        ("open", (TODAY - DUE).days, "调度清单"),
         ("completed late", (COMPLETED - DUE).days, "本周完成"),
-        ("waived while open", (TODAY - DUE).days, "累计逾期"),
+        ("waived while open", (TODAY - DUE).days, "调度清单"),
     ],
 )
 def test_one_item_shows_one_days_overdue_figure_everywhere(sessions, settings, story, expected, sheet):

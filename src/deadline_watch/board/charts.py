@@ -120,9 +120,9 @@ def horizontal_bars_svg(
     width = label_width + bar_width + right_pad
     height = top + max(len(labels), 1) * row_height + bottom
     top_value = max(max(values, default=0), 1)
-    desc = "; ".join(f"{label}: {value}{unit}" for label, value in zip(labels, values)) or "无数据"
+    desc = "; ".join(f"{label}: {value}{unit}" for label, value in zip(labels, values, strict=True)) or "无数据"
     parts = _open(width, height, title, desc, ident)
-    for index, (label, value) in enumerate(zip(labels, values)):
+    for index, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + index * row_height
         shown = label if len(label) <= 10 else label[:9] + "…"
         length = bar_width * value / top_value
