@@ -204,11 +204,20 @@ def render_bulletin(bulletin: Bulletin, fmt: str, settings: Settings, *, stylesh
     raise DeadlineWatchError(f"通报格式应为 docx 或 html: {fmt}", f"unknown bulletin format {fmt!r} (docx|html)")
 
 
-def write_scheduled_bulletin(sessions, settings: Settings, *, now: datetime) -> list[Path]:
-    """The daemon's job on the 1st: the month's 通报 as .docx and .html in `reports.dir`."""
+def write_scheduled_bulletin(sessions, settings: Settings, *, now: datetime, writer: str = "") -> list[Path]:
+    """The daemon's job on the 1st: the month's 通报 as .docx and .html in `reports.dir`.
+
+    Written once per month, like the reports: the period's `report_runs` row (slug
+    `bulletin-YYYY-MM`) is claimed in the same transaction; a second daemon gets [].
+    """
+    from deadline_watch.domain.report_runs import claim_period
+
     at = local_date(now, settings.tz)
     with transaction(sessions) as session:
         bulletin = monthly_bulletin(session, at=at, settings=settings)
-    directory = Path(settings.reports.dir)
-    return [write_atomic(directory / f"{bulletin.slug}.{fmt}", render_bulletin(bulletin, fmt, settings))
-            for fmt in BULLETIN_FORMATS]
+        if not claim_period(session, "bulletin", bulletin.slug, now=now, writer=writer):
+            return []
+        directory = Path(settings.reports.dir)
+        # written before the commit: a failed write rolls the claim back for the next try
+        return [write_atomic(directory / f"{bulletin.slug}.{fmt}", render_bulletin(bulletin, fmt, settings))
+                for fmt in BULLETIN_FORMATS]

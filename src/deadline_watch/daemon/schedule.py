@@ -182,19 +182,19 @@ class WatchJobs:
         record_tick(sessions, "report", {"kind": kind, "files": [str(p) for p in paths]}, started_at=now, duration_ms=0)
         self.log.info("report.written", kind=kind, files=[str(path) for path in paths])
 
-
     def bulletin(self) -> None:
         """The month's 通报 (.docx and .html), on the 1st beside the monthly summary."""
-        now = self.app.now()
+        self._run("bulletin", "report", self._bulletin)
+
+    def _bulletin(self, sessions: sessionmaker[Session], now: datetime) -> None:
         from deadline_watch.board.bulletin_papers import write_scheduled_bulletin
 
-        try:
-            paths = write_scheduled_bulletin(self.app.checked_sessions(), self.app.settings, now=now)
-        except Exception:
-            self.log.exception("report.failed", kind="bulletin")
+        paths = write_scheduled_bulletin(sessions, self.app.settings, now=now, writer=self.holder)
+        if not paths:
+            self.log.info("report.skipped", kind="bulletin", reason="already written for this period")
             return
         files = [str(path) for path in paths]
-        record_tick(self.app.sessions, "report", {"kind": "bulletin", "files": files}, started_at=now, duration_ms=0)
+        record_tick(sessions, "report", {"kind": "bulletin", "files": files}, started_at=now, duration_ms=0)
         self.log.info("report.written", kind="bulletin", files=files)
 
 
