@@ -182,5 +182,5 @@ def test_weekly_report_shows_the_latest_progress(sessions):
         requests.record_progress(session, owner_id, milestone_id, note="设备已进场", percent="40",
                                  now=at(DUE + timedelta(days=2)))
         report = weekly_report(session, at=DUE + timedelta(days=10), settings=settings())
-        rows = report.sheet("累计逾期").rows
-        assert rows[0][-1] == "设备已进场(40%)"
+        rows = report.sheet("调度清单").rows  # still overdue: the dispatch sheet's 最新进展 column
+        assert rows[0][10] == "设备已进场(40%)"

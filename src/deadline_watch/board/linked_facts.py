@@ -88,7 +88,7 @@ def latest_progress(session: Session, milestone_ids: MilestoneIds, *, limit: int
         found.update(reader(session, ids[start:start + 900]))
     notes = [
         ProgressNote(milestone_id=m_id, at=p.at,
-                     text=p.note + (f"(完成 {p.percent}%)" if getattr(p, "percent", None) is not None else ""))
+                     text=p.note + ("" if getattr(p, "percent", None) is None else f"({p.percent}%)"))
         for m_id, p in found.items()
     ]
     notes.sort(key=lambda n: n.at, reverse=True)
