@@ -50,7 +50,7 @@ def test_units_ranked_by_rate_with_shared_place_and_stated_tie_break(registry) -
     assert [u.row.name for u in b.worst_units] == ["乙局", "丙局", "甲局"]
     assert [u.row.name for u in b.most_overdue_units] == ["乙局"]
     assert all(o.row.unit for o in b.officials)  # the unit on every official row
-    assert b.referrals is None  # no referrals recorded in this build
+    assert b.referrals == 0  # referrals are recorded (board.referrals); none this month
 
 
 def test_docx_reads_back_with_the_figures_in_prose_and_tables(registry) -> None:
@@ -66,7 +66,7 @@ def test_docx_reads_back_with_the_figures_in_prose_and_tables(registry) -> None:
     assert "平均逾期 6.7 天" in body  # (8 + 10 + 2) / 3
     assert "乙局(按期完成率 50.0%,排第 2 名)" in body
     assert "仍逾期节点较多的单位是:乙局(1 个)。" in body
-    assert "移交问责" not in body
+    assert "本月移交问责线索 0 条" in body
     units, officials = document.tables
     rows = [[c.text for c in row.cells] for row in units.rows]
     assert rows[0][:3] == ["排名", "责任单位", "到期节点"]

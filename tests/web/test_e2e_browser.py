@@ -205,7 +205,8 @@ def test_overview_fits_a_wall_screen_and_a_phone(browser, live, width, height):
     tab.set_default_timeout(15_000)
     try:
         log_in(tab, "viewer1")
-        tab.goto("/overview")
+        response = tab.goto("/overview")
+        assert response.status == 200, tab.content()[:2000]
         assert tab.locator('meta[http-equiv="refresh"]').get_attribute("content") == "300"
         totals = tab.locator(".overview .totals dd")
         assert totals.nth(0).inner_text() == "5"  # overdue milestones

@@ -56,8 +56,8 @@ def referral_counts_by_unit(session: Session, *, start: date, end: date) -> dict
     counter = getattr(referrals, "referral_counts_by_unit", None)
     if counter is None:
         return None
-    counts = counter(session, start=start, end=end)
-    return {str(name): int(count) for name, count in dict(counts).items()}
+    # board.referrals answers UnitReferrals(unit name, total, answered) rows, most first
+    return {str(row.unit): int(row.total) for row in counter(session, start=start, end=end)}
 
 
 def referrals_made(session: Session, *, start: date, end: date) -> int | None:
