@@ -13,6 +13,7 @@ import click
 from deadline_watch.core.context import AppContext
 from deadline_watch.core.errors import RegistryError
 from deadline_watch.registry import ImportOptions, ImportReport, export_path, import_path
+from deadline_watch.registry.limits import limits_from
 from deadline_watch.registry.report import Change
 
 # Without --dry-run a large first import would print one line per created row; the
@@ -36,13 +37,17 @@ def _actor() -> str:
 @click.option("--prune", is_flag=True, help="Mark projects and milestones absent from the file cancelled.")
 @click.option("--skip-invalid", is_flag=True, help="Write the valid rows, report the rest (exit 1 if any).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--max-errors", type=click.IntRange(1, 100_000),
+              help="Stop after this many errors (default: registry.max_errors, 1000).")
 @click.pass_obj
 def import_command(app: AppContext, path: Path, dry_run: bool, encoding: str | None,
-                   sheet: str | None, prune: bool, skip_invalid: bool, as_json: bool) -> None:
+                   sheet: str | None, prune: bool, skip_invalid: bool, as_json: bool,
+                   max_errors: int | None) -> None:
     """Import the key-project registry from a CSV or XLSX file (one row per milestone)."""
     sessions = app.checked_sessions()
     options = ImportOptions(dry_run=dry_run, prune=prune, skip_invalid=skip_invalid,
-                            encoding=encoding, sheet=sheet)
+                            encoding=encoding, sheet=sheet,
+                            limits=limits_from(app.settings.registry, max_errors=max_errors))
     terminal = sys.stderr.isatty() and not as_json
     if terminal:
         report = _import_with_bar(app, sessions, path, options)

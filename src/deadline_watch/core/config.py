@@ -171,6 +171,17 @@ class EvidenceSettings(_Section):
         return int(self.max_file_mb * 1024 * 1024)
 
 
+class RegistrySettings(_Section):
+    """Bounds of one registry import (CLI and /admin/import alike); see docs/security.md."""
+
+    max_errors: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    max_rows: Annotated[int, Field(ge=1, le=1_048_576)] = 200_000
+    max_cell_chars: Annotated[int, Field(ge=100, le=100_000)] = 2000
+    max_merged_ranges: Annotated[int, Field(ge=0)] = 100_000
+    max_shared_strings_mb: Annotated[int, Field(ge=1, le=1024)] = 32
+    max_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+
 class ReportsSettings(_Section):
     dir: Path = Path("reports")
 
@@ -193,6 +204,7 @@ class Settings(_Section):
     officials: OfficialsSettings = OfficialsSettings()
     evidence: EvidenceSettings = EvidenceSettings()
     reports: ReportsSettings = ReportsSettings()
+    registry: RegistrySettings = RegistrySettings()
     logging: LoggingSettings = LoggingSettings()
     source: str = Field(default="<defaults>", exclude=True)
 

@@ -18,14 +18,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import RegistryError
 from deadline_watch.registry.export import export_path
+from deadline_watch.registry.limits import DEFAULT_LIMITS, Budget, ImportLimits
 from deadline_watch.registry.plan import load_existing, make_plan
-from deadline_watch.registry.reader import FileProblem, Opener, open_registry
+from deadline_watch.registry.problems import FileProblem
+from deadline_watch.registry.reader import Opener, open_registry
 from deadline_watch.registry.report import Change, ImportReport, RowError
 from deadline_watch.registry.upsert import apply_plan
 from deadline_watch.registry.validate import read_registry
 
 __all__ = [
     "Change",
+    "ImportLimits",
     "ImportOptions",
     "ImportReport",
     "RowError",
@@ -44,6 +47,7 @@ class ImportOptions:
     skip_invalid: bool = False  # write the valid rows, report the others
     encoding: str | None = None  # force a CSV encoding instead of detecting it
     sheet: str | None = None  # XLSX sheet name (default: the first sheet)
+    limits: ImportLimits = DEFAULT_LIMITS  # errors, rows, cell sizes, time
 
 
 def import_path(sessions: sessionmaker[Session], path: Path, *, now: datetime,
@@ -70,8 +74,11 @@ def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filena
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     report = ImportReport(source=source, dry_run=options.dry_run)
+    limits = options.limits
+    budget = Budget(limits.max_seconds)
     try:
-        registry = open_registry(opener, filename, encoding=options.encoding, sheet=options.sheet)
+        registry = open_registry(opener, filename, encoding=options.encoding, sheet=options.sheet,
+                                 limits=limits, budget=budget)
     except FileProblem as problem:
         report.add_error(problem.line, problem.column, problem.value, problem.reason_zh, problem.reason_en)
         return report
@@ -82,14 +89,17 @@ def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filena
             progress("read", registry.position(), registry.total)
 
     try:
-        parsed = read_registry(registry.rows, report, progress=tick if progress else None)
+        parsed = read_registry(registry.rows, report, progress=tick if progress else None, limits=limits)
     finally:
         registry.close()  # the rows may stop early at a file problem: release the file now
+    if parsed.stopped:
+        report.stopped_at_errors = True
+        report.rows_not_checked = max(0, (registry.lines or parsed.last_line) - parsed.last_line)
     if progress is not None:
         progress("read", registry.total or registry.position(), registry.total)
     if not options.skip_invalid:
         report.rows_skipped = 0  # nothing is written at all: no row was "skipped"
-    if parsed.file_problem or (report.errors and not options.skip_invalid):
+    if parsed.file_problem or parsed.stopped or (report.errors and not options.skip_invalid):
         return report
     if options.dry_run:
         with sessions() as session:

@@ -32,6 +32,7 @@ def import_form(request: Request) -> Response:
 
 def _run_import(request: Request, work_facts: tuple, *, filename: str, content: bytes, dry_run: bool):
     from deadline_watch.registry import ImportOptions, import_bytes
+    from deadline_watch.registry.limits import limits_from
 
     viewer, now, app_context = work_facts
     return import_bytes(
@@ -39,7 +40,7 @@ def _run_import(request: Request, work_facts: tuple, *, filename: str, content: 
         filename=filename,
         content=content,
         now=now,
-        options=ImportOptions(dry_run=dry_run),
+        options=ImportOptions(dry_run=dry_run, limits=limits_from(app_context.settings.registry)),
         actor=viewer.actor,
     )
 
