@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from deadline_watch.domain.sheet_cells import restore_csv_text
 from deadline_watch.registry.limits import DEFAULT_LIMITS, MAX_COLUMNS, Budget, ImportLimits, inspect_xlsx
 from deadline_watch.registry.problems import FileProblem
 
@@ -261,6 +262,9 @@ def _csv_rows(text: io.TextIOWrapper, delimiter: str, limits: ImportLimits, budg
                 _too_many_rows(limits)
             if line % 1000 == 0:
                 budget.check(line)
+            # export neutralises formula-like text with an apostrophe: read it back as written
+            if any(cell[:1] == "'" for cell in record):
+                record = [restore_csv_text(cell) for cell in record]
             yield line, record
 
 
