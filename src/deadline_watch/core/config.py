@@ -147,6 +147,7 @@ class WebSettings(_Section):
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     public_url: str | None = None
     secret_key: str | None = None
+    secret_key_file: Path | None = None  # default: next to the SQLite file, else the working directory
     session_max_age_hours: Annotated[int, Field(ge=1)] = 12
     # roles that see officials' full mobile numbers (as tel: links); the others see them masked
     full_mobiles_for: list[Literal["admin", "supervisor", "viewer"]] = ["admin", "supervisor"]
