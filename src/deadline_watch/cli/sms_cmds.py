@@ -138,7 +138,6 @@ def deliver_command(app: "AppContext", now_text: str | None, as_json: bool) -> N
     import sys
 
     from deadline_watch.core.clock import parse_instant
-    from deadline_watch.core.errors import DeadlineWatchError
     from deadline_watch.daemon.tick import deliver_under_lease, lease_busy_error
     from deadline_watch.sms.factory import make_backend
 
