@@ -76,7 +76,7 @@ class RequestGuard:
         path: str = scope.get("path", "")
         query = scope.get("query_string", b"").decode("latin-1")
         if CONTROL.search(path) or CONTROL.search(unquote_plus(query, encoding="utf-8", errors="replace")):
-            await _refuse(scope, send, 400, "请求含有控制字符 / the request contains a control character")
+            await _refuse(scope, send, 400, CONTROL_MESSAGE)
             return
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope.get("headers", [])}
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -104,8 +104,9 @@ class RequestGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if body and _body_has_control_characters(content_type, body):
-            await _refuse(scope, send, 400, "请求含有控制字符 / the request contains a control character")
+        problem = _body_problem(content_type, body) if body else None
+        if problem:
+            await _refuse(scope, send, 400, problem)
             return
         replayed = False
 
@@ -150,18 +151,29 @@ class RequestGuard:
             await _too_large(scope, send, limit)
 
 
-def _body_has_control_characters(content_type: str, body: bytes) -> bool:
+CONTROL_MESSAGE = "请求含有控制字符 / the request contains a control character"
+
+
+def _body_problem(content_type: str, body: bytes) -> str | None:
+    """Why a form or JSON body is refused, or None."""
     if content_type == "application/x-www-form-urlencoded":
         text = body.decode("utf-8", errors="replace")
-        return any(has_control_characters(key) or has_control_characters(value)
-                   for key, value in parse_qsl(text, keep_blank_values=True))
+        fields = parse_qsl(text, keep_blank_values=True)
+        if any(has_control_characters(key) or has_control_characters(value) for key, value in fields):
+            return CONTROL_MESSAGE
+        return None
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
-            document = json.loads(body)
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            # the framework's own error page would try to echo the bytes and fail
+            return "请求内容不是 UTF-8 / the request body is not UTF-8"
+        try:
+            document = json.loads(text)
         except (ValueError, RecursionError):
-            return False  # not JSON: the route's own validation answers
-        return has_control_characters(document)
-    return False  # multipart uploads: files are bytes; their text fields are checked by the routes
+            return None  # not JSON: the route's own validation answers
+        return CONTROL_MESSAGE if has_control_characters(document) else None
+    return None  # multipart uploads: files are bytes; their text fields are checked by the routes
 
 
 async def _too_large(scope: Scope, send: Send, limit: int) -> None:
