@@ -169,3 +169,14 @@ def test_cli_max_errors_option_and_config_key(db_url, tmp_path, capsys):
     config.write_text("[registry]\nmax_errors = 7\n")
     assert main(["--config", str(config), "--db", db_url, "import", str(path)]) == 1
     assert "错误 errors: 7" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("value", "fragment"), [
+    ("٢٠٢٦-١٢-٠١", "unrecognised date"), ("9999-12-31", "outside 2000-2100"), ("1899-12-31", "outside 2000-2100"),
+])
+def test_dates_in_other_digits_or_beyond_2000_2100_are_errors(no_db, value, fragment):
+    rows = project_rows()
+    rows[0]["due_date"] = value
+    report = import_bytes(no_db, filename="r.csv", content=csv_bytes(rows), now=NOW)
+    assert [(e.line, e.value) for e in report.errors] == [(2, value)]
+    assert fragment in report.errors[0].reason
