@@ -10,7 +10,7 @@ import pytest
 
 from deadline_watch.core.config import Settings
 from deadline_watch.core.errors import ConfigError
-from deadline_watch.web.auth import SECRET_FILE_NAME, load_secret_key, secret_key_path
+from deadline_watch.core.secret_key import SECRET_FILE_NAME, load_secret_key, secret_key_path
 
 
 def test_the_key_file_lives_next_to_the_sqlite_file_or_where_configured(tmp_path):
