@@ -227,4 +227,4 @@ def test_import_page_of_a_hostile_file_is_bounded(board):
     response = upload(client, x_lines, dry_run=False)
     assert response.status_code == 400
     assert len(response.content) < 2_000_000
-    assert "rows not checked" in response.text and "nothing written" in response.text
+    assert "行未检查" in response.text and "未写入" in response.text
