@@ -9,10 +9,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 import factories
-from deadline_watch.board import users
+from deadline_watch.board import logins, users
 from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import NotFoundError
-from deadline_watch.domain.models import AuditEvent, Person
+from deadline_watch.domain.models import AuditEvent, LoginFailures, Person
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 
@@ -67,28 +67,32 @@ def test_duplicate_username_is_refused(sessions):
             users.add_user(session, username="bob", role="admin", password="long-enough", now=NOW)
 
 
-def test_lock_doubles_after_each_further_failure_up_to_an_hour(sessions):
+def test_lock_of_a_name_and_address_doubles_after_each_further_failure_up_to_an_hour(sessions):
     with transaction(sessions) as session:
         users.add_user(session, username="bob", role="viewer", password="long-enough", now=NOW)
-        locks = []
-        now = NOW
-        for _ in range(12):
-            result = users.authenticate(session, username="bob", password="wrong", now=now)
-            assert not result.ok
-            if result.locked_until:
-                locks.append(result.locked_until - now)
-                now = result.locked_until  # wait the lock out, then fail again
-        assert locks[:3] == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
-        assert max(locks) == users.LONGEST_LOCK
-        assert users.authenticate(session, username="bob", password="long-enough", now=now).ok
+    locks = []
+    now = NOW
+    for _ in range(12):
+        with transaction(sessions) as session:
+            assert not users.authenticate(session, username="bob", password="wrong", now=now, address="10.0.0.1").ok
+            row = session.get(LoginFailures, f"user:{logins.name_digest('bob')}:10.0.0.1")
+            if row.locked_until and row.locked_until > now:
+                locks.append(row.locked_until - now)
+                now = row.locked_until  # wait the lock out, then fail again
+    assert locks[:3] == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert max(locks) == logins.LONGEST_LOCK
+    with transaction(sessions) as session:
+        assert users.authenticate(session, username="bob", password="long-enough", now=now, address="10.0.0.1").ok
 
 
-def test_right_password_during_a_lock_is_still_refused(sessions):
+def test_right_password_during_a_lock_is_still_refused_but_only_from_that_address(sessions):
     with transaction(sessions) as session:
         users.add_user(session, username="bob", role="viewer", password="long-enough", now=NOW)
-        for _ in range(users.FAILURES_BEFORE_LOCK):
-            users.authenticate(session, username="bob", password="wrong", now=NOW)
-        assert not users.authenticate(session, username="bob", password="long-enough", now=NOW).ok
+        for _ in range(logins.FAILURES_BEFORE_LOCK):
+            users.authenticate(session, username="bob", password="wrong", now=NOW, address="10.0.0.1")
+        result = users.authenticate(session, username="bob", password="long-enough", now=NOW, address="10.0.0.1")
+        assert not result.ok and result.locked
+        assert users.authenticate(session, username="bob", password="long-enough", now=NOW, address="10.0.0.2").ok
 
 
 def test_api_token_is_stored_hashed_and_reissue_revokes_the_old_one(sessions):
@@ -140,14 +144,13 @@ def test_deactivated_user_cannot_authenticate_or_use_a_token_until_reactivated(s
 def test_unlock_clears_the_lock_and_the_failure_count(sessions):
     with transaction(sessions) as session:
         users.add_user(session, username="bob", role="viewer", password="long-enough", now=NOW)
-        for _ in range(users.FAILURES_BEFORE_LOCK):
-            users.authenticate(session, username="bob", password="wrong", now=NOW)
+        for _ in range(logins.FAILURES_BEFORE_LOCK):
+            users.authenticate(session, username="bob", password="wrong", now=NOW, address="10.0.0.1")
         assert users.unlock(session, username="bob", now=NOW, actor="cli:root") is True
-        user = users.get_user(session, "bob")
-        assert (user.failed_logins, user.locked_until) == (0, None)
+        assert session.scalars(select(LoginFailures)).all() == []
         [event] = _events(session, "user.unlocked")
-        assert event.before == {"failed_logins": 5, "locked_until": (NOW + users.FIRST_LOCK).isoformat()}
-        assert users.authenticate(session, username="bob", password="long-enough", now=NOW).ok
+        assert {(entry["key"], entry["failures"]) for entry in event.before["cleared"]} == {("user", 5), ("addr", 5)}
+        assert users.authenticate(session, username="bob", password="long-enough", now=NOW, address="10.0.0.1").ok
         assert users.unlock(session, username="bob", now=NOW) is False  # nothing left to clear
 
 

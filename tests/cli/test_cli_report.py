@@ -58,8 +58,9 @@ def test_default_date_is_today_in_configured_timezone(filled, db_url, workdir, c
 
 
 @pytest.mark.parametrize("bad", ["2026-13-01", "23/11/2026", "tomorrow", ""])
-def test_bad_date_is_one_bilingual_line_and_exit_1(db_url, workdir, capsys, bad) -> None:
-    assert main(["--db", db_url, "report", "weekly", "--at", bad]) == 1
+def test_bad_date_is_one_bilingual_line_and_exit_2(db_url, workdir, capsys, bad) -> None:
+    # a usage error, like an out-of-range date
+    assert main(["--db", db_url, "report", "weekly", "--at", bad]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "日期格式错误" in err and "expected YYYY-MM-DD" in err and "Traceback" not in err
@@ -100,3 +101,17 @@ def test_bulletin_html_to_a_file_and_wrong_format_is_usage(filled, db_url, workd
     assert "<style>" in html and "关于2026年11月重点项目节点推进情况的通报" in html
     assert main(["--db", db_url, "report", "bulletin", "--format", "xlsx"]) == 2
     assert main(["--db", db_url, "report", "weekly", "--format", "docx"]) == 2
+
+
+@pytest.mark.parametrize("argv", [
+    ["report", "weekly", "--at", "9999-12-31"],
+    ["report", "monthly", "--at", "0001-01-01"],
+    ["tick", "--now", "9999-12-31T10:00+08:00"],
+    ["deliver", "--now", "9999-12-31T10:00+08:00"],
+])
+def test_dates_beyond_2000_2100_exit_2_with_a_clear_message(db_url, capsys, argv):
+    from deadline_watch.cli import main
+
+    assert main(["--db", db_url, *argv]) == 2
+    captured = capsys.readouterr()
+    assert "2000-2100" in captured.err and "Traceback" not in captured.err + captured.out

@@ -9,6 +9,7 @@ import pytest
 from registry_files import EN, NOW, ZH, csv_bytes, project_rows
 
 from deadline_watch.registry import ImportOptions, import_bytes
+from deadline_watch.registry.limits import quote
 
 
 def errors_of(no_db, content: bytes, filename: str = "r.csv", **options):
@@ -66,7 +67,7 @@ def test_bad_cell_values_are_errors_on_their_line(no_db, key, value, fragment):
     rows = project_rows() + project_rows("GX-2")
     rows[6][key] = value
     errors, report = errors_of(no_db, csv_bytes(rows))
-    assert (8, ZH[EN.index(key)], value) in errors
+    assert (8, ZH[EN.index(key)], quote(value)) in errors
     assert any(fragment in e.reason_en for e in report.errors)
 
 
@@ -129,7 +130,7 @@ def test_duplicate_column_is_an_error(no_db):
 
 
 def test_no_header_row_is_one_error(no_db):
-    errors, report = errors_of(no_db, "a,b,c\r\n1,2,3\r\n".encode())
+    errors, report = errors_of(no_db, b"a,b,c\r\n1,2,3\r\n")
     assert errors == [(1, None, "")]
     assert "no header row" in report.errors[0].reason_en
     errors, _ = errors_of(no_db, b"")

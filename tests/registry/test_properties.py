@@ -108,9 +108,13 @@ name_text = st.text(
 )
 
 
+# project codes keep to the documented set: letters, digits, CJK, - _ . (not leading)
+code_text = st.from_regex(r"[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff._\-]{0,7}", fullmatch=True)
+
+
 @st.composite
 def registries(draw):
-    projects = draw(st.lists(st.tuples(name_text, name_text), min_size=1, max_size=4,
+    projects = draw(st.lists(st.tuples(code_text, name_text), min_size=1, max_size=4,
                              unique_by=lambda item: item[0]))
     rows = []
     for index, (code, name) in enumerate(projects):

@@ -123,12 +123,24 @@ def test_signature_is_checked_against_public_url_not_the_internal_request_url(se
     assert row(sessions, notification_id).state == "delivered"
 
 
-def test_without_public_url_the_request_url_is_what_was_signed(sessions: sessionmaker[Session]) -> None:
+def test_without_public_url_no_signed_url_is_trusted(sessions: sessionmaker[Session]) -> None:
+    # the request URL comes from the Host header, which the caller chooses
     notification_id, sid = sent_row(sessions)
     settings = settings_with(public_url=None)
     assert post(sessions, callback(sid, "delivered"), url=INTERNAL_URL, signed_url=PUBLIC_STATUS_URL, settings=settings) == 403
-    assert post(sessions, callback(sid, "delivered"), url=INTERNAL_URL, settings=settings) == 204
+    assert post(sessions, callback(sid, "delivered"), url=INTERNAL_URL, settings=settings) == 403
+    assert row(sessions, notification_id).state == "sent"
+
+
+def test_a_replayed_callback_changes_nothing(sessions: sessionmaker[Session]) -> None:
+    notification_id, sid = sent_row(sessions)
+    undelivered, delivered = callback(sid, "undelivered"), callback(sid, "delivered")
+    assert post(sessions, undelivered, url=INTERNAL_URL, signed_url=PUBLIC_STATUS_URL) == 204
+    assert post(sessions, delivered, url=INTERNAL_URL, signed_url=PUBLIC_STATUS_URL) == 204
+    with capture_logs() as logs:
+        assert post(sessions, undelivered, url=INTERNAL_URL, signed_url=PUBLIC_STATUS_URL) == 204
     assert row(sessions, notification_id).state == "delivered"
+    assert [entry["event"] for entry in logs].count("sms.callback_replayed") == 1
 
 
 @pytest.mark.parametrize(
@@ -277,11 +289,10 @@ def test_end_to_end_send_then_signed_callbacks_over_http_mark_delivered(
     sessions: sessionmaker[Session], callback_fake: FakeTwilio
 ) -> None:
     notification_id, _ = sent_row(sessions, state="sending", sid="pending")
-    # the endpoint has no public URL configured: it checks the URL it was called on
-    endpoint_settings = settings_with(public_url=None)
+    # the endpoint's public URL is its own address (no proxy in between)
     endpoint = FormEndpoint(
         lambda url, form, signature: handle_status_callback(
-            sessions, endpoint_settings, url=url, params=form, signature=signature, now=NOW
+            sessions, settings_with(public_url=endpoint.base_url), url=url, params=form, signature=signature, now=NOW
         )
     )
     try:

@@ -219,3 +219,12 @@ def test_twilio_status_callback_needs_a_valid_signature_and_no_login(board):
 def test_twilio_inbound_refuses_unsigned_requests(board):
     response = twilio_board(board).post("/twilio/inbound", data={"From": "+8613912345678", "Body": "STOP"})
     assert response.status_code == 403
+
+
+def test_import_page_of_a_hostile_file_is_bounded(board):
+    client = board.login("admin1")
+    x_lines = ("项目编号,项目名称,责任单位,责任人,责任人手机,节点,截止日期\n" + "x\n" * 500_000).encode()
+    response = upload(client, x_lines, dry_run=False)
+    assert response.status_code == 400
+    assert len(response.content) < 2_000_000
+    assert "行未检查" in response.text and "未写入" in response.text

@@ -120,11 +120,13 @@ def list_escalations(
     if filt.project_level:
         conditions.append(Project.level == filt.project_level)
     if filt.text:
-        pattern = f"%{filt.text}%"
-        conditions.append(
-            sa.or_(Project.code.ilike(pattern), Project.name.ilike(pattern), Milestone.name.ilike(pattern),
-                   responsible.name.ilike(pattern))
-        )
+        # autoescape: a % or _ typed in the search box matches only itself
+        conditions.append(sa.or_(
+            Project.code.icontains(filt.text, autoescape=True),
+            Project.name.icontains(filt.text, autoescape=True),
+            Milestone.name.icontains(filt.text, autoescape=True),
+            responsible.name.icontains(filt.text, autoescape=True),
+        ))
 
     def filtered(statement: sa.Select) -> sa.Select:
         # Join only when a filter needs the project: the joins are on non-null foreign

@@ -24,6 +24,7 @@ from deadline_watch.core.clock import local_date
 from deadline_watch.core.config import Settings
 from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import DeadlineWatchError
+from deadline_watch.domain.sheet_cells import neutralise
 
 __all__ = ["FORMATS", "render", "write_atomic", "write_scheduled_report"]
 
@@ -107,11 +108,11 @@ def _render_xlsx(report: Report) -> bytes:
     summary.append(["统计期 / period", cell(summary, report.start, fmt="yyyy-mm-dd"), cell(summary, report.end, fmt="yyyy-mm-dd")])
     summary.append(["统计日 / as of", cell(summary, report.at, fmt="yyyy-mm-dd")])
     for note in report.notes:
-        summary.append([note])
+        summary.append([neutralise(note, summary)])
     summary.append([])
     summary.append([cell(summary, "表 / table", font=bold), cell(summary, "行数 / rows", font=bold)])
     for sheet in report.sheets:
-        summary.append([sheet.title, len(sheet.rows)])
+        summary.append([neutralise(sheet.title, summary), len(sheet.rows)])
 
     for sheet in report.sheets:
         ws = workbook.create_sheet(_safe_sheet_title(sheet.name))
@@ -129,7 +130,7 @@ def _render_xlsx(report: Report) -> bytes:
         formats = [_XLSX_FORMATS.get(c.kind) for c in sheet.columns]
         for row in sheet.rows:
             ws.append([
-                cell(ws, value, fmt=fmt) if fmt and value is not None else value
+                cell(ws, value, fmt=fmt) if fmt and value is not None else neutralise(value, ws)
                 for value, fmt in zip(row, formats)
             ])
         if report.kind == "monthly" and sheet.name == "按单位" and sheet.rows:
@@ -155,14 +156,14 @@ def _render_xlsx(report: Report) -> bytes:
 def _render_csv(report: Report) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([report.title])
+    writer.writerow([neutralise(report.title)])
     writer.writerow(["统计期 / period", report.start.isoformat(), report.end.isoformat(), "统计日 / as of", report.at.isoformat()])
     for sheet in report.sheets:
         writer.writerow([])
-        writer.writerow([sheet.title])
+        writer.writerow([neutralise(sheet.title)])
         writer.writerow([c.header for c in sheet.columns])
         for row in sheet.rows:
-            writer.writerow([_text(value, c.kind) for value, c in zip(row, sheet.columns)])
+            writer.writerow([neutralise(_text(value, c.kind)) for value, c in zip(row, sheet.columns)])
     # the BOM makes Excel on Windows read the file as UTF-8 instead of GBK
     return buffer.getvalue().encode("utf-8-sig")
 

@@ -1,4 +1,4 @@
-"""Board accounts: creating users, checking passwords (argon2), login throttling, API tokens,
+"""Board accounts: creating users, checking passwords (argon2) through the login throttle, API tokens,
 and the admin's changes to an account (deactivate/activate, unlock, new password).
 
 A supervisor given a mobile is linked to a Person carrying the role word "supervisor", so
@@ -11,13 +11,14 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from deadline_watch.board import logins
 from deadline_watch.core.errors import DeadlineWatchError, NotFoundError
 from deadline_watch.domain import audit
 from deadline_watch.domain.models import Person, User, UserRole
@@ -25,10 +26,7 @@ from deadline_watch.domain.phones import MobileError, normalize_mobile
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
 MIN_PASSWORD_LENGTH = 8
-# After this many failures in a row the account is locked; each further failure doubles it.
-FAILURES_BEFORE_LOCK = 5
-FIRST_LOCK = timedelta(minutes=1)
-LONGEST_LOCK = timedelta(hours=1)
+MAX_PASSWORD_LENGTH = 256
 
 _hasher = PasswordHasher()
 # (hasher, hash) checked against when the username is unknown, so both paths cost one argon2
@@ -109,10 +107,20 @@ def add_user(
 
 
 def check_password_rules(password: str) -> None:
+    """At least MIN_PASSWORD_LENGTH characters, not digits only, no control characters."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(
             f"密码至少 {MIN_PASSWORD_LENGTH} 个字符", f"password needs at least {MIN_PASSWORD_LENGTH} characters"
         )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(
+            f"密码最多 {MAX_PASSWORD_LENGTH} 个字符", f"password may have at most {MAX_PASSWORD_LENGTH} characters"
+        )
+    if password.isdigit():
+        raise UserError("密码不能全是数字,请加入字母或符号",
+                        "a password of digits only is too easy to guess: add letters or symbols")
+    if any(ord(char) < 32 or ord(char) == 127 for char in password):
+        raise UserError("密码不能含控制字符", "a password may not contain control characters")
 
 
 def _person_for(session: Session, *, username: str, role: str, mobile: str, now: datetime) -> Person:
@@ -130,41 +138,32 @@ def _person_for(session: Session, *, username: str, role: str, mobile: str, now:
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
-    locked_until: datetime | None = None
+    locked: bool = False  # for tests and the audit trail; the board never says so
 
     @property
     def ok(self) -> bool:
         return self.user is not None
 
 
-def authenticate(session: Session, *, username: str, password: str, now: datetime) -> LoginResult:
-    """Check a password, counting failures and locking the account for a while after too many."""
-    user = find_user(session, username.strip())
-    if user is None or not user.active:
-        _verify(_dummy_hash(), password)
-        return LoginResult(None)
-    if user.locked_until is not None and user.locked_until > now:
-        return LoginResult(None, locked_until=user.locked_until)
-    if _verify(user.password_hash, password):
-        user.failed_logins = 0
-        user.locked_until = None
+def authenticate(session: Session, *, username: str, password: str, now: datetime,
+                 address: str = "local") -> LoginResult:
+    """Check a password against the throttle (per name and address, see board.logins).
+
+    An unknown or inactive name, a wrong password and a locked pair cost the same (one argon2
+    verification and one counted failure) and give the same result, so the answer tells a
+    stranger nothing about which names exist or are locked."""
+    name = username.strip()
+    user = find_user(session, name) if len(name) <= 64 else None
+    waiting = logins.locked(session, username=name, address=address, now=now)
+    usable = user is not None and user.active and not waiting
+    verified = _verify(user.password_hash if usable and user else _dummy_hash(), password)
+    if usable and verified and user is not None:
+        logins.record_success(session, username=name, address=address)
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         return LoginResult(user)
-    user.failed_logins = (user.failed_logins or 0) + 1
-    excess = user.failed_logins - FAILURES_BEFORE_LOCK
-    if excess >= 0:
-        user.locked_until = now + min(FIRST_LOCK * (2**excess), LONGEST_LOCK)
-        audit.record(
-            session,
-            now=now,
-            actor="system",
-            action="user.locked",
-            entity_type="user",
-            entity_id=user.id,
-            after={"failed_logins": user.failed_logins, "locked_until": user.locked_until},
-        )
-    return LoginResult(None, locked_until=user.locked_until)
+    logins.record_failure(session, username=name, address=address, now=now)
+    return LoginResult(None, locked=waiting)
 
 
 def _dummy_hash() -> str:
@@ -233,6 +232,7 @@ def set_active(session: Session, *, username: str, active: bool, now: datetime, 
     if not active:
         user.session_epoch = (user.session_epoch or 0) + 1
         user.api_token_hash = None
+        logins.end_user_sessions(session, user.id)
     audit.record(
         session,
         now=now,
@@ -247,12 +247,12 @@ def set_active(session: Session, *, username: str, active: bool, now: datetime, 
 
 
 def unlock(session: Session, *, username: str, now: datetime, actor: str = "cli") -> bool:
-    """Clear the failed-login count and lock so the user may log in at once; False when there
-    was nothing to clear."""
+    """Clear the name's failed-login counts from every address (and those addresses' own
+    counts) so the user may log in at once; False when there was nothing to clear."""
     user = get_user(session, username)
-    if not user.failed_logins and user.locked_until is None:
+    cleared = logins.clear_failures(session, username=user.username)
+    if not cleared and not user.failed_logins and user.locked_until is None:
         return False
-    before = {"failed_logins": user.failed_logins, "locked_until": user.locked_until}
     user.failed_logins = 0
     user.locked_until = None
     audit.record(
@@ -262,8 +262,8 @@ def unlock(session: Session, *, username: str, now: datetime, actor: str = "cli"
         action="user.unlocked",
         entity_type="user",
         entity_id=user.id,
-        before=before,
-        after={"failed_logins": 0, "locked_until": None},
+        before={"cleared": cleared},
+        after={"cleared": []},
     )
     return True
 
@@ -276,6 +276,7 @@ def set_password(session: Session, *, username: str, password: str, now: datetim
     user = get_user(session, username)
     check_password_rules(password)
     user.password_hash = hash_password(password)
+    logins.end_user_sessions(session, user.id)
     # The hash never goes into the audit trail.
     audit.record(
         session, now=now, actor=actor, action="user.password_changed", entity_type="user", entity_id=user.id

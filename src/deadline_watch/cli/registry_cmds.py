@@ -14,6 +14,7 @@ from deadline_watch.core.clock import local_date
 from deadline_watch.core.context import AppContext
 from deadline_watch.core.errors import RegistryError
 from deadline_watch.registry import ImportOptions, ImportReport, export_path, import_path
+from deadline_watch.registry.limits import limits_from
 from deadline_watch.registry.report import Change
 
 # Without --dry-run a large first import would print one line per created row; the
@@ -43,17 +44,21 @@ def _actor() -> str:
               help="通讯录 (CSV or XLSX: 姓名, 手机[, 单位, 职务]) supplying mobiles by name.")
 @click.option("--accept-renames", is_flag=True,
               help="A task whose name changed slightly keeps its code (疑似更名 is otherwise an error).")
+@click.option("--max-errors", type=click.IntRange(1, 100_000),
+              help="Stop after this many errors (default: registry.max_errors, 1000).")
 @click.pass_obj
 def import_command(app: AppContext, path: Path, dry_run: bool, encoding: str | None,
                    sheet: str | None, prune: bool, skip_invalid: bool, as_json: bool,
-                   year: int | None, contacts: Path | None, accept_renames: bool) -> None:
+                   year: int | None, contacts: Path | None, accept_renames: bool,
+                   max_errors: int | None) -> None:
     """Import the key-project registry from a CSV or XLSX file: the product's format (one row
     per milestone) or an office 责任分解表 (one row per task, deadlines in words)."""
     sessions = app.checked_sessions()
     options = ImportOptions(dry_run=dry_run, prune=prune, skip_invalid=skip_invalid,
                             encoding=encoding, sheet=sheet, year=year, contacts=contacts,
                             accept_renames=accept_renames, today=local_date(app.now(), app.settings.tz),
-                            recurring_ahead=app.settings.reminders.recurring_ahead)
+                            recurring_ahead=app.settings.reminders.recurring_ahead,
+                            limits=limits_from(app.settings.registry, max_errors=max_errors))
     terminal = sys.stderr.isatty() and not as_json
     if terminal:
         report = _import_with_bar(app, sessions, path, options)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import click
@@ -22,9 +21,9 @@ def report_command(app: AppContext, kind: str, at_text: str | None, fmt: str | N
     (bulletin: the month before DATE, like monthly) and print its path."""
     from deadline_watch.board.report_files import render, write_atomic
     from deadline_watch.board.report_tables import build_report
-    from deadline_watch.core.clock import local_date
+    from deadline_watch.core.clock import local_date, parse_day
     from deadline_watch.core.db import transaction
-    from deadline_watch.core.errors import DeadlineWatchError
+    from deadline_watch.core.errors import ConfigError
 
     allowed = ("docx", "html") if kind == "bulletin" else ("xlsx", "csv", "html")
     fmt = fmt or allowed[0]
@@ -34,10 +33,11 @@ def report_command(app: AppContext, kind: str, at_text: str | None, fmt: str | N
         at = local_date(app.now(), app.settings.tz)
     else:
         try:
-            at = date.fromisoformat(at_text.strip())
+            at = parse_day(at_text)
         except ValueError:
-            raise DeadlineWatchError(
-                f"日期格式错误: {at_text!r},应为 YYYY-MM-DD", f"bad date {at_text!r}: expected YYYY-MM-DD"
+            raise ConfigError(
+                f"日期格式错误: {at_text[:40]!r},应为 2000-2100 年间的 YYYY-MM-DD",
+                f"bad date {at_text[:40]!r}: expected YYYY-MM-DD within 2000-2100",
             ) from None
     if kind == "bulletin":
         from deadline_watch.board.bulletin import monthly_bulletin

@@ -138,7 +138,6 @@ def deliver_command(app: "AppContext", now_text: str | None, as_json: bool) -> N
     import sys
 
     from deadline_watch.core.clock import parse_instant
-    from deadline_watch.core.errors import DeadlineWatchError
     from deadline_watch.daemon.tick import deliver_under_lease, lease_busy_error
     from deadline_watch.sms.factory import make_backend
 
@@ -150,8 +149,9 @@ def deliver_command(app: "AppContext", now_text: str | None, as_json: bool) -> N
         try:
             now = parse_instant(now_text.strip(), settings.tz)
         except ValueError:
-            raise DeadlineWatchError(
-                f"时间格式错误: {now_text!r},应为 ISO 8601", f"bad instant {now_text!r}: expected ISO 8601"
+            raise ConfigError(
+                f"时间格式错误: {now_text[:40]!r},应为 2000-2100 年间的 ISO 8601 时间",
+                f"bad instant {now_text[:40]!r}: expected ISO 8601 within 2000-2100",
             ) from None
         options: dict = {}
     else:

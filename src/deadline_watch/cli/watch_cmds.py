@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
 
 from deadline_watch.core import db
-from deadline_watch.core.clock import local_date, parse_instant
+from deadline_watch.core.clock import local_date, parse_day, parse_instant
 from deadline_watch.core.context import AppContext
 from deadline_watch.core.errors import ConfigError
 from deadline_watch.core.logs import mask_mobile
@@ -23,7 +22,8 @@ def _now(app: AppContext, now_text: str | None):
         return parse_instant(now_text, app.settings.tz)
     except ValueError:
         raise ConfigError(
-            f"--now 不是 ISO 8601 时间: {now_text}", f"--now is not an ISO 8601 instant: {now_text}"
+            f"--now 不是 2000-2100 年间的 ISO 8601 时间: {now_text[:40]}",
+            f"--now is not an ISO 8601 instant within 2000-2100: {now_text[:40]}",
         ) from None
 
 
@@ -155,9 +155,10 @@ def milestones_complete(app: AppContext, project_code: str, milestone: str, on_t
     sessions = app.checked_sessions()
     now = app.now()
     try:
-        on = date.fromisoformat(on_text) if on_text else local_date(now, app.settings.tz)
+        on = parse_day(on_text) if on_text else local_date(now, app.settings.tz)
     except ValueError:
-        raise ConfigError(f"--on 不是日期 (YYYY-MM-DD): {on_text}", f"--on is not a date (YYYY-MM-DD): {on_text}") from None
+        raise ConfigError(f"--on 不是 2000-2100 年间的日期 (YYYY-MM-DD): {on_text}",
+                          f"--on is not a date (YYYY-MM-DD) within 2000-2100: {on_text}") from None
     with db.transaction(sessions) as session:
         result = complete_milestone(
             session, project_code, milestone, on=on, evidence=evidence, now=now, actor="cli"

@@ -5,6 +5,7 @@ Instants are timezone-aware; milestone dates are plain `date`s in the configured
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -63,7 +64,37 @@ def start_of_day(day: date, tz: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=tz)
 
 
+# Every date or instant a person types (CLI options, web parameters, registry cells) lies in
+# this range; beyond it date arithmetic overflows, and no deadline of the office is there.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2100, 12, 31)
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class DateRangeError(ValueError):
+    """A date or instant outside EARLIEST..LATEST, or not in ISO form."""
+
+
+def check_day(day: date) -> date:
+    if not EARLIEST <= day <= LATEST:
+        raise DateRangeError(f"{day.isoformat()} is outside {EARLIEST.year}-{LATEST.year}")
+    return day
+
+
+def parse_day(text: str) -> date:
+    """A YYYY-MM-DD date (ASCII digits only) within EARLIEST..LATEST; ValueError otherwise."""
+    text = text.strip()
+    if not _ISO_DAY.fullmatch(text):
+        raise DateRangeError(f"not a YYYY-MM-DD date: {text[:40]!r}")
+    return check_day(date.fromisoformat(text))
+
+
 def parse_instant(text: str, tz: ZoneInfo) -> datetime:
-    """An ISO 8601 instant from the command line; a naive one is read in the configured zone."""
+    """An ISO 8601 instant from the command line; a naive one is read in the configured zone.
+    ValueError when it is not one, or lies outside EARLIEST..LATEST."""
+    text = text.strip()
+    if not text.isascii():
+        raise DateRangeError(f"not an ISO 8601 instant: {text[:40]!r}")
     parsed = datetime.fromisoformat(text)
+    check_day(parsed.date())
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)

@@ -149,6 +149,7 @@ class WebSettings(_Section):
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     public_url: str | None = None
     secret_key: str | None = None
+    secret_key_file: Path | None = None  # default: next to the SQLite file, else the working directory
     session_max_age_hours: Annotated[int, Field(ge=1)] = 12
     # roles that see officials' full mobile numbers (as tel: links); the others see them masked
     full_mobiles_for: list[Literal["admin", "supervisor", "viewer"]] = ["admin", "supervisor"]
@@ -171,6 +172,17 @@ class EvidenceSettings(_Section):
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+
+class RegistrySettings(_Section):
+    """Bounds of one registry import (CLI and /admin/import alike); see docs/security.md."""
+
+    max_errors: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    max_rows: Annotated[int, Field(ge=1, le=1_048_576)] = 200_000
+    max_cell_chars: Annotated[int, Field(ge=100, le=100_000)] = 2000
+    max_merged_ranges: Annotated[int, Field(ge=0)] = 100_000
+    max_shared_strings_mb: Annotated[int, Field(ge=1, le=1024)] = 32
+    max_seconds: Annotated[float, Field(gt=0)] = 60.0
 
 
 class ReportsSettings(_Section):
@@ -198,6 +210,7 @@ class Settings(_Section):
     officials: OfficialsSettings = OfficialsSettings()
     evidence: EvidenceSettings = EvidenceSettings()
     reports: ReportsSettings = ReportsSettings()
+    registry: RegistrySettings = RegistrySettings()
     logging: LoggingSettings = LoggingSettings()
     source: str = Field(default="<defaults>", exclude=True)
 

@@ -8,11 +8,13 @@ backwards (delivered stays delivered).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
@@ -28,6 +30,7 @@ from deadline_watch.domain.models import (
     NotificationState,
     Person,
     Resolution,
+    WebhookReplay,
 )
 from deadline_watch.sms.error_codes import (
     DELIVERY_RETRY_MINUTES,
@@ -72,13 +75,13 @@ def verify_signature(url: str, params: Mapping[str, str], signature: str | None,
 def signed_url_candidates(settings: Settings, url: str, path: str) -> list[str]:
     """The URLs Twilio may have signed: the public URL plus the request's path (and query).
 
-    Behind a reverse proxy the request URL the app sees is not the one Twilio called, so a
-    configured public URL wins; without one the request URL is all there is. The URL this
+    Only the configured public URL is trusted: the Host header of the request is the
+    caller's to choose, so without `web.public_url` nothing is accepted. The URL this
     product itself gives Twilio for `path` is accepted too (a proxy that strips a prefix).
     """
     public = settings.web.public_url
     if not public:
-        return [url]
+        return []
     parts = urlsplit(url)
     tail = parts.path + (f"?{parts.query}" if parts.query else "")
     candidates = [public.rstrip("/") + tail, public.rstrip("/") + path]
@@ -146,8 +149,33 @@ def handle_signed_webhook(
     if not well_formed(params):
         return 400
     with db.transaction(sessions) as session:
+        if not first_delivery(session, path=path, params=params, signature=signature or "", now=now):
+            get_logger().warning("sms.callback_replayed", path=path,
+                                 provider_message_id=_sid(params) or None, status=_status(params) or None)
+            return 204  # already applied: a replay (or Twilio's own retry) changes nothing
         apply(session, params, now=now)
     return 204
+
+
+# Twilio's signatures carry no time, so a signed request is remembered this long (and a
+# replay within it refused by every board process, since the memory is the database).
+REPLAY_WINDOW = timedelta(days=90)
+
+
+def first_delivery(session: Session, *, path: str, params: Mapping[str, str], signature: str,
+                   now: datetime) -> bool:
+    """True the first time this signed request (path, parameters, signature) is seen."""
+    canonical = "\n".join([path, signature, *(f"{key}={params[key]}" for key in sorted(params))])
+    key = hashlib.sha256(canonical.encode()).hexdigest()
+    session.execute(sa.delete(WebhookReplay).where(WebhookReplay.seen_at < now - REPLAY_WINDOW))
+    if session.get(WebhookReplay, key) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(WebhookReplay(key=key, seen_at=now))
+    except IntegrityError:  # another board process took the same request a moment ago
+        return False
+    return True
 
 
 def _names_message_and_status(params: Mapping[str, str]) -> bool:

@@ -361,6 +361,41 @@ class User(Base):
     person: Mapped[Person | None] = relationship()
 
 
+class WebSession(Base):
+    """One board login. The cookie carries a random id; only its SHA-256 is stored, and a
+    cookie whose row is gone (logout, new password, deactivation) or expired is refused."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie's id
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class LoginFailures(Base):
+    """Failed logins counted per (account, address) and per address, shared by every board
+    process. `key` is "addr:<address>" or "user:<sha256 of the name>:<address>"."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started: Mapped[datetime] = mapped_column(UtcDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebhookReplay(Base):
+    """A signed webhook already accepted, remembered for the signature's validity window so
+    a replay is refused by any board process."""
+
+    __tablename__ = "webhook_replays"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of what was signed
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
 class Escalation(Base):
     """An item on the supervision board: one per milestone and due date (`dedup_key`)."""
 

@@ -20,15 +20,18 @@ from deadline_watch.core.errors import RegistryError
 from deadline_watch.domain import occurrences
 from deadline_watch.registry.contacts import CONTACTS_SHEET, Directory, known_persons, read_contacts
 from deadline_watch.registry.export import export_path
+from deadline_watch.registry.limits import DEFAULT_LIMITS, Budget, ImportLimits
 from deadline_watch.registry.office_sheet import OfficeContext, existing_tasks, first_day_of_year
 from deadline_watch.registry.plan import load_existing, make_plan
-from deadline_watch.registry.reader import FileProblem, Opener, open_registry, sheet_names
+from deadline_watch.registry.problems import FileProblem
+from deadline_watch.registry.reader import Opener, open_registry, sheet_names
 from deadline_watch.registry.report import Change, ImportReport, RowError
 from deadline_watch.registry.upsert import apply_plan
 from deadline_watch.registry.validate import read_registry
 
 __all__ = [
     "Change",
+    "ImportLimits",
     "contacts_file",
     "ImportOptions",
     "ImportReport",
@@ -53,6 +56,7 @@ class ImportOptions:
     accept_renames: bool = False  # a task renamed slightly keeps its code instead of an error
     today: date | None = None  # the local date of `now` (recurring tasks start from it)
     recurring_ahead: int = 1  # upcoming occurrences of a recurring task kept in the registry
+    limits: ImportLimits = DEFAULT_LIMITS  # errors, rows, cell sizes, time
 
 
 def import_path(sessions: sessionmaker[Session], path: Path, *, now: datetime,
@@ -79,12 +83,15 @@ def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filena
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     report = ImportReport(source=source, dry_run=options.dry_run)
+    limits = options.limits
+    budget = Budget(limits.max_seconds)
     sheets = sheet_names(opener, filename)
     sheet = options.sheet
     if sheet is None and sheets and sheets[0] == CONTACTS_SHEET and len(sheets) > 1:
         sheet = sheets[1]
     try:
-        registry = open_registry(opener, filename, encoding=options.encoding, sheet=sheet)
+        registry = open_registry(opener, filename, encoding=options.encoding, sheet=sheet,
+                                 limits=limits, budget=budget)
     except FileProblem as problem:
         report.add_error(problem.line, problem.column, problem.value, problem.reason_zh, problem.reason_en)
         return report
@@ -95,15 +102,18 @@ def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filena
             progress("read", registry.position(), registry.total)
 
     try:
-        parsed = read_registry(registry.rows, report, progress=tick if progress else None,
+        parsed = read_registry(registry.rows, report, progress=tick if progress else None, limits=limits,
                                office=lambda: _office_context(sessions, opener, filename, sheets, options, report))
     finally:
         registry.close()  # the rows may stop early at a file problem: release the file now
+    if parsed.stopped:
+        report.stopped_at_errors = True
+        report.rows_not_checked = max(0, (registry.lines or parsed.last_line) - parsed.last_line)
     if progress is not None:
         progress("read", registry.total or registry.position(), registry.total)
     if not options.skip_invalid:
         report.rows_skipped = 0  # nothing is written at all: no row was "skipped"
-    if parsed.file_problem or (report.errors and not options.skip_invalid):
+    if parsed.file_problem or parsed.stopped or (report.errors and not options.skip_invalid):
         return report
     if options.dry_run:
         with sessions() as session:

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import phonenumbers
 
+from deadline_watch.core.clock import EARLIEST, LATEST
 from deadline_watch.domain.phones import MobileError, normalize_mobile
 
 # Trimmed from both ends of every cell: Unicode whitespace (which covers U+3000 and
@@ -72,18 +73,27 @@ def _person_name(text: str) -> str:
     return _SPACES.sub(" ", text)
 
 
+# ASCII digits only (full-width ones become ASCII under NFKC; Arabic-Indic and other
+# scripts' digits are not dates of this registry)
 _DATE_PATTERNS = (
-    re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"),
-    re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"),
-    re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})"),
-    re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日"),
+    re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"),
+    re.compile(r"([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})"),
+    re.compile(r"([0-9]{4})\.([0-9]{1,2})\.([0-9]{1,2})"),
+    re.compile(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日"),
 )
 # A midnight time of day, as a datetime exported to text carries it.
-_MIDNIGHT = re.compile(r"(?:[ T]0{1,2}:00(?::00(?:\.0+)?)?)?")
+_MIDNIGHT = re.compile(r"(?:[ T]0{1,2}:00(?::00(?:\.0+)?)?)?", re.ASCII)
 
 
 def parse_date(value: object) -> date:
-    """A date from a real date cell or text in one of the documented styles."""
+    """A date from a real date cell or text in one of the documented styles, within 2000-2100."""
+    day = _any_date(value)
+    if not EARLIEST <= day <= LATEST:
+        raise CellError(f"日期超出 {EARLIEST.year}-{LATEST.year} 年范围", f"date outside {EARLIEST.year}-{LATEST.year}")
+    return day
+
+
+def _any_date(value: object) -> date:
     if isinstance(value, datetime):
         if value.time() != time(0, 0):
             raise CellError(

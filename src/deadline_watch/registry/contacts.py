@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from deadline_watch.domain.models import Person
 from deadline_watch.registry.cells import CellError, cell_text, clean_person_name, clean_text, parse_mobile
-from deadline_watch.registry.reader import FileProblem, Row
+from deadline_watch.registry.problems import FileProblem
+from deadline_watch.registry.reader import Row
 from deadline_watch.registry.report import ImportReport
 
 CONTACTS_SHEET = "通讯录"

@@ -1,7 +1,8 @@
 """Writing the registry back out in the import format, so export -> import changes nothing.
 
 CSV is UTF-8 with a BOM (Excel opens it without garbling the Chinese); mobiles are written
-as '138 0013 8000' so Excel keeps them as text. A path ending in .xlsx gets a workbook with
+as '138 0013 8000' so Excel keeps them as text. Text that could be read as a formula is
+neutralised (`domain.sheet_cells`), and the import undoes it. A path ending in .xlsx gets a workbook with
 real date cells instead.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from deadline_watch.core.errors import RegistryError
 from deadline_watch.domain.models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
 from deadline_watch.domain.recurrence import Recurrence, is_recurring
+from deadline_watch.domain.sheet_cells import neutralise
 from deadline_watch.registry.cells import display_mobile
 from deadline_watch.registry.columns import EXPORT_HEADERS
 from deadline_watch.registry.office_sheet import STANDING
@@ -81,7 +83,7 @@ def _write_csv(session: Session, path: Path) -> int:
         writer = csv.writer(stream)
         writer.writerow(EXPORT_HEADERS)
         for row in registry_rows(session):
-            writer.writerow([value.isoformat() if isinstance(value, date) else value for value in row])
+            writer.writerow([value.isoformat() if isinstance(value, date) else neutralise(value) for value in row])
             count += 1
     return count
 
@@ -97,10 +99,12 @@ def _write_xlsx(session: Session, path: Path) -> int:
     for row in registry_rows(session):
         cells = []
         for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
             if isinstance(value, date):
+                cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = "yyyy-mm-dd"
-            cells.append(cell)
+                cells.append(cell)
+            else:
+                cells.append(neutralise(value, sheet))
         sheet.append(cells)
         count += 1
     workbook.save(path)

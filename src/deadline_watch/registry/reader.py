@@ -12,10 +12,15 @@ import codecs
 import csv
 import io
 import re
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
+
+from deadline_watch.domain.sheet_cells import restore_csv_text
+from deadline_watch.registry.limits import DEFAULT_LIMITS, MAX_COLUMNS, Budget, ImportLimits, inspect_xlsx
+from deadline_watch.registry.problems import FileProblem
+
+__all__ = ["FileProblem", "RegistrySource", "open_registry"]
 
 CHUNK = 1 << 20
 XLSX_MAGIC = b"PK\x03\x04"
@@ -24,20 +29,10 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls / .et format
 Opener = Callable[[], BinaryIO]
 Row = tuple[int, list[object]]
 
-csv.field_size_limit(min(sys.maxsize, 1 << 24))
-
-
-class FileProblem(Exception):
-    """The file as a whole cannot be read; `line` says where, when known."""
-
-    def __init__(self, reason_zh: str, reason_en: str, *, line: int | None = None,
-                 column: str | None = None, value: str = "") -> None:
-        super().__init__(reason_en)
-        self.reason_zh = reason_zh
-        self.reason_en = reason_en
-        self.line = line
-        self.column = column
-        self.value = value
+# One cell is at most a few thousand characters (ImportLimits.max_cell_chars); the csv
+# module's own limit stops a runaway quoted cell long before it fills the memory.
+CSV_FIELD_LIMIT = 1 << 16
+csv.field_size_limit(CSV_FIELD_LIMIT)
 
 
 @dataclass
@@ -51,6 +46,7 @@ class RegistrySource:
     total: int | None = None  # bytes (CSV) or rows (XLSX), for a progress bar
     position: Callable[[], int] = field(default=lambda: 0)
     release: Callable[[], None] = field(default=lambda: None)
+    lines: int | None = None  # spreadsheet lines in the file, when known: "rows not checked"
 
     def close(self) -> None:
         """Stop reading and release the file, whether or not every row was read."""
@@ -61,7 +57,9 @@ class RegistrySource:
 
 
 def open_registry(opener: Opener, filename: str, *, encoding: str | None = None,
-                  sheet: str | None = None) -> RegistrySource:
+                  sheet: str | None = None, limits: ImportLimits = DEFAULT_LIMITS,
+                  budget: Budget | None = None) -> RegistrySource:
+    budget = budget or Budget(limits.max_seconds)
     try:
         with opener() as probe:
             head = probe.read(8)
@@ -74,8 +72,8 @@ def open_registry(opener: Opener, filename: str, *, encoding: str | None = None,
             "the old .xls format is not supported: save the sheet as .xlsx or CSV",
         )
     if head.startswith(XLSX_MAGIC) or lower.endswith((".xlsx", ".xlsm")):
-        return _open_xlsx(opener, sheet)
-    return _open_csv(opener, encoding)
+        return _open_xlsx(opener, sheet, limits, budget)
+    return _open_csv(opener, encoding, limits, budget)
 
 
 def sheet_names(opener: Opener, filename: str) -> list[str]:
@@ -105,9 +103,10 @@ _WORKBOOK_PART_LIMIT = 1 << 20
 
 # ---------------------------------------------------------------- CSV
 
-def _open_csv(opener: Opener, forced: str | None) -> RegistrySource:
+def _open_csv(opener: Opener, forced: str | None, limits: ImportLimits, budget: Budget) -> RegistrySource:
     with opener() as stream:
         start = stream.read(4)
+    check = lambda encoding: _check_decodes(opener, encoding, limits, budget)  # noqa: E731
     if forced:
         try:
             encoding = codecs.lookup(forced).name
@@ -117,36 +116,77 @@ def _open_csv(opener: Opener, forced: str | None) -> RegistrySource:
             encoding = "utf-8-sig"
         if encoding == "utf-16" and not start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             encoding = "utf-16-le"  # what Windows writes when the BOM is missing
-        _check_decodes(opener, encoding)
+        lines = check(encoding)
     elif start.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
-        _check_decodes(opener, encoding)
+        lines = check(encoding)
     elif start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
-        _check_decodes(opener, encoding)
+        lines = check(encoding)
     else:
         try:
-            _check_decodes(opener, "utf-8")
+            lines = check("utf-8")
             encoding = "utf-8"
-        except FileProblem:
+        except FileProblem as not_utf8:
+            if not_utf8.line is None:
+                raise
+            _refuse_mixed_encodings(opener, not_utf8.line, limits)
             encoding = "gb18030"
-            _check_decodes(opener, encoding)
+            lines = check(encoding)
     delimiter = _sniff_delimiter(opener, encoding)
     raw = opener()
     size = _size(raw)
     text = io.TextIOWrapper(raw, encoding=encoding, newline="")
     return RegistrySource(
         kind="csv",
-        rows=_csv_rows(text, delimiter),
+        rows=_csv_rows(text, delimiter, limits, budget),
         encoding="gb18030" if encoding == "gb18030" else encoding,
         total=size,
         position=lambda: _tell(raw),
         release=text.close,
+        lines=lines,
     )
 
 
-def _check_decodes(opener: Opener, encoding: str) -> None:
-    """Decode the whole file once (streaming) so an error names its line before any row is used."""
+def _refuse_mixed_encodings(opener: Opener, bad_line: int, limits: ImportLimits) -> None:
+    """A file that is not UTF-8 at `bad_line` but has UTF-8 Chinese on another line mixes
+    encodings (rows pasted from two sources): decoding it either way garbles some rows."""
+    with opener() as stream:
+        line = 0
+        carry = b""
+        while True:
+            chunk = stream.read(CHUNK)
+            parts = (carry + chunk).split(b"\n")
+            carry = parts.pop() if chunk else b""
+            for part in parts:
+                line += 1
+                if line != bad_line and _is_utf8_text(part):
+                    raise FileProblem(
+                        f"文件混用了两种编码: 第 {line} 行是 UTF-8,第 {bad_line} 行不是;"
+                        "请在 Excel/WPS 中统一另存为 UTF-8 CSV",
+                        f"the file mixes encodings: line {line} is UTF-8 but line {bad_line} is not; "
+                        "save the whole sheet again as UTF-8 CSV",
+                        line=bad_line,
+                    )
+            if not chunk:
+                return
+
+
+def _is_utf8_text(line: bytes) -> bool:
+    """Non-ASCII bytes that decode as UTF-8 and include a three-byte (CJK) sequence, which
+    GBK text almost never forms by chance."""
+    if line.isascii():
+        return False
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return any("\u0800" <= char for char in text)
+
+
+def _check_decodes(opener: Opener, encoding: str, limits: ImportLimits, budget: Budget) -> int:
+    """Decode the whole file once (streaming) so an error names its line before any row is
+    used, and measure its lines against the limits; returns the number of lines."""
     # BOM-less codecs keep error offsets relative to the bytes read (the -sig and utf-16
     # decoders swallow the BOM and shift them)
     bare = {"utf-8-sig": ("utf-8", codecs.BOM_UTF8)}.get(encoding)
@@ -157,10 +197,14 @@ def _check_decodes(opener: Opener, encoding: str) -> None:
         bare = ("utf-16-le" if bom == codecs.BOM_UTF16_LE else "utf-16-be", bom)
     decoder = codecs.getincrementaldecoder(bare[0] if bare else encoding)(errors="strict")
     lines_before = 0
+    line_started = 0  # byte offset of the current line
+    offset = 0
+    ends_with_newline = True
     with opener() as stream:
         first = True
         while True:
             chunk = stream.read(CHUNK)
+            budget.check()
             if first and bare and chunk.startswith(bare[1]):
                 chunk = chunk[len(bare[1]):]
             first = False
@@ -179,8 +223,24 @@ def _check_decodes(opener: Opener, encoding: str) -> None:
                     value=bad.hex(" "),
                 ) from None
             if not chunk:
-                return
-            lines_before += chunk.count(b"\n")
+                return lines_before + (0 if ends_with_newline else 1)
+            newlines = chunk.count(b"\n")
+            if newlines:
+                first_newline = chunk.find(b"\n")
+                longest = max(offset + first_newline - line_started,
+                              max(map(len, chunk[first_newline:].split(b"\n"))))
+                line_started = offset + chunk.rfind(b"\n") + 1
+            else:
+                longest = offset + len(chunk) - line_started
+            if longest > limits.max_row_bytes:
+                raise FileProblem(
+                    f"第 {lines_before + 1} 行之后有一行超过 {limits.max_row_bytes // 1024} KB",
+                    f"a line after line {lines_before + 1} is longer than {limits.max_row_bytes // 1024} KB",
+                    line=lines_before + 1,
+                )
+            lines_before += newlines
+            offset += len(chunk)
+            ends_with_newline = chunk.endswith(b"\n")
 
 
 def _sniff_delimiter(opener: Opener, encoding: str) -> str:
@@ -197,7 +257,7 @@ def _sniff_delimiter(opener: Opener, encoding: str) -> str:
     return best if counts[best] > counts[","] else ","
 
 
-def _csv_rows(text: io.TextIOWrapper, delimiter: str) -> Iterator[Row]:
+def _csv_rows(text: io.TextIOWrapper, delimiter: str, limits: ImportLimits, budget: Budget) -> Iterator[Row]:
     # Each CSV record is one spreadsheet row, even when a quoted cell spans lines,
     # so the record's ordinal is the line number the admin sees.
     line = 0
@@ -209,6 +269,12 @@ def _csv_rows(text: io.TextIOWrapper, delimiter: str) -> Iterator[Row]:
             except StopIteration:
                 return
             except csv.Error as exc:
+                if "field larger than field limit" in str(exc):
+                    raise FileProblem(
+                        f"第 {line + 1} 行有单元格超过 {CSV_FIELD_LIMIT} 个字符(引号未闭合?)",
+                        f"a cell on line {line + 1} is longer than {CSV_FIELD_LIMIT} characters (an unclosed quote?)",
+                        line=line + 1,
+                    ) from None
                 raise FileProblem(
                     f"CSV 格式错误: {exc}", f"malformed CSV: {exc}", line=line + 1
                 ) from None
@@ -218,7 +284,22 @@ def _csv_rows(text: io.TextIOWrapper, delimiter: str) -> Iterator[Row]:
                     line=line + 1,
                 ) from None
             line += 1
+            if line > limits.max_rows:
+                _too_many_rows(limits)
+            if line % 1000 == 0:
+                budget.check(line)
+            # export neutralises formula-like text with an apostrophe: read it back as written
+            if any(cell[:1] == "'" for cell in record):
+                record = [restore_csv_text(cell) for cell in record]
             yield line, record
+
+
+def _too_many_rows(limits: ImportLimits) -> None:
+    raise FileProblem(
+        f"文件超过 {limits.max_rows} 行,请拆分后导入",
+        f"the file has more than {limits.max_rows} rows; split it",
+        line=limits.max_rows + 1,
+    )
 
 
 def _size(raw: BinaryIO) -> int | None:
@@ -240,9 +321,11 @@ def _tell(raw: BinaryIO) -> int:
 
 # ---------------------------------------------------------------- XLSX
 
-def _open_xlsx(opener: Opener, sheet: str | None) -> RegistrySource:
+def _open_xlsx(opener: Opener, sheet: str | None, limits: ImportLimits, budget: Budget) -> RegistrySource:
     import openpyxl
 
+    with opener() as probe:
+        scan = inspect_xlsx(probe, sheet, limits, budget)
     stream = opener()
     try:
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
@@ -257,8 +340,8 @@ def _open_xlsx(opener: Opener, sheet: str | None) -> RegistrySource:
         workbook.close()
         stream.close()
         raise FileProblem(
-            f"没有名为 {sheet} 的工作表;现有: {'、'.join(names)}",
-            f"no sheet named {sheet}; the workbook has: {', '.join(names)}",
+            f"没有名为 {sheet} 的工作表;现有: {'、'.join(names)}"[:500],
+            f"no sheet named {sheet}; the workbook has: {', '.join(names)}"[:500],
             value=sheet,
         )
     if not workbook.worksheets:
@@ -266,49 +349,22 @@ def _open_xlsx(opener: Opener, sheet: str | None) -> RegistrySource:
         stream.close()
         raise FileProblem("工作簿中没有工作表", "the workbook has no worksheet")
     worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
-    total = worksheet.max_row if hasattr(worksheet, "max_row") else None
     # the stored dimension is sometimes wrong ("A1") in files written by other tools
     if hasattr(worksheet, "reset_dimensions"):
         worksheet.reset_dimensions()
     progress = {"row": 0}
-    merged = _merged_ranges(worksheet)
     return RegistrySource(
         kind="xlsx",
-        rows=_xlsx_rows(workbook, worksheet, stream, progress, merged),
+        rows=_xlsx_rows(workbook, worksheet, stream, progress, scan.merged if scan else [], limits, budget),
         sheet=worksheet.title,
-        total=total,
+        total=scan.last_row if scan else None,
         position=lambda: progress["row"],
         release=lambda: (workbook.close(), stream.close()),
+        lines=scan.last_row if scan else None,
     )
 
 
 MergedRange = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col (1-based)
-
-
-def _merged_ranges(worksheet) -> list[MergedRange]:
-    """Merged cell ranges of a read-only sheet. openpyxl's read-only mode does not read
-    them, yet registries often merge a project's cells over its milestone rows; the
-    <mergeCells> element sits after the rows, so this is a second streaming pass."""
-    from xml.etree.ElementTree import iterparse
-
-    from openpyxl.utils.cell import range_boundaries
-
-    path = getattr(worksheet, "_worksheet_path", None)
-    archive = getattr(worksheet.parent, "_archive", None)
-    if path is None or archive is None:
-        return []
-    ranges: list[MergedRange] = []
-    try:
-        with archive.open(path) as source:
-            for _, element in iterparse(source):
-                if element.tag.endswith("}mergeCell"):
-                    min_col, min_row, max_col, max_row = range_boundaries(element.get("ref", ""))
-                    if max_row > min_row or max_col > min_col:
-                        ranges.append((min_row, min_col, max_row, max_col))
-                element.clear()
-    except Exception:  # a damaged sheet: the row pass reports it with its line
-        return []
-    return ranges
 
 
 def _fill_merged(line: int, values: list[object], merged: list[MergedRange],
@@ -330,7 +386,7 @@ def _fill_merged(line: int, values: list[object], merged: list[MergedRange],
 
 
 def _xlsx_rows(workbook, worksheet, stream: BinaryIO, progress: dict,
-               merged: list[MergedRange]) -> Iterator[Row]:
+               merged: list[MergedRange], limits: ImportLimits, budget: Budget) -> Iterator[Row]:
     line = 0
     anchors: dict[tuple[int, int], object] = {}
     # ranges by first row so that each row only looks at the ranges it can be in
@@ -339,7 +395,8 @@ def _xlsx_rows(workbook, worksheet, stream: BinaryIO, progress: dict,
     upcoming = iter(merged)
     pending = next(upcoming, None)
     try:
-        rows = worksheet.iter_rows(min_row=1, values_only=True)
+        # max_col: cells right of the registry's possible columns are never read into a row
+        rows = worksheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True)
         while True:
             try:
                 values = next(rows)
@@ -352,6 +409,10 @@ def _xlsx_rows(workbook, worksheet, stream: BinaryIO, progress: dict,
                     line=line + 1,
                 ) from None
             line += 1
+            if line > limits.max_rows:
+                _too_many_rows(limits)
+            if line % 1000 == 0:
+                budget.check(line)
             progress["row"] = line
             cells = list(values)
             if merged:

@@ -103,6 +103,8 @@ def _shown(value: Any) -> str:
     return str(_plain(value))
 
 
+QUOTED_CHARS = 100
+
 COUNT_KEYS = (
     "projects_created",
     "projects_updated",
@@ -134,6 +136,8 @@ class ImportReport:
     persons_updated: int = 0
     units_created: int = 0
     written: bool = False  # True once the transaction committed
+    stopped_at_errors: bool = False  # the error limit was reached: the rest was not checked
+    rows_not_checked: int = 0  # lines of the file after the last one checked
     errors: list[RowError] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     interpretations: list[Interpretation] = field(default_factory=list)
@@ -162,7 +166,11 @@ class ImportReport:
 
     def add_error(self, line: int | None, column: str | None, value: object, reason_zh: str,
                   reason_en: str) -> None:
-        self.errors.append(RowError(line, column, "" if value is None else str(value), reason_zh, reason_en))
+        text = "" if value is None else str(value)
+        # a cell is quoted, never echoed whole: a 10 MB cell must not make a 10 MB report
+        if len(text) > QUOTED_CHARS:
+            text = text[:QUOTED_CHARS] + f"…(+{len(text) - QUOTED_CHARS})"
+        self.errors.append(RowError(line, column, text, reason_zh[:1000], reason_en[:1000]))
 
     def to_dict(self) -> dict[str, Any]:
         counts = {key: getattr(self, key) for key in COUNT_KEYS}
@@ -179,6 +187,8 @@ class ImportReport:
             "rows_skipped": self.rows_skipped,
             "dry_run": self.dry_run,
             "written": self.written,
+            "stopped_at_errors": self.stopped_at_errors,
+            "rows_not_checked": self.rows_not_checked,
             "source": self.source,
             "format": self.kind,
             "encoding": self.encoding,
@@ -210,6 +220,9 @@ class ImportReport:
         ]
         if self.occurrences_created:
             lines.append(f"周期任务 recurring: 生成节点 occurrences created {self.occurrences_created}")
+        if self.stopped_at_errors:
+            lines.append(f"错误已达上限 {len(self.errors)} 个,其余 {self.rows_not_checked} 行未检查 / "
+                         f"error limit of {len(self.errors)} reached: {self.rows_not_checked} rows not checked")
         reopened = self.reopened
         if reopened:
             lines.append(
@@ -235,4 +248,6 @@ class ImportReport:
             f"人员:新增 {self.persons_created},更新 {self.persons_updated};单位:新增 {self.units_created}",
             f"错误:{len(self.errors)} 处" + (f"(跳过 {self.rows_skipped} 行)" if self.rows_skipped else ""),
         ]
+        if self.stopped_at_errors:
+            lines.append(f"错误已达上限 {len(self.errors)} 处,其余 {self.rows_not_checked} 行未检查")
         return lines

@@ -8,6 +8,7 @@ registry keyed by natural keys; every problem becomes a `RowError` with its line
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,15 +34,20 @@ from deadline_watch.registry.columns import (
     looks_like_header,
     map_header,
 )
+from deadline_watch.registry.limits import DEFAULT_LIMITS, ImportLimits, quote
 from deadline_watch.registry.office_sheet import STANDING, OfficeContext, OfficeSheet
 from deadline_watch.registry.phrases import PhraseError, Recurring, Standing, interpret, year_in_title
-from deadline_watch.registry.reader import FileProblem, Row
+from deadline_watch.registry.problems import FileProblem
+from deadline_watch.registry.reader import Row
 from deadline_watch.registry.report import ImportReport
 
 KEYS = tuple(column.key for column in COLUMNS)
 LEVELS = {level.value for level in ProjectLevel}
 T = TypeVar("T")
 _PHRASE_LIMIT = Project.__table__.c.deadline_phrase.type.length
+# Project codes end up in URLs and file names: letters, digits, CJK and - _ . only, not
+# starting with a dot (documented in README "Registry file").
+PROJECT_CODE = re.compile(r"[A-Za-z0-9\u3400-\u9fff][A-Za-z0-9\u3400-\u9fff._\-]*")
 
 _LIMITS = {  # column key -> max length, from the model's column sizes
     "project_code": Project.__table__.c.code.type.length,
@@ -112,6 +118,12 @@ class ParsedRegistry:
     rows_invalid: int = 0
     file_problem: bool = False
     year: int | None = None  # a 责任分解表's year (--year or its title row)
+    last_line: int = 0  # the last spreadsheet line checked
+    stopped: bool = False  # the error limit was reached before the end of the file
+
+
+class _TooManyErrors(Exception):
+    pass
 
 
 @lru_cache(maxsize=4096)
@@ -128,18 +140,21 @@ def _is_blank(cells: list[object]) -> bool:
 
 def read_registry(rows: Iterable[Row], report: ImportReport, *,
                   progress: Callable[[], None] | None = None,
+                  limits: ImportLimits = DEFAULT_LIMITS,
                   office: Callable[[], OfficeContext] | None = None) -> ParsedRegistry:
-    """Validate every row; errors go to `report`, valid rows into the returned registry.
+    """Validate every row; errors go to `report` (up to `limits.max_errors`, then the
+    reading stops), valid rows into the returned registry.
 
     A sheet without 项目编号 is a 责任分解表: its rows are translated (`OfficeSheet`) with
     what `office()` gives (contacts, known tasks, year; asked for only then) before the same checks."""
     parsed = ParsedRegistry()
-    validator = _Validator(parsed, report)
+    validator = _Validator(parsed, report, limits)
     header: HeaderMap | None = None
     sheet: OfficeSheet | None = None
     title_years: list[int] = []
     try:
         for line, cells in rows:
+            parsed.last_line = line
             if progress is not None and line % 1000 == 0:
                 progress()
             if _is_blank(cells):
@@ -172,6 +187,13 @@ def read_registry(rows: Iterable[Row], report: ImportReport, *,
                     continue
                 cells = translated
             validator.row(line, cells)
+            if len(report.errors) >= limits.max_errors:
+                raise _TooManyErrors()
+    except _TooManyErrors:
+        del report.errors[limits.max_errors:]
+        parsed.stopped = True
+        validator.finish()
+        return parsed
     except FileProblem as problem:
         report.add_error(problem.line, problem.column, problem.value, problem.reason_zh, problem.reason_en)
         parsed.file_problem = True
@@ -211,9 +233,10 @@ def _rename(parsed: ParsedRegistry, renames: dict[str, str]) -> None:
 
 
 class _Validator:
-    def __init__(self, parsed: ParsedRegistry, report: ImportReport) -> None:
+    def __init__(self, parsed: ParsedRegistry, report: ImportReport, limits: ImportLimits) -> None:
         self.parsed = parsed
         self.report = report
+        self.max_cell_chars = limits.max_cell_chars
         self.header = HeaderMap(line=0, index={}, titles={})  # replaced by use_header()
         self.order: list[int | None] = []  # cell position of each column in KEYS order
         self.bad_projects: set[str] = set()
@@ -241,11 +264,18 @@ class _Validator:
         except TypeError:  # None or a typed XLSX cell among them
             has_nul = any(isinstance(value, str) and "\x00" in value for value in values)
         if has_nul:
-            for key, value in zip(KEYS, values):
+            for key, value in zip(KEYS, values, strict=True):
                 if isinstance(value, str) and "\x00" in value:
                     # PostgreSQL cannot store NUL; it is never meant in a spreadsheet cell
                     self.fail(line, key, value.replace("\x00", "\\0"),
                               "单元格含有空字符 (NUL)", "the cell contains a NUL character")
+            self.parsed.rows_invalid += 1
+            return
+        if any(isinstance(value, str) and len(value) > self.max_cell_chars for value in values):
+            for key, value in zip(KEYS, values, strict=True):
+                if isinstance(value, str) and len(value) > self.max_cell_chars:
+                    self.fail(line, key, value, f"单元格过长: 最多 {self.max_cell_chars} 个字符",
+                              f"cell too long: at most {self.max_cell_chars} characters")
             self.parsed.rows_invalid += 1
             return
         (code_raw, name_raw, unit_raw, lead_raw, lead_mobile_raw, owner_raw, owner_mobile_raw,
@@ -275,6 +305,10 @@ class _Validator:
             if value and len(value) > _LIMITS[key]:
                 self.fail(line, key, raw, f"过长: 最多 {_LIMITS[key]} 个字符",
                           f"too long: at most {_LIMITS[key]} characters")
+        if code and len(code) <= _LIMITS["project_code"] and not PROJECT_CODE.fullmatch(code):
+            self.fail(line, "project_code", code_raw,
+                      "项目编号只能含字母、数字、汉字和 - _ .(不以 . 开头)",
+                      "a project code may hold letters, digits, CJK and - _ . only (not starting with .)")
         owner_mobile = self.mobile(line, "owner_mobile", owner_mobile_raw)
         lead_mobile = self.mobile(line, "lead_leader_mobile", lead_mobile_raw)
         due_date = None if undated else self.day(line, "due_date", due_raw)
@@ -395,9 +429,9 @@ class _Validator:
                 self.report.add_error(
                     line, self.header.title(key), now or "",
                     f"项目 {first.code} 的 {BY_KEY[key].zh} 与第 {first.line} 行不一致"
-                    f"(第 {first.line} 行为 {before or '空'},第 {line} 行为 {now or '空'})",
+                    f"(第 {first.line} 行为 {quote(before or '空')},第 {line} 行为 {quote(now or '空')})",
                     f"project {first.code}: {key} differs from line {first.line} "
-                    f"(line {first.line} has {before or 'nothing'}, line {line} has {now or 'nothing'})",
+                    f"(line {first.line} has {quote(before or 'nothing')}, line {line} has {quote(now or 'nothing')})",
                 )
         return agree
 

@@ -8,6 +8,8 @@ from functools import lru_cache
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -17,9 +19,11 @@ from deadline_watch.board.supervision import SupervisionError
 from deadline_watch.core.context import AppContext
 from deadline_watch.core.errors import DeadlineWatchError, NotFoundError, SchemaError
 from deadline_watch.core.logs import get_logger
+from deadline_watch.core.secret_key import secret_key
 from deadline_watch.sms.factory import make_backend
 from deadline_watch.web import metrics
-from deadline_watch.web.auth import Forbidden, LoginRequired, LoginThrottle, SessionCodec, load_secret_key, unit_of_work
+from deadline_watch.web.auth import Forbidden, LoginRequired, LoginThrottle, SessionCodec, unit_of_work
+from deadline_watch.web.guard import RequestGuard, register_upload_limit
 from deadline_watch.web.official_session import OfficialCodec, OfficialCsrfError, OfficialLoginRequired
 from deadline_watch.web.rendering import STATIC_DIR, make_templates, page
 from deadline_watch.web.routes import (
@@ -74,11 +78,10 @@ def create_app(app_context: AppContext) -> FastAPI:
         openapi_url=None,
     )
     app.state.app_context = app_context
-    secret_key = load_secret_key(settings.web.secret_key)
-    app.state.session_codec = SessionCodec(secret_key, settings.web.session_max_age_hours * 3600)
-    app.state.official_codec = OfficialCodec(secret_key, settings.web.session_max_age_hours * 3600)
+    key = secret_key(settings)
+    app.state.session_codec = SessionCodec(key, settings.web.session_max_age_hours * 3600)
+    app.state.official_codec = OfficialCodec(key, settings.web.session_max_age_hours * 3600)
     app.state.templates = make_templates(settings)
-    app.state.login_throttle = LoginThrottle()
     # officials' pages: wrong link tokens, code requests and wrong codes per client address
     app.state.link_throttle = LoginThrottle(limit=20, window=timedelta(minutes=15))
     app.state.code_request_throttle = LoginThrottle(limit=10, window=timedelta(minutes=15))
@@ -108,6 +111,13 @@ def create_app(app_context: AppContext) -> FastAPI:
         if request.url.path not in ("/login",) and not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own handler echoes the input and fails (500) on bytes that are not UTF-8
+        errors = [{key: value for key, value in error.items() if key in ("type", "loc", "msg")}
+                  for error in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, _exc: LoginRequired) -> Response:
@@ -143,6 +153,10 @@ def create_app(app_context: AppContext) -> FastAPI:
         # the board speaks Chinese only; the API keeps both languages
         return page(request, "error.html", status_code=status, message=exc.message_zh)
 
+    # outermost: body limits and control characters are checked before anything else runs
+    # evidence: every file at its limit, plus the form around them
+    register_upload_limit("/m/items/", settings.evidence.max_files * settings.evidence.max_file_bytes + 1024 * 1024)
+    app.add_middleware(RequestGuard)
     get_logger().info("web.app_created", database=_safe_url(settings.database.url))
     return app
 

@@ -1,7 +1,8 @@
-"""Who is asking: signed session cookies, API tokens, CSRF checks, roles, login throttling.
+"""Who is asking: signed session cookies, API tokens, CSRF checks, roles.
 
-The session cookie (HttpOnly, SameSite=Lax) is signed with itsdangerous and holds the
-user id and that session's CSRF token. Forms send the token as `csrf_token`, API writes
+The session cookie (HttpOnly, SameSite=Lax) is signed with itsdangerous and holds a random
+session id (a row of `web_sessions`, checked on every request: logout, a new password and
+deactivation end it on the server) and that session's CSRF token. Forms send the token as `csrf_token`, API writes
 as the `X-CSRF-Token` header; requests authenticated by a per-user API token
 (`Authorization: Bearer ...`) carry no cookie and so need no CSRF token.
 """
@@ -20,12 +21,13 @@ from fastapi import Form, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
+from deadline_watch.board.logins import session_user_id
 from deadline_watch.board.reviews import pending_count
 from deadline_watch.board.users import user_for_token
 from deadline_watch.core import db
 from deadline_watch.core.clock import local_date
 from deadline_watch.core.context import AppContext
-from deadline_watch.core.secret_key import SECRET_FILE, load_secret_key  # noqa: F401  (re-exported)
+from deadline_watch.core.secret_key import SECRET_FILE, load_secret_key, secret_key_path  # noqa: F401  (re-exported)
 from deadline_watch.domain.models import User, UserRole
 
 SESSION_COOKIE = "dw_session"
@@ -111,7 +113,7 @@ class Viewer:
         return f"user:{self.username}"
 
 
-def load_viewer(session: Session, request: Request) -> Viewer:
+def load_viewer(session: Session, request: Request, *, now: datetime) -> Viewer:
     """The user behind the request's bearer token or session cookie; LoginRequired otherwise."""
     full_mobiles_for = request.app.state.app_context.settings.web.full_mobiles_for
     token = bearer_token(request)
@@ -122,8 +124,8 @@ def load_viewer(session: Session, request: Request) -> Viewer:
         return Viewer(user.id, user.username, user.role, csrf_token="", via_token=True,
                       sees_mobiles=user.role in full_mobiles_for, display_name=_display_name(user))
     payload = session_payload(request)
-    uid = payload.get("uid")
-    if not isinstance(uid, int):
+    uid = session_user_id(session, payload.get("sid"), now=now)
+    if uid is None:
         raise LoginRequired()
     user = session.get(User, uid)
     if user is None or not user.active or payload.get("pw") != password_stamp(user):
@@ -137,8 +139,8 @@ def _display_name(user: User) -> str:
 
 
 def password_stamp(user: User) -> str:
-    """A short fingerprint of the password hash and the session epoch: changing the password
-    or deactivating the account ends old sessions, and reactivating does not revive them.
+    """A short fingerprint of the password hash and the session epoch, also in the cookie:
+    besides the session row, any change of the stored hash ends old sessions.
 
     A digest of the stored hash rather than a piece of it, since the cookie is readable.
     """
@@ -194,23 +196,22 @@ def unit_of_work(
     """Open the request's one transaction, load the user and check role (and CSRF on writes)."""
     app_context: AppContext = request.app.state.app_context
     with db.transaction(app_context.sessions) as session:
-        viewer = load_viewer(session, request)
+        # local time, so notes and the like read as the supervisors' clock; stored as UTC anyway
+        now = app_context.now().astimezone(app_context.settings.tz)
+        viewer = load_viewer(session, request, now=now)
         check_role(viewer, allowed)
         if not request.url.path.startswith("/api/"):
             # the navigation shows how many officials' requests wait (one indexed count)
             request.state.pending_reviews = pending_count(session)
         if write:
             check_csrf(viewer, csrf if csrf is not None else request.headers.get(CSRF_HEADER))
-        # local time, so notes and the like read as the supervisors' clock; stored as UTC anyway
-        now = app_context.now().astimezone(app_context.settings.tz)
         yield Work(session, viewer, now, local_date(now, app_context.settings.tz), app_context)
 
 
 class LoginThrottle:
-    """Failed logins per client address in a sliding window; too many and the address waits.
-
-    Per-account locking lives in `users.authenticate` (User.failed_logins / locked_until);
-    this catches one address trying many usernames.
+    """Failures per client address in a sliding window, in this process's memory; too many
+    and the address waits. The officials' pages use it (wrong link tokens and sign-in codes);
+    board logins are throttled in the database instead (board.logins).
     """
 
     def __init__(self, limit: int = 20, window: timedelta = timedelta(minutes=15)) -> None:

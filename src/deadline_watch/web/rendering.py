@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -116,6 +116,8 @@ def make_templates(settings: Any) -> Jinja2Templates:
     env.filters["actor_zh"] = actor_zh
     env.filters["action_zh"] = labels.action_text
     env.filters["entity_zh"] = labels.entity_text
+    # a path segment: / ? # % and the rest encoded (Jinja's urlencode leaves "/" as is)
+    env.filters["segment"] = lambda value: quote(str(value), safe="")
     env.filters["query"] = lambda params: urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return templates
 

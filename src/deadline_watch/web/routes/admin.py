@@ -11,10 +11,13 @@ from fastapi.responses import Response
 
 from deadline_watch.web.auth import ADMINS, unit_of_work
 from deadline_watch.web.checked_uploads import CheckedUploads
+from deadline_watch.web.guard import UPLOAD_LIMIT, register_upload_limit
 from deadline_watch.web.rendering import page
 
 router = APIRouter(include_in_schema=False)
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_BYTES = UPLOAD_LIMIT
+# the multipart envelope around the file needs a little room beyond the file itself
+register_upload_limit("/admin/import", UPLOAD_LIMIT + 64 * 1024)
 
 
 def _checked(request: Request) -> CheckedUploads:
@@ -32,6 +35,7 @@ def import_form(request: Request) -> Response:
 
 def _run_import(request: Request, work_facts: tuple, *, filename: str, content: bytes, dry_run: bool):
     from deadline_watch.registry import ImportOptions, import_bytes
+    from deadline_watch.registry.limits import limits_from
 
     viewer, now, app_context = work_facts
     return import_bytes(
@@ -39,7 +43,7 @@ def _run_import(request: Request, work_facts: tuple, *, filename: str, content: 
         filename=filename,
         content=content,
         now=now,
-        options=ImportOptions(dry_run=dry_run),
+        options=ImportOptions(dry_run=dry_run, limits=limits_from(app_context.settings.registry)),
         actor=viewer.actor,
     )
 

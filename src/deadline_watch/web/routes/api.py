@@ -305,7 +305,7 @@ def projects(
         return ProjectPage(total=total, items=[ProjectOut(**_project_out(p)) for p in rows])
 
 
-@router.get("/projects/{code}", response_model=ProjectDetailOut,
+@router.get("/projects/{code:path}", response_model=ProjectDetailOut,
             responses={**ERRORS, 404: {"description": "no such project"}}, summary="One project")
 def project(request: Request, code: str) -> ProjectDetailOut:
     with unit_of_work(request) as work:

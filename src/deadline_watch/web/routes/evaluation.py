@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from deadline_watch.board import evaluation
+from deadline_watch.core.clock import parse_day
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.core.logs import mask_mobile
 from deadline_watch.web.auth import unit_of_work
@@ -30,10 +31,10 @@ def parse_period(start: str | None, end: str | None, *, today: date) -> tuple[da
     first = today.replace(day=1)
     next_month = (first + timedelta(days=32)).replace(day=1)
     try:
-        start_day = date.fromisoformat(start) if start else first
-        end_day = date.fromisoformat(end) if end else next_month - timedelta(days=1)
+        start_day = parse_day(start) if start else first
+        end_day = parse_day(end) if end else next_month - timedelta(days=1)
     except ValueError:
-        raise PeriodError("日期格式应为 YYYY-MM-DD", "dates must be YYYY-MM-DD") from None
+        raise PeriodError("日期应为 2000-2100 年间的 YYYY-MM-DD", "dates must be YYYY-MM-DD within 2000-2100") from None
     if end_day < start_day:
         raise PeriodError("结束日期早于开始日期", "the end date is before the start date")
     if end_day - start_day > LONGEST_PERIOD:

@@ -109,9 +109,15 @@ def completion_reply(session: Session, mobile: str, now: datetime, *, settings: 
 
 
 async def _twilio(request: Request, handler_name: str) -> Response:
+    app_context: AppContext = request.app.state.app_context
+    public_url = app_context.settings.web.public_url
+    if not public_url:
+        # the URL Twilio signed can only come from configuration, never from the Host header
+        get_logger().error("web.webhook_refused", path=request.url.path,
+                           reason="web.public_url is not set (DEADLINE_WATCH_PUBLIC_URL)")
+        return Response("web.public_url is not configured", status_code=503, media_type="text/plain")
     form = await request.form()
     params = {key: str(value) for key, value in form.items()}
-    app_context: AppContext = request.app.state.app_context
     extra: dict = {}
     if handler_name == "status":
         from deadline_watch.delivery.receipts import handle_status_callback as handler
@@ -125,9 +131,9 @@ async def _twilio(request: Request, handler_name: str) -> Response:
         lambda: handler(
             app_context.sessions,
             app_context.settings,
-            # The request URL as the app sees it; sms.callbacks.signed_url_candidates maps
-            # it onto the configured public URL that Twilio signed.
-            url=str(request.url),
+            # only the path and query come from the request; receipts.signed_url_candidates
+            # puts them after the configured public URL that Twilio signed
+            url=public_url.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             params=params,
             signature=request.headers.get("X-Twilio-Signature", ""),
             now=app_context.now(),

@@ -55,7 +55,7 @@ def project_board(
         )
 
 
-@router.get("/projects/{code}")
+@router.get("/projects/{code:path}")
 def project_page(request: Request, code: str) -> Response:
     with unit_of_work(request) as work:
         detail = project_detail(

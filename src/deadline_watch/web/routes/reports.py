@@ -7,6 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from deadline_watch.core.clock import parse_day
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.web.auth import unit_of_work
 from deadline_watch.web.rendering import page
@@ -31,9 +32,9 @@ def parse_at(text: str | None, *, today: date) -> date:
     if not text:
         return today
     try:
-        return date.fromisoformat(text)
+        return parse_day(text)
     except ValueError:
-        raise ReportRequestError("日期格式应为 YYYY-MM-DD", "the date must be YYYY-MM-DD") from None
+        raise ReportRequestError("日期应为 2000-2100 年间的 YYYY-MM-DD", "the date must be YYYY-MM-DD within 2000-2100") from None
 
 
 @router.get("/reports")
