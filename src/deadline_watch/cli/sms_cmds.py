@@ -184,7 +184,7 @@ def deliver_command(app: "AppContext", now_text: str | None, as_json: bool) -> N
 def resend_command(app: "AppContext", notification_id: int) -> None:
     """Put a failed, undelivered or cancelled SMS back in the queue for the next delivery pass."""
     from deadline_watch.core.db import transaction
-    from deadline_watch.delivery.dispatch import requeue
+    from deadline_watch.delivery.resend import requeue
 
     with transaction(app.checked_sessions()) as session:
         row = requeue(session, notification_id, now=app.now(), actor="cli")

@@ -17,7 +17,8 @@ from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.core.lease import Lease, holder_id
 from deadline_watch.core.logs import get_logger
-from deadline_watch.delivery.dispatch import DeliveryResult, run_delivery_pass
+from deadline_watch.delivery.dispatch import run_delivery_pass
+from deadline_watch.delivery.outcomes import DeliveryResult
 from deadline_watch.domain import watch_clock
 from deadline_watch.domain.workdays import fallback_years
 from deadline_watch.sms.base import SmsBackend

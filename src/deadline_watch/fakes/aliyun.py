@@ -9,6 +9,10 @@ accepted message is recorded (in memory and optionally as JSON lines, so a kille
 client's sends can be counted from another process), failures are injected on demand,
 and each message gets a delivery receipt readable through QuerySendDetails.
 The official SDK is pointed at it through `DEADLINE_WATCH_ALIYUN_BASE_URL`.
+
+Longer than 400 lines on purpose: it is one stand-in (state, injected failures, both
+actions and the HTTP handler share one lock and one message store); used only by tests,
+benchmarks and development, never by the daemon.
 """
 
 from __future__ import annotations
