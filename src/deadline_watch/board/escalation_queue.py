@@ -25,6 +25,7 @@ from deadline_watch.domain.models import (
     User,
     responsible_person_id,
 )
+from deadline_watch.domain.reachability import contact_note
 from deadline_watch.domain.workdays import escalation_days_overdue
 
 STATES = ("open", "acknowledged", "resolved", "all")
@@ -58,6 +59,7 @@ class EscalationRow:
     assignee: str | None
     last_sms_state: str | None
     pending_review: bool = False  # 待审核: an official's request waits for a supervisor
+    owner_contact: str | None = None  # "已回复退订" / "无法联系(短信被拒收)" (domain.reachability)
 
     def as_dict(self) -> dict:
         values = asdict(self)
@@ -164,9 +166,11 @@ def list_escalations(
             Unit.name.label("unit"),
             responsible.name.label("owner"),
             responsible.mobile.label("owner_mobile"),
-            User.username.label("assignee"),
+            sa.func.coalesce(User.display_name, User.username).label("assignee"),
             last_sms.label("last_sms_state"),
             Milestone.review_pending_since.is_not(None).label("pending_review"),
+            responsible.opted_out_at.label("owner_opted_out_at"),
+            responsible.unsubscribe_requested_at.label("owner_unsubscribe_requested_at"),
         )
         .select_from(Escalation)
         .join(Milestone, Milestone.id == Escalation.milestone_id)
@@ -204,6 +208,7 @@ def list_escalations(
             assignee=row.assignee,
             last_sms_state=row.last_sms_state,
             pending_review=bool(row.pending_review),
+            owner_contact=contact_note(row.owner_opted_out_at, row.owner_unsubscribe_requested_at),
         )
         for row in session.execute(statement)
     ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from deadline_watch.core.errors import DeadlineWatchError, NotFoundError
@@ -34,6 +34,7 @@ from deadline_watch.domain.models import (
     UserRole,
     responsible_person_id,
 )
+from deadline_watch.domain.reachability import contact_note
 from deadline_watch.domain.workdays import escalation_days_overdue
 
 # Resolutions a person may choose; `cancelled` and `reached` are set by the scan itself.
@@ -234,10 +235,12 @@ class EscalationDetail:
     owner: str
     owner_mobile: str | None
     lead_leader: str | None
-    assignee: str | None
+    assignee: str | None  # display name (login name when none is set)
     days_overdue: int
     notifications: list[Notification]
     history: list[AuditEvent]
+    owner_contact: str | None = None  # "已回复退订" / "无法联系(短信被拒收)" (domain.reachability)
+    lead_leader_contact: str | None = None
 
     @property
     def reached_official(self) -> bool:
@@ -249,7 +252,10 @@ def escalation_detail(session: Session, escalation_id: int, *, today: date, tz: 
     responsible = aliased(Person)
     leader = aliased(Person)
     row = session.execute(
-        select(Escalation, Milestone, Project, Unit.name, responsible, leader, User.username)
+        select(
+            Escalation, Milestone, Project, Unit.name, responsible, leader,
+            func.coalesce(User.display_name, User.username),
+        )
         .join(Milestone, Milestone.id == Escalation.milestone_id)
         .join(Project, Project.id == Milestone.project_id)
         .join(Unit, Unit.id == Project.unit_id)
@@ -299,4 +305,8 @@ def escalation_detail(session: Session, escalation_id: int, *, today: date, tz: 
         ),
         notifications=notifications,
         history=history,
+        owner_contact=contact_note(responsible_person.opted_out_at, responsible_person.unsubscribe_requested_at),
+        lead_leader_contact=(
+            contact_note(leader_person.opted_out_at, leader_person.unsubscribe_requested_at) if leader_person else None
+        ),
     )

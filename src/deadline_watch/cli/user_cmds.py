@@ -27,9 +27,12 @@ def _read_password(password_stdin: bool) -> str:
 @click.argument("username")
 @click.option("--role", type=click.Choice(["admin", "supervisor", "viewer"]), required=True)
 @click.option("--mobile", help="Mobile number; a supervisor with one is notified at escalation level 2.")
+@click.option("--display-name", help="How SMS and the board address the user, e.g. 王督查 (required with --mobile for a supervisor).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 @click.pass_obj
-def users_add(app: AppContext, username: str, role: str, mobile: str | None, password_stdin: bool) -> None:
+def users_add(
+    app: AppContext, username: str, role: str, mobile: str | None, display_name: str | None, password_stdin: bool
+) -> None:
     """Create a board account (the password is asked for, or read from stdin)."""
     from deadline_watch.board.users import add_user
     from deadline_watch.core.db import transaction
@@ -38,7 +41,14 @@ def users_add(app: AppContext, username: str, role: str, mobile: str | None, pas
     password = _read_password(password_stdin)
     with transaction(sessions) as session:
         user = add_user(
-            session, username=username, role=role, password=password, mobile=mobile, now=app.now(), actor=cli_actor()
+            session,
+            username=username,
+            role=role,
+            password=password,
+            mobile=mobile,
+            display_name=display_name,
+            now=app.now(),
+            actor=cli_actor(),
         )
         linked = f", 手机 mobile {user.person.mobile}" if user.person else ""
     click.echo(f"已创建用户 / created user {username} ({role}{linked})")
@@ -56,7 +66,7 @@ def users_list(app: AppContext) -> None:
             state = "active" if user.active else "disabled"
             token = "token" if user.api_token_hash else "-"
             mobile = user.person.mobile if user.person and user.person.mobile else "-"
-            click.echo(f"{user.username}\t{user.role}\t{state}\t{mobile}\t{token}")
+            click.echo(f"{user.username}\t{user.display_name or '-'}\t{user.role}\t{state}\t{mobile}\t{token}")
 
 
 @users_group.command("token")

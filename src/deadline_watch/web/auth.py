@@ -95,6 +95,11 @@ class Viewer:
     role: str
     csrf_token: str
     via_token: bool = False
+    display_name: str | None = None  # how the board addresses the user; the login name when unset
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username
 
     @property
     def can_act(self) -> bool:
@@ -116,7 +121,7 @@ def load_viewer(session: Session, request: Request) -> Viewer:
         user = user_for_token(session, token)
         if user is None:
             raise LoginRequired()
-        return Viewer(user.id, user.username, user.role, csrf_token="", via_token=True)
+        return Viewer(user.id, user.username, user.role, csrf_token="", via_token=True, display_name=user.display_name)
     payload = session_payload(request)
     uid = payload.get("uid")
     if not isinstance(uid, int):
@@ -124,7 +129,9 @@ def load_viewer(session: Session, request: Request) -> Viewer:
     user = session.get(User, uid)
     if user is None or not user.active or payload.get("pw") != password_stamp(user):
         raise LoginRequired()
-    return Viewer(user.id, user.username, user.role, csrf_token=str(payload.get("csrf", "")))
+    return Viewer(
+        user.id, user.username, user.role, csrf_token=str(payload.get("csrf", "")), display_name=user.display_name
+    )
 
 
 def password_stamp(user: User) -> str:
