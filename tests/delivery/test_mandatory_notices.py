@@ -17,7 +17,7 @@ from deadline_watch.delivery.inbound import apply_inbound
 from deadline_watch.domain.models import Escalation, Notification
 from deadline_watch.domain.reachability import UNREACHABLE, UNSUBSCRIBE_REQUESTED
 from deadline_watch.sms.base import OutgoingSms, SendResult
-from watch_support import RecordingBackend, at, fast_settings
+from watch_support import TZ, RecordingBackend, at, fast_settings
 
 DUE = date(2026, 12, 8)
 OWNER = "+8613800000001"
@@ -46,8 +46,8 @@ def test_a_td_reply_is_recorded_shown_to_supervisors_and_notices_keep_coming(ses
     run_tick(sessions, fast_settings(), now=at(DUE + timedelta(days=7), 9), backend=backend)
     assert sent_to_owner(backend) == 2  # level 1 and level 2, despite the reply
     with db.transaction(sessions) as session:
-        (row,), _ = list_escalations(session, today=DUE + timedelta(days=7))
-        detail = escalation_detail(session, row.id, today=DUE + timedelta(days=7))
+        (row,), _ = list_escalations(session, today=DUE + timedelta(days=7), tz=TZ)
+        detail = escalation_detail(session, row.id, today=DUE + timedelta(days=7), tz=TZ)
     assert row.owner_contact == detail.owner_contact == UNSUBSCRIBE_REQUESTED == "已回复退订"
 
 
@@ -58,7 +58,7 @@ def test_with_honour_opt_out_the_reply_stops_the_notices(sessions):
     run_tick(sessions, fast_settings(sms__honour_opt_out=True), now=at(DUE + timedelta(days=1), 9), backend=backend)
     assert sent_to_owner(backend) == 0
     with db.transaction(sessions) as session:
-        (row,), _ = list_escalations(session, today=DUE + timedelta(days=1))
+        (row,), _ = list_escalations(session, today=DUE + timedelta(days=1), tz=TZ)
     assert row.owner_contact == UNREACHABLE
 
 
@@ -81,7 +81,7 @@ def test_only_a_provider_refusal_stops_a_number_and_the_board_shows_it_unreachab
     with db.transaction(sessions) as session:
         states = sorted(session.scalars(sa.select(Notification.state).where(Notification.to_number == OWNER)))
         reasons = sorted(session.scalars(sa.select(Escalation.reason)))
-        rows, _ = list_escalations(session, today=DUE + timedelta(days=7))
+        rows, _ = list_escalations(session, today=DUE + timedelta(days=7), tz=TZ)
     # the level-2 notice was never queued: the provider's refusal stopped the number
     assert states == ["failed"] and reasons == ["overdue", "unreachable"]
     assert {row.owner_contact for row in rows} == {UNREACHABLE}
