@@ -90,6 +90,8 @@ def add_user(
         raise UserError(
             f"显示名称最多 {DISPLAY_NAME_MAX} 个字符", f"the display name has at most {DISPLAY_NAME_MAX} characters"
         )
+    if mobile:
+        _stored_mobile(mobile)  # an invalid number is refused as such, whatever else is missing
     if role == UserRole.SUPERVISOR and mobile and display_name is None:
         raise UserError(
             "接收短信的督办员需要显示名称 (--display-name,如 \"王督查\"),短信不使用登录名",
