@@ -7,7 +7,7 @@ The fake runs in its own process (`deadline-watch fake-twilio --record ...`) so 
 receive timestamps are not skewed by this process's threads; the rate figures come from
 those timestamps. Each run queues fresh rows and times `run_delivery_pass` end to end:
 claim statements, HTTP through the real twilio client, and one recording transaction per
-message.
+message. `run_benchmark` is shared with bench_aliyun.py (the same passes through the Aliyun SDK).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,9 +38,12 @@ NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai: insi
 PG_URL = os.environ.get("DEADLINE_WATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def start_fake(record: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_fake(
+    record: Path, command: str = "fake-twilio", ready: str = "DEADLINE_WATCH_TWILIO_BASE_URL"
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start `deadline-watch <command> --record`; read the exports it prints up to `ready`."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "deadline_watch", "fake-twilio", "--port", "0", "--record", str(record)],
+        [sys.executable, "-m", "deadline_watch", command, "--port", "0", "--record", str(record)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -47,10 +51,10 @@ def start_fake(record: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     )
     env: dict[str, str] = {}
     assert process.stdout is not None
-    while "DEADLINE_WATCH_TWILIO_BASE_URL" not in env:
+    while ready not in env:
         line = process.stdout.readline()
         if not line:
-            raise SystemExit("fake-twilio did not start")
+            raise SystemExit(f"{command} did not start")
         if line.startswith("export "):
             name, _, value = line[len("export ") :].strip().partition("=")
             env[name] = value
@@ -66,7 +70,8 @@ def record_count(record: Path) -> int:
     return len(record.read_text(encoding="utf-8").splitlines()) if record.exists() else 0
 
 
-def queue_rows(engine: sa.Engine, count: int, tag: str) -> None:
+def queue_rows(engine: sa.Engine, count: int, tag: str, extra: dict | None = None) -> None:
+    """`count` pending reminders; `extra` overrides columns of every row (template, body ...)."""
     with engine.begin() as connection:
         unit_id = connection.execute(
             sa.insert(Unit.__table__).values(name=f"单位{tag}", created_at=NOW).returning(Unit.__table__.c.id)
@@ -105,6 +110,7 @@ def queue_rows(engine: sa.Engine, count: int, tag: str) -> None:
                 "next_attempt_at": NOW,
                 "created_at": NOW,
                 "updated_at": NOW,
+                **(extra or {}),
             }
             for index in range(count)
         ]
@@ -112,12 +118,22 @@ def queue_rows(engine: sa.Engine, count: int, tag: str) -> None:
             connection.execute(sa.insert(Notification.__table__), rows[start : start + 1000])
 
 
-def one_run(engine, settings, record: Path, *, count: int, rate: float | None, concurrency: int) -> dict:
+def one_run(
+    engine,
+    settings,
+    record: Path,
+    *,
+    count: int,
+    rate: float | None,
+    concurrency: int,
+    make_backend: Callable = twilio_backend_from_settings,
+    row_fields: Callable[[str], dict] | None = None,
+) -> dict:
     tag = uuid.uuid4().hex[:8]
-    queue_rows(engine, count, tag)
+    queue_rows(engine, count, tag, row_fields(tag) if row_fields else None)
     sms = settings.sms.model_copy(update={"rate_per_second": rate or 1e9, "concurrency": concurrency, "batch_size": 500})
     run_settings = settings.model_copy(update={"sms": sms})
-    backend = twilio_backend_from_settings(run_settings)
+    backend = make_backend(run_settings)
     limiter = RateLimiter(rate or 1e9)
     before = record_count(record)
     started = time.perf_counter()
@@ -141,18 +157,44 @@ def one_run(engine, settings, record: Path, *, count: int, rate: float | None, c
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_arguments(doc: str, *, default_count: int = 10_000) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "pg"], default="sqlite")
-    parser.add_argument("--count", type=int, default=10_000, help="messages in the uncapped run")
+    parser.add_argument("--count", type=int, default=default_count, help="messages in the uncapped run")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--caps", default="20,100", help="comma-separated rate caps to measure (msg/s)")
     parser.add_argument("--cap-seconds", type=float, default=15.0, help="how long each capped run lasts")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
+
+def twilio_settings(env: dict[str, str]) -> Settings:
+    return Settings.model_validate({"sms": {"backend": "twilio"}, "logging": {"level": "error"}}).model_copy(
+        update={
+            "twilio": Settings().twilio.model_copy(
+                update={
+                    "account_sid": env["TWILIO_ACCOUNT_SID"],
+                    "auth_token": env["TWILIO_AUTH_TOKEN"],
+                    "from_number": env["TWILIO_FROM_NUMBER"],
+                    "base_url": env["DEADLINE_WATCH_TWILIO_BASE_URL"],
+                }
+            )
+        }
+    )
+
+
+def run_benchmark(
+    args: argparse.Namespace,
+    *,
+    fake_command: str = "fake-twilio",
+    ready: str = "DEADLINE_WATCH_TWILIO_BASE_URL",
+    settings_for: Callable[[dict[str, str]], Settings] = twilio_settings,
+    make_backend: Callable = twilio_backend_from_settings,
+    row_fields: Callable[[str], dict] | None = None,
+) -> None:
+    """The uncapped run and one run per cap against `fake_command`, printed as a table."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{fake_command}-"))
     record = workdir / "fake-received.jsonl"
-    fake, env = start_fake(record)
+    fake, env = start_fake(record, fake_command, ready)
     schema = None
     try:
         if args.database == "sqlite":
@@ -164,30 +206,15 @@ def main() -> None:
                 connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
             engine = db.make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
         db.upgrade(engine)
-        settings = Settings.model_validate(
-            {
-                "sms": {"backend": "twilio"},
-                "logging": {"level": "error"},
-            }
-        ).model_copy(
-            update={
-                "twilio": Settings().twilio.model_copy(
-                    update={
-                        "account_sid": env["TWILIO_ACCOUNT_SID"],
-                        "auth_token": env["TWILIO_AUTH_TOKEN"],
-                        "from_number": env["TWILIO_FROM_NUMBER"],
-                        "base_url": env["DEADLINE_WATCH_TWILIO_BASE_URL"],
-                    }
-                )
-            }
-        )
+        settings = settings_for(env)
         from deadline_watch.core.logs import configure_logging
 
         configure_logging("error", "json", sys.stderr)
-        runs = [one_run(engine, settings, record, count=args.count, rate=None, concurrency=args.concurrency)]
+        options = {"concurrency": args.concurrency, "make_backend": make_backend, "row_fields": row_fields}
+        runs = [one_run(engine, settings, record, count=args.count, rate=None, **options)]
         for cap in [float(value) for value in args.caps.split(",") if value]:
             count = int(cap * args.cap_seconds)
-            runs.append(one_run(engine, settings, record, count=count, rate=cap, concurrency=args.concurrency))
+            runs.append(one_run(engine, settings, record, count=count, rate=cap, **options))
         print(f"database={args.database} cpus={os.cpu_count()} python={sys.version.split()[0]}")
         print("| messages | cap msg/s | concurrency | pass s | pass msg/s | at provider msg/s | max in any 1 s | sent/failed/deferred |")
         print("|---:|---:|---:|---:|---:|---:|---:|---|")
@@ -208,4 +235,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(bench_arguments(__doc__))

@@ -24,9 +24,10 @@ def cheap_hashing(monkeypatch):
 
 def test_supervisor_with_mobile_becomes_a_supervisor_person(sessions):
     with transaction(sessions) as session:
-        user = users.add_user(session, username="李督办", role="supervisor", password="long-enough",
-                              mobile="138 0013 8000", now=NOW)
+        user = users.add_user(session, username="li.duban", role="supervisor", password="long-enough",
+                              mobile="138 0013 8000", display_name="李督办", now=NOW)
         assert user.person.mobile == "+8613800138000"
+        assert user.person.name == user.display_name == "李督办"  # SMS address the display name, not the login
         assert user.person.has_role("supervisor")
         assert user.password_hash.startswith("$argon2")
         assert session.scalars(select(AuditEvent).where(AuditEvent.action == "user.added")).one()
@@ -36,7 +37,7 @@ def test_existing_person_with_that_mobile_gains_the_supervisor_role(sessions):
     with transaction(sessions) as session:
         official = factories.person(session, name="赵主任", mobile="+8613800138001", roles="lead_leader")
         user = users.add_user(session, username="zhao", role="supervisor", password="long-enough",
-                              mobile="+8613800138001", now=NOW)
+                              mobile="+8613800138001", display_name="赵督查", now=NOW)
         assert user.person_id == official.id
         assert official.roles.split() == ["lead_leader", "supervisor"]
         assert len(session.scalars(select(Person)).all()) == 1
@@ -114,12 +115,24 @@ def test_the_scan_counts_a_supervisor_account_with_mobile_among_supervisors(sess
 
     with transaction(sessions) as session:
         users.add_user(session, username="sup", role="supervisor", password="long-enough",
-                       mobile="13800138009", now=NOW)
+                       mobile="13800138009", display_name="王督查", now=NOW)
         users.add_user(session, username="viewer", role="viewer", password="long-enough",
                        mobile="13800138010", now=NOW)
         found = supervisors(session)
         mobiles = {getattr(p, "mobile", None) for p in found}
         assert "+8613800138009" in mobiles and "+8613800138010" not in mobiles
+        assert {p.name for p in found if p.mobile == "+8613800138009"} == {"王督查"}
+
+
+def test_a_registry_person_who_becomes_a_supervisor_is_addressed_by_the_display_name(sessions):
+    from deadline_watch.watch.load import supervisors
+
+    with transaction(sessions) as session:
+        factories.person(session, name="赵主任", mobile="+8613800138011", roles="lead_leader")
+        users.add_user(session, username="zhao.login", role="supervisor", password="long-enough",
+                       mobile="+8613800138011", display_name="赵督查", now=NOW)
+        (found,) = supervisors(session)
+    assert found.name == "赵督查"
 
 
 def _events(session, action):

@@ -37,5 +37,5 @@ def test_a_board_account_refuses_a_landline_the_import_refuses(sessions, monkeyp
     assert "手机号无效" in refused.value.message_zh and "短信无法送达" in refused.value.message_zh
     with transaction(sessions) as session:
         user = users.add_user(session, username="sup", role="supervisor", password="long-enough",
-                              mobile="１３８ ００１３ ８０００", now=NOW)
+                              mobile="１３８ ００１３ ８０００", display_name="王督查", now=NOW)
         assert user.person.mobile == "+8613800138000"

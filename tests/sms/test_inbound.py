@@ -1,4 +1,4 @@
-"""Replies to our SMS: STOP/退订 opt the person out, START/UNSTOP opt back in."""
+"""Replies to our SMS: STOP/退订 are recorded (and obeyed only with sms.honour_opt_out), START/UNSTOP undo."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ PUBLIC = "https://dw.example.gov.cn"
 URL = PUBLIC + "/twilio/inbound"
 MOBILE = "+8613800138000"
 SETTINGS = Settings.model_validate({"twilio": {"auth_token": TOKEN}, "web": {"public_url": PUBLIC}})
+HONOURING = Settings.model_validate(
+    {"twilio": {"auth_token": TOKEN}, "web": {"public_url": PUBLIC}, "sms": {"honour_opt_out": True}}
+)
 
 
 def reply(body: str, from_: str = MOBILE) -> dict[str, str]:
@@ -29,10 +32,10 @@ def reply(body: str, from_: str = MOBILE) -> dict[str, str]:
     return {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "f" * 32, "From": from_, "To": "+15005550006", "Body": body, "NumMedia": "0"}
 
 
-def post(sessions, params, *, signature: str | None = "sign", now: datetime = NOW) -> int:
+def post(sessions, params, *, signature: str | None = "sign", now: datetime = NOW, settings: Settings = SETTINGS) -> int:
     if signature == "sign":
         signature = FakeTwilio(auth_token=TOKEN).signature_for(URL, params)
-    return handle_inbound(sessions, SETTINGS, url=URL, params=params, signature=signature, now=now)
+    return handle_inbound(sessions, settings, url=URL, params=params, signature=signature, now=now)
 
 
 @pytest.fixture
@@ -44,6 +47,11 @@ def official(sessions: sessionmaker[Session]) -> int:
 def opted_out_at(sessions: sessionmaker[Session], person_id: int) -> datetime | None:
     with sessions() as session:
         return session.get(Person, person_id).opted_out_at
+
+
+def unsubscribe_requested_at(sessions: sessionmaker[Session], person_id: int) -> datetime | None:
+    with sessions() as session:
+        return session.get(Person, person_id).unsubscribe_requested_at
 
 
 def audit_actions(sessions: sessionmaker[Session]) -> list[tuple[str, str]]:
@@ -76,24 +84,34 @@ def test_reply_keywords(body: str, intent: str | None) -> None:
 
 
 @pytest.mark.parametrize("body", ["STOP", "退订"])
-def test_stop_reply_marks_the_person_opted_out_with_an_audit_event(
+def test_stop_reply_is_recorded_but_does_not_stop_mandatory_notices(
     sessions: sessionmaker[Session], official: int, body: str
 ) -> None:
     assert post(sessions, reply(body)) == 204
-    assert opted_out_at(sessions, official) == NOW
-    assert audit_actions(sessions) == [("person.opted_out", "sms:reply")]
-
-
-def test_start_reply_clears_the_opt_out(sessions: sessionmaker[Session], official: int) -> None:
-    post(sessions, reply("TD"))
-    assert post(sessions, reply("START"), now=NOW + timedelta(hours=1)) == 204
+    assert unsubscribe_requested_at(sessions, official) == NOW
     assert opted_out_at(sessions, official) is None
-    assert [action for action, _ in audit_actions(sessions)] == ["person.opted_out", "person.opted_in"]
+    assert audit_actions(sessions) == [("person.unsubscribe_requested", "sms:reply")]
+
+
+@pytest.mark.parametrize("body", ["STOP", "退订"])
+def test_with_honour_opt_out_a_stop_reply_stops_the_person(sessions: sessionmaker[Session], official: int, body: str) -> None:
+    assert post(sessions, reply(body), settings=HONOURING) == 204
+    assert opted_out_at(sessions, official) == unsubscribe_requested_at(sessions, official) == NOW
+    assert audit_actions(sessions) == [("person.unsubscribe_requested", "sms:reply"), ("person.opted_out", "sms:reply")]
+
+
+def test_start_reply_clears_the_request_and_the_opt_out(sessions: sessionmaker[Session], official: int) -> None:
+    post(sessions, reply("TD"), settings=HONOURING)
+    assert post(sessions, reply("START"), now=NOW + timedelta(hours=1)) == 204
+    assert opted_out_at(sessions, official) is None and unsubscribe_requested_at(sessions, official) is None
+    assert [action for action, _ in audit_actions(sessions)] == [
+        "person.unsubscribe_requested", "person.opted_out", "person.opted_in",
+    ]
 
 
 def test_twilio_advanced_opt_out_type_is_trusted_for_custom_keywords(sessions: sessionmaker[Session], official: int) -> None:
     assert post(sessions, {**reply("不要再发了"), "OptOutType": "STOP"}) == 204
-    assert opted_out_at(sessions, official) == NOW
+    assert unsubscribe_requested_at(sessions, official) == NOW
 
 
 def test_ordinary_reply_changes_nothing(sessions: sessionmaker[Session], official: int) -> None:

@@ -31,12 +31,22 @@ def db_arg(sqlite_template, tmp_path, monkeypatch):
 
 def test_users_add_prompts_twice_and_list_shows_the_account(db_arg):
     runner = CliRunner()
-    result = runner.invoke(cli, [*db_arg, "users", "add", "zhang", "--role", "supervisor", "--mobile", "13800138000"],
+    result = runner.invoke(cli, [*db_arg, "users", "add", "zhang", "--role", "supervisor", "--mobile", "13800138000",
+                                 "--display-name", "张督查"],
                            input="long-enough\nlong-enough\n")
     assert result.exit_code == 0, result.output
     assert "created user zhang" in result.output
     listing = runner.invoke(cli, [*db_arg, "users", "list"])
-    assert "zhang\tsupervisor\tactive\t+8613800138000\t-" in listing.output
+    assert "zhang\t张督查\tsupervisor\tactive\t+8613800138000\t-" in listing.output
+
+
+def test_users_add_refuses_a_notified_supervisor_without_a_display_name(db_arg, capsys):
+    sys.stdin = io.StringIO("long-enough\n")
+    try:
+        code = main([*db_arg, "users", "add", "li", "--role", "supervisor", "--mobile", "13800138001", "--password-stdin"])
+    finally:
+        sys.stdin = sys.__stdin__
+    assert code == 1 and "--display-name" in capsys.readouterr().err
 
 
 def test_users_add_with_a_display_name_names_the_account_on_the_board(db_arg, tmp_path):

@@ -86,3 +86,28 @@ def test_a_page_past_the_end_still_reports_the_total(board):
     assert 'id="total">2</strong>' in html and codes_on(html) == []
     body = client.get("/api/escalations", params={"page": 9}).json()
     assert body["total"] == 4 and body["items"] == []
+
+
+def test_an_official_who_replied_td_is_marked_on_their_rows_and_the_escalation_page(board):
+    from sqlalchemy import select
+
+    from deadline_watch.domain.models import Person
+
+    with transaction(board.sessions) as session:
+        owner = session.scalars(select(Person).where(Person.mobile == board.seeded.owner_mobile)).one()
+        owner.unsubscribe_requested_at = NOW
+    client = board.login("super1")
+    html = client.get("/").text
+    assert html.count("已回复退订") == 1  # only GX-2026-001 belongs to that official
+    assert "已回复退订" in client.get(f"/escalations/{board.seeded.escalation_ids[0]}").text
+
+
+def test_the_board_shows_a_users_display_name_not_the_login(board):
+    from deadline_watch.board import users
+
+    with transaction(board.sessions) as session:
+        users.add_user(session, username="wang.dc", role="supervisor", password="correct-horse-1",
+                       mobile="13800138077", display_name="王督查", now=NOW)
+    client = board.login("wang.dc", "correct-horse-1")
+    html = client.get("/").text
+    assert "王督查" in html and "wang.dc" not in html

@@ -26,6 +26,7 @@ from deadline_watch.domain.models import (
     User,
     responsible_person_id,
 )
+from deadline_watch.domain.reachability import contact_note
 from deadline_watch.domain.workdays import escalation_days_overdue
 
 # resolved_open: 已办结未完成, an item resolved while its milestone is still open
@@ -64,6 +65,7 @@ class EscalationRow:
     lead_leader: str | None = None
     lead_leader_mobile: str | None = None
     milestone_open: bool = True  # the milestone is still not completed (already 办结 or not)
+    owner_contact: str | None = None  # "已回复退订" / "无法联系(短信被拒收)" (domain.reachability)
 
     def as_dict(self) -> dict:
         values = asdict(self)
@@ -198,6 +200,8 @@ def list_escalations(
             Milestone.review_pending_since.is_not(None).label("pending_review"),
             leader.name.label("lead_leader"),
             leader.mobile.label("lead_leader_mobile"),
+            responsible.opted_out_at.label("owner_opted_out_at"),
+            responsible.unsubscribe_requested_at.label("owner_unsubscribe_requested_at"),
         )
         .select_from(Escalation)
         .join(Milestone, Milestone.id == Escalation.milestone_id)
@@ -239,6 +243,7 @@ def list_escalations(
             lead_leader=row.lead_leader,
             lead_leader_mobile=row.lead_leader_mobile,
             milestone_open=row.milestone_status == "open" and row.completed_on is None,
+            owner_contact=contact_note(row.owner_opted_out_at, row.owner_unsubscribe_requested_at),
         )
         for row in session.execute(statement)
     ]

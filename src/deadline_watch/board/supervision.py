@@ -34,6 +34,7 @@ from deadline_watch.domain.models import (
     UserRole,
     responsible_person_id,
 )
+from deadline_watch.domain.reachability import contact_note
 from deadline_watch.domain.workdays import escalation_days_overdue
 
 # Resolutions a person may choose; `cancelled` and `reached` are set by the scan itself.
@@ -239,6 +240,8 @@ class EscalationDetail:
     days_overdue: int
     notifications: list[Notification]
     history: list[AuditEvent]
+    owner_contact: str | None = None  # "已回复退订" / "无法联系(短信被拒收)" (domain.reachability)
+    lead_leader_contact: str | None = None
 
     @property
     def reached_official(self) -> bool:
@@ -302,4 +305,8 @@ def escalation_detail(session: Session, escalation_id: int, *, today: date, tz: 
         ),
         notifications=notifications,
         history=history,
+        owner_contact=contact_note(responsible_person.opted_out_at, responsible_person.unsubscribe_requested_at),
+        lead_leader_contact=(
+            contact_note(leader_person.opted_out_at, leader_person.unsubscribe_requested_at) if leader_person else None
+        ),
     )

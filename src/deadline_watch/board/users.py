@@ -27,6 +27,7 @@ from deadline_watch.domain.phones import MobileError, normalize_mobile
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
+DISPLAY_NAME_MAX = 35  # an SMS template variable holds at most 35 characters (Aliyun)
 
 _hasher = PasswordHasher()
 # (hasher, hash) checked against when the username is unknown, so both paths cost one argon2
@@ -61,12 +62,16 @@ def add_user(
     role: str,
     password: str,
     mobile: str | None = None,
+    display_name: str | None = None,
     now: datetime,
     actor: str = "cli",
-    display_name: str | None = None,
 ) -> User:
     """Create a board account; with a mobile, link (or create) the Person behind it.
-    `display_name` is how the board names the account in histories (张督办)."""
+    `display_name` is how the board names the account in histories (张督办).
+
+    SMS and the board address the user by `display_name`, never by the login name, so a
+    supervisor who is notified by SMS (one with a mobile) must have one.
+    """
     username = username.strip()
     if not USERNAME.match(username):
         raise UserError(
@@ -79,14 +84,27 @@ def add_user(
             f"invalid role: {role} (choose admin, supervisor or viewer)",
         )
     check_password_rules(password)
+    display_name = (display_name or "").strip() or None
+    if display_name is not None and len(display_name) > DISPLAY_NAME_MAX:
+        raise UserError(
+            f"显示名称最多 {DISPLAY_NAME_MAX} 个字符", f"the display name has at most {DISPLAY_NAME_MAX} characters"
+        )
+    if mobile:
+        _stored_mobile(mobile)  # an invalid number is refused as such, whatever else is missing
+    if role == UserRole.SUPERVISOR and mobile and display_name is None:
+        raise UserError(
+            "接收短信的督办员需要显示名称 (--display-name,如 \"王督查\"),短信不使用登录名",
+            "a supervisor who receives SMS needs a display name (--display-name, e.g. \"王督查\"); "
+            "SMS never use the login name",
+        )
     if find_user(session, username):
         raise UserError(f"用户已存在: {username}", f"user already exists: {username}")
-    person = _person_for(session, username=username, role=role, mobile=mobile, now=now) if mobile else None
+    person = _person_for(session, name=display_name or username, role=role, mobile=mobile, now=now) if mobile else None
     user = User(
         username=username,
+        display_name=display_name,
         password_hash=hash_password(password),
         role=role,
-        display_name=(display_name or "").strip()[:100] or None,
         person=person,
         active=True,
         failed_logins=0,
@@ -101,7 +119,12 @@ def add_user(
         action="user.added",
         entity_type="user",
         entity_id=user.id,
-        after={"username": username, "role": role, "person_id": person.id if person else None},
+        after={
+            "username": username,
+            "display_name": display_name,
+            "role": role,
+            "person_id": person.id if person else None,
+        },
     )
     return user
 
@@ -123,11 +146,11 @@ def check_password_rules(password: str) -> None:
         raise UserError("密码不能含控制字符", "a password may not contain control characters")
 
 
-def _person_for(session: Session, *, username: str, role: str, mobile: str, now: datetime) -> Person:
+def _person_for(session: Session, *, name: str, role: str, mobile: str, now: datetime) -> Person:
     number = _stored_mobile(mobile)
     person = session.scalars(select(Person).where(Person.mobile == number)).first()
     if person is None:
-        person = Person(name=username, mobile=number, roles="", created_at=now)
+        person = Person(name=name, mobile=number, roles="", created_at=now)
         session.add(person)
     if role == UserRole.SUPERVISOR and not person.has_role("supervisor"):
         person.roles = " ".join([*person.roles.split(), "supervisor"])

@@ -215,6 +215,7 @@ def _add_supervisor(sessions, password: str, *, now: datetime, echo: Callable[[s
             role="supervisor",
             password=password,
             mobile=DEMO_SUPERVISOR_MOBILE,
+            display_name="张督查",
             now=now,
         )
 

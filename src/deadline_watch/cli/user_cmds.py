@@ -27,6 +27,7 @@ def _read_password(password_stdin: bool) -> str:
 @click.argument("username")
 @click.option("--role", type=click.Choice(["admin", "supervisor", "viewer"]), required=True)
 @click.option("--mobile", help="Mobile number; a supervisor with one is notified at escalation level 2.")
+@click.option("--display-name", help="How SMS and the board address the user, e.g. 王督查 (required with --mobile for a supervisor).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 @click.option("--display-name", help="How the board names the account in histories (e.g. 张督办).")
 @click.pass_obj
@@ -59,7 +60,7 @@ def users_list(app: AppContext) -> None:
             state = "active" if user.active else "disabled"
             token = "token" if user.api_token_hash else "-"
             mobile = user.person.mobile if user.person and user.person.mobile else "-"
-            click.echo(f"{user.username}\t{user.role}\t{state}\t{mobile}\t{token}")
+            click.echo(f"{user.username}\t{user.display_name or '-'}\t{user.role}\t{state}\t{mobile}\t{token}")
 
 
 @users_group.command("token")

@@ -2,9 +2,11 @@
 "完成"/"已完成" from an official (handed to `on_completed`, which the web edge wires to the
 officials' side: a completion request waiting for review).
 
-Twilio itself blocks further messages to a number that replied STOP (sends then fail
-with 21610) and answers the keyword; this module records the opt-out on the Person so
-the board shows it and the scan can stop queueing messages nobody will receive.
+督办 notices are mandatory work notifications: a STOP/退订/TD reply is recorded on the
+Person (the board shows "已回复退订") and sending goes on, unless `sms.honour_opt_out`
+asks for the reply to stop them. Only the provider refusing a number (Twilio blocks a
+number that replied STOP on its side: sends fail with 21610) stops it regardless; then
+the board shows the official as unreachable.
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deadline_watch.core.config import Settings
 from deadline_watch.core.logs import get_logger
-from deadline_watch.delivery.receipts import handle_signed_webhook, mark_opted_in, mark_opted_out
+from deadline_watch.delivery.receipts import (
+    handle_signed_webhook,
+    mark_opted_in,
+    mark_opted_out,
+    record_unsubscribe_request,
+)
 
 INBOUND_PATH = "/twilio/inbound"
 SOURCE = "sms:reply"
@@ -52,9 +59,17 @@ def reply_intent(body: str) -> str | None:
 
 
 def apply_inbound(
-    session: Session, params: Mapping[str, str], *, now: datetime, on_completed: CompletedReply | None = None
+    session: Session,
+    params: Mapping[str, str],
+    *,
+    now: datetime,
+    on_completed: CompletedReply | None = None,
+    honour_opt_out: bool = False,
 ) -> str | None:
-    """Record one incoming message; returns the intent acted on, if any."""
+    """Record one incoming message; returns the intent acted on, if any.
+
+    An opt-out reply is always recorded; it stops the notices only with `honour_opt_out`.
+    """
     sender = (params.get("From") or "").strip()
     body = params.get("Body") or ""
     # With Advanced Opt-Out on a messaging service Twilio names the keyword's meaning itself
@@ -63,7 +78,9 @@ def apply_inbound(
     intent = {"STOP": "opt_out", "START": "opt_in"}.get(opt_out_type) or reply_intent(body)
     log = get_logger()
     if intent == "opt_out":
-        mark_opted_out(session, sender, now, SOURCE)
+        record_unsubscribe_request(session, sender, now, SOURCE)
+        if honour_opt_out:
+            mark_opted_out(session, sender, now, SOURCE)
     elif intent == "opt_in":
         mark_opted_in(session, sender, now, SOURCE)
     elif intent == "completed" and on_completed is not None:
@@ -97,5 +114,5 @@ def handle_inbound(
         signature=signature,
         now=now,
         well_formed=lambda form: bool((form.get("From") or "").strip()),
-        apply=partial(apply_inbound, on_completed=on_completed),
+        apply=partial(apply_inbound, on_completed=on_completed, honour_opt_out=settings.sms.honour_opt_out),
     )

@@ -365,16 +365,46 @@ def mark_opted_out(session: Session, mobile: str, now: datetime, source: str) ->
     return person
 
 
+def record_unsubscribe_request(session: Session, mobile: str, now: datetime, source: str) -> Person | None:
+    """The person with `mobile` replied 退订/TD/STOP: recorded and shown on the board.
+
+    督办 notices are work notifications, so this alone stops nothing (`sms.honour_opt_out`
+    decides, in `delivery.inbound`). Idempotent; None when no person has that mobile.
+    """
+    person = _person_by_mobile(session, mobile)
+    if person is None:
+        get_logger().info("sms.unsubscribe_unknown", mobile=mobile, source=source)
+        return None
+    if person.unsubscribe_requested_at is not None:
+        return person
+    person.unsubscribe_requested_at = now
+    audit.record(
+        session,
+        now=now,
+        actor=source,
+        action="person.unsubscribe_requested",
+        entity_type="person",
+        entity_id=person.id,
+        before={"unsubscribe_requested_at": None},
+        after={"unsubscribe_requested_at": now},
+    )
+    get_logger().warning("sms.unsubscribe_requested", person_id=person.id, mobile=mobile, source=source)
+    return person
+
+
 def mark_opted_in(session: Session, mobile: str, now: datetime, source: str) -> Person | None:
-    """Undo `mark_opted_out` (a START/UNSTOP reply). None when no person has that mobile."""
+    """Undo `mark_opted_out` and the unsubscribe request (a START/UNSTOP reply).
+
+    None when no person has that mobile."""
     person = _person_by_mobile(session, mobile)
     if person is None:
         get_logger().info("sms.opt_in_unknown", mobile=mobile, source=source)
         return None
-    if person.opted_out_at is None:
+    if person.opted_out_at is None and person.unsubscribe_requested_at is None:
         return person
-    before = {"opted_out_at": person.opted_out_at}
+    before = {"opted_out_at": person.opted_out_at, "unsubscribe_requested_at": person.unsubscribe_requested_at}
     person.opted_out_at = None
+    person.unsubscribe_requested_at = None
     audit.record(
         session,
         now=now,
@@ -383,7 +413,7 @@ def mark_opted_in(session: Session, mobile: str, now: datetime, source: str) -> 
         entity_type="person",
         entity_id=person.id,
         before=before,
-        after={"opted_out_at": None},
+        after={"opted_out_at": None, "unsubscribe_requested_at": None},
     )
     get_logger().info("sms.opted_in", person_id=person.id, mobile=mobile, source=source)
     return person
@@ -395,6 +425,7 @@ __all__ = [
     "mark_opted_in",
     "mark_opted_out",
     "open_unreachable_escalation",
+    "record_unsubscribe_request",
     "status_callback_url",
     "verify_signature",
 ]

@@ -108,6 +108,7 @@ class FakeSms:
     content: str
     send_date: datetime  # Beijing time, as the service reports it
     segments: int
+    received_at: datetime | None = None  # wall-clock instant of acceptance (rate measurements)
     accepted_monotonic: float = field(default=0.0, repr=False)
     receipt_error: str | None = None  # the handset never got it: this code in the receipt
 
@@ -115,6 +116,7 @@ class FakeSms:
         record = asdict(self)
         record.pop("accepted_monotonic")
         record["send_date"] = self.send_date.isoformat()
+        record["received_at"] = self.received_at.isoformat() if self.received_at else None
         return record
 
 
@@ -169,6 +171,8 @@ class FakeAliyun:
         self.receipt_delay = receipt_delay  # seconds before a receipt is final (SendStatus 1 until then)
         self.record_path = Path(record_path) if record_path else None
         self.clock: Clock = clock or SystemClock(BEIJING)
+        # the real time of each acceptance, whatever `clock` says (rates in benchmarks)
+        self.wall_clock: Clock = SystemClock(ZoneInfo("UTC"))
         self.number_errors: dict[str, str] = {}  # phone (11 digits) -> error code on SendSms
         self.receipt_errors: dict[str, str] = {}  # phone -> ErrCode of a failed receipt
         self.requests_seen = 0
@@ -318,6 +322,7 @@ class FakeAliyun:
             content=content,
             send_date=self.clock.now().astimezone(BEIJING).replace(microsecond=0),
             segments=count_segments(content),
+            received_at=self.wall_clock.now(),
             accepted_monotonic=time.monotonic(),
             receipt_error=self.receipt_errors.get(phone),
         )

@@ -212,8 +212,17 @@ def supervisors(session: Session) -> list[PersonFacts]:
         .order_by(Person.id)
     )
     linked_ids = set(session.scalars(linked))
+    # SMS address a supervisor by the account's display name, never by the login name
+    display_names = dict(
+        session.execute(
+            sa.select(User.person_id, User.display_name).where(
+                User.role == "supervisor", User.active.is_(True), User.display_name.is_not(None),
+                User.person_id.is_not(None),
+            )
+        ).all()
+    )
     return [
-        PersonFacts(row.id, row.name, row.mobile, row.opted_out_at is not None)
+        PersonFacts(row.id, display_names.get(row.id) or row.name, row.mobile, row.opted_out_at is not None)
         for row in rows
         if "supervisor" in (row.roles or "").split() or row.id in linked_ids
     ]
