@@ -67,31 +67,32 @@ def _person_by_mobile(session: Session, mobile: str) -> Person | None:
     return session.scalars(sa.select(Person).where(Person.mobile == mobile.strip())).first()
 
 
+def _set_flag(session: Session, mobile: str, now: datetime, source: str, *, column: str, action: str,
+              event: str) -> Person | None:
+    """Set one of the person's instants (first one kept); None when no person has `mobile`."""
+    person = _person_by_mobile(session, mobile)
+    if person is None:
+        get_logger().info(f"{event}_unknown", mobile=mobile, source=source)
+        return None
+    if getattr(person, column) is not None:
+        return person
+    setattr(person, column, now)
+    audit.record(
+        session, now=now, actor=source, action=action, entity_type="person", entity_id=person.id,
+        before={column: None}, after={column: now},
+    )
+    get_logger().warning(event, person_id=person.id, mobile=mobile, source=source)
+    return person
+
+
 def mark_opted_out(session: Session, mobile: str, now: datetime, source: str) -> Person | None:
     """The person with `mobile` no longer receives SMS (STOP reply or Twilio 21610).
 
     Idempotent: an already opted-out person keeps the first instant. None when no person
     has that mobile.
     """
-    person = _person_by_mobile(session, mobile)
-    if person is None:
-        get_logger().info("sms.opt_out_unknown", mobile=mobile, source=source)
-        return None
-    if person.opted_out_at is not None:
-        return person
-    person.opted_out_at = now
-    audit.record(
-        session,
-        now=now,
-        actor=source,
-        action="person.opted_out",
-        entity_type="person",
-        entity_id=person.id,
-        before={"opted_out_at": None},
-        after={"opted_out_at": now},
-    )
-    get_logger().warning("sms.opted_out", person_id=person.id, mobile=mobile, source=source)
-    return person
+    return _set_flag(session, mobile, now, source, column="opted_out_at", action="person.opted_out",
+                     event="sms.opted_out")
 
 
 def record_unsubscribe_request(session: Session, mobile: str, now: datetime, source: str) -> Person | None:
@@ -100,25 +101,8 @@ def record_unsubscribe_request(session: Session, mobile: str, now: datetime, sou
     督办 notices are work notifications, so this alone stops nothing (`sms.honour_opt_out`
     decides, in `delivery.inbound`). Idempotent; None when no person has that mobile.
     """
-    person = _person_by_mobile(session, mobile)
-    if person is None:
-        get_logger().info("sms.unsubscribe_unknown", mobile=mobile, source=source)
-        return None
-    if person.unsubscribe_requested_at is not None:
-        return person
-    person.unsubscribe_requested_at = now
-    audit.record(
-        session,
-        now=now,
-        actor=source,
-        action="person.unsubscribe_requested",
-        entity_type="person",
-        entity_id=person.id,
-        before={"unsubscribe_requested_at": None},
-        after={"unsubscribe_requested_at": now},
-    )
-    get_logger().warning("sms.unsubscribe_requested", person_id=person.id, mobile=mobile, source=source)
-    return person
+    return _set_flag(session, mobile, now, source, column="unsubscribe_requested_at",
+                     action="person.unsubscribe_requested", event="sms.unsubscribe_requested")
 
 
 def mark_opted_in(session: Session, mobile: str, now: datetime, source: str) -> Person | None:
