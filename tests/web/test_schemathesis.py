@@ -9,14 +9,14 @@ import json
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 
 from deadline_watch.core.context import AppContext
 from deadline_watch.web import create_app
 
-from .conftest import PASSWORD, board_settings, login
+from .conftest import board_settings
 
 SCHEMA = schemathesis.openapi.from_dict(create_app(AppContext(board_settings())).openapi())
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
@@ -29,14 +29,6 @@ def _plain(value):
     if isinstance(value, list) and all(isinstance(item, (str, int, float, bool)) for item in value):
         return value
     return json.dumps(value, ensure_ascii=False)
-
-
-@pytest.fixture
-def admin_client(board):
-    client = board.client()
-    assert login(client, "admin1", PASSWORD).status_code == 303
-    client.headers["X-CSRF-Token"] = client.get("/api/me").json()["csrf_token"]
-    return client
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
