@@ -10,7 +10,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from deadline_watch.registry.limits import MAX_COLUMNS, Budget, ImportLimits, inspect_xlsx
+from deadline_watch.registry.limits import DAMAGED_MEMBER, MAX_COLUMNS, Budget, ImportLimits, inspect_xlsx
 from deadline_watch.registry.problems import FileProblem
 from deadline_watch.registry.source import XLSX_MAGIC, Opener, RegistrySource, Row, too_many_rows
 
@@ -29,7 +29,7 @@ def sheet_names(opener: Opener, filename: str) -> list[str]:
                 if info.file_size > _WORKBOOK_PART_LIMIT:
                     return []
                 part = archive.read(info).decode("utf-8", "replace")
-    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+    except DAMAGED_MEMBER:
         return []
     return [html.unescape(name) for name in re.findall(r"<(?:\w+:)?sheet\b[^>]*?\bname=\"([^\"]*)\"", part)]
 
