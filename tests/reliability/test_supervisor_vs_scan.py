@@ -140,9 +140,10 @@ def test_supervisor_and_scan_resolving_at_once_leave_one_true_resolution(session
     assert set(winners) <= {"supervisor", "scan"}
 
 
+# PostgreSQL only: SQLite serialises write transactions, so the scan cannot commit between a
+# supervisor's read and write there.
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_supervisor_acting_on_a_stale_read_is_refused_and_writes_nothing(backend, sessions, settings):
-    if backend == "sqlite":
-        pytest.skip("SQLite serialises write transactions: the scan cannot commit between a read and a write")
     escalation_id = overdue_item_just_completed(sessions, settings, 0)
     outcome = race(sessions, settings, escalation_id, force_stale_read=True)
     assert assert_one_clean_outcome(sessions, escalation_id, outcome) == "scan"

@@ -12,7 +12,7 @@ import factories as f
 from deadline_watch.core.config import Settings
 from deadline_watch.core.db import transaction
 from deadline_watch.delivery.inbound import handle_inbound, reply_intent
-from deadline_watch.delivery.receipts import mark_opted_out
+from deadline_watch.delivery.unreachable import mark_opted_out
 from deadline_watch.domain.models import AuditEvent, Person
 from deadline_watch.fakes.twilio import FakeTwilio, new_sid
 

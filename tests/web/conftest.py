@@ -122,3 +122,12 @@ def board(sessions: sessionmaker[Session], engine) -> Board:
     clock = FixedClock(NOW)
     app_context = AppContext(board_settings(), clock=clock, engine_override=engine)
     return Board(app_context=app_context, sessions=sessions, seeded=seeded, clock=clock)
+
+
+@pytest.fixture
+def admin_client(board):
+    """A signed-in admin's client that sends its CSRF token with every request (API tests)."""
+    client = board.client()
+    assert login(client, "admin1", PASSWORD).status_code == 303
+    client.headers["X-CSRF-Token"] = client.get("/api/me").json()["csrf_token"]
+    return client

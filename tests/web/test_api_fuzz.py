@@ -8,8 +8,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import PASSWORD, login
-
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 TEXT = st.one_of(
@@ -31,14 +29,6 @@ def operations(client):
             params = [p for p in operation.get("parameters", []) if p["in"] in ("query", "path")]
             body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             yield path, method, params, body
-
-
-@pytest.fixture
-def admin_client(board):
-    client = board.client()
-    assert login(client, "admin1", PASSWORD).status_code == 303
-    client.headers["X-CSRF-Token"] = client.get("/api/me").json()["csrf_token"]
-    return client
 
 
 def test_openapi_document_lists_the_api(admin_client):

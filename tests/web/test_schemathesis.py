@@ -9,17 +9,35 @@ import json
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
 from deadline_watch.core.context import AppContext
 from deadline_watch.web import create_app
 
-from .conftest import PASSWORD, board_settings, login
+from .conftest import board_settings
 
-SCHEMA = schemathesis.openapi.from_dict(create_app(AppContext(board_settings())).openapi())
+SPEC = create_app(AppContext(board_settings())).openapi()
+SCHEMA = schemathesis.openapi.from_dict(SPEC)
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
+
+
+def _takes_input(operation) -> bool:
+    """Whether invalid input exists: a body, or a parameter constrained beyond "any string"
+    (a GET /api/projects/{code} accepts every string, so no case of it is invalid)."""
+    described = SPEC["paths"][operation.path][operation.method.lower()]
+    loose = {"type", "title", "default"}
+    constrained = [p for p in described.get("parameters", [])
+                   if p["schema"].get("type") != "string" or set(p["schema"]) - loose]
+    return bool(described.get("requestBody") or constrained)
+
+
+CASES = [
+    pytest.param(operation, mode, id=f"{operation.method.upper()} {operation.path}-{label}")
+    for operation in OPERATIONS
+    for mode, label in ((GenerationMode.POSITIVE, "valid"), (GenerationMode.NEGATIVE, "invalid"))
+    if mode is GenerationMode.POSITIVE or _takes_input(operation)
+]
 
 
 def _plain(value):
@@ -31,16 +49,7 @@ def _plain(value):
     return json.dumps(value, ensure_ascii=False)
 
 
-@pytest.fixture
-def admin_client(board):
-    client = board.client()
-    assert login(client, "admin1", PASSWORD).status_code == 303
-    client.headers["X-CSRF-Token"] = client.get("/api/me").json()["csrf_token"]
-    return client
-
-
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
-@pytest.mark.parametrize("operation", OPERATIONS, ids=[f"{op.method.upper()} {op.path}" for op in OPERATIONS])
+@pytest.mark.parametrize(("operation", "mode"), CASES)
 def test_no_input_makes_an_operation_answer_500(admin_client, operation, mode):
     @settings(max_examples=6, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
@@ -59,7 +68,4 @@ def test_no_input_makes_an_operation_answer_500(admin_client, operation, mode):
         response = admin_client.request(kwargs["method"], kwargs["url"], **request)
         assert response.status_code < 500, (kwargs["method"], kwargs["url"], request, response.text[:300])
 
-    try:
-        run()
-    except Unsatisfiable:  # an operation without parameters or body has no invalid input
-        pytest.skip("no invalid input exists for this operation")
+    run()

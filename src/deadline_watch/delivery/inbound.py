@@ -20,12 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deadline_watch.core.config import Settings
 from deadline_watch.core.logs import get_logger
-from deadline_watch.delivery.receipts import (
-    handle_signed_webhook,
-    mark_opted_in,
-    mark_opted_out,
-    record_unsubscribe_request,
-)
+from deadline_watch.delivery.receipts import handle_signed_webhook
+from deadline_watch.delivery.unreachable import mark_opted_in, mark_opted_out, record_unsubscribe_request
 
 INBOUND_PATH = "/twilio/inbound"
 SOURCE = "sms:reply"

@@ -21,6 +21,7 @@ from deadline_watch.core.errors import SmsError
 from deadline_watch.core.logs import get_logger
 from deadline_watch.delivery.reconcile import mark_sent, mark_sent_many, provider_id_taken
 from deadline_watch.delivery.retry import ErrorClass, backoff_seconds, classify
+from deadline_watch.delivery.unreachable import mark_opted_out, open_unreachable_escalation
 from deadline_watch.domain.models import Notification, NotificationState
 from deadline_watch.domain.workdays import send_window_opening
 from deadline_watch.sms.base import SendResult
@@ -236,9 +237,6 @@ def _fail(session: Session, row: ClaimedRow, *, now: datetime, error: str, code:
     failed = _end_claim(session, row, now=now, state=NotificationState.FAILED, last_error=error, provider_error_code=code)
     if failed != 1:
         return
-    # shared with the status callbacks (imported here: only a failure needs the twilio library)
-    from deadline_watch.delivery.receipts import mark_opted_out, open_unreachable_escalation
-
     if code == OPTED_OUT_CODE:
         # the provider's opt-out list is the source of truth: record it on the person
         mark_opted_out(session, row.to_number, now, "twilio:21610")

@@ -21,17 +21,13 @@ from twilio.request_validator import RequestValidator
 from deadline_watch.core import db
 from deadline_watch.core.config import Settings
 from deadline_watch.core.logs import get_logger
-from deadline_watch.domain import audit
-from deadline_watch.domain.board_items import insert_board_item, resolve, unresolved_by_key
-from deadline_watch.domain.models import (
-    EscalationReason,
-    EscalationState,
-    Notification,
-    NotificationState,
-    Person,
-    Resolution,
-    WebhookReplay,
+from deadline_watch.delivery.unreachable import (
+    mark_opted_out,
+    open_unreachable_escalation,
+    resolve_unreachable_escalation,
 )
+from deadline_watch.domain import audit
+from deadline_watch.domain.models import Notification, NotificationState, WebhookReplay
 from deadline_watch.sms.error_codes import (
     DELIVERY_RETRY_MINUTES,
     MAX_DELIVERY_RETRIES,
@@ -290,142 +286,9 @@ def _requeue_for_delivery_retry(
     )
 
 
-def unreachable_key(notification_id: int) -> str:
-    return f"unreachable:{notification_id}"
-
-
-def open_unreachable_escalation(
-    session: Session, notification: Notification, *, now: datetime, actor: str, detail: str
-) -> int | None:
-    """Put "cannot reach the official" on the board for this message; None if already there."""
-    escalation_id = insert_board_item(
-        session,
-        dedup_key=unreachable_key(notification.id),
-        milestone_id=notification.milestone_id,
-        reason=EscalationReason.UNREACHABLE.value,
-        due_date=notification.due_date,
-        level=notification.level or 1,
-        now=now,
-        actor=actor,
-        notes=detail,
-        raised_at=now,
-        audit_after={
-            "milestone_id": notification.milestone_id,
-            "reason": EscalationReason.UNREACHABLE.value,
-            "notification_id": notification.id,
-            "due_date": notification.due_date,
-            "state": EscalationState.OPEN.value,
-            "detail": detail,
-        },
-    )
-    if escalation_id is not None:
-        db.log_after_commit(
-            session, "warning", "escalation.unreachable", escalation_id=escalation_id,
-            notification_id=notification.id, detail=detail,
-        )
-    return escalation_id
-
-
-def resolve_unreachable_escalation(session: Session, notification: Notification, *, now: datetime, actor: str) -> bool:
-    """A late delivery receipt: the official was reached after all; close the board item."""
-    current = unresolved_by_key(session, unreachable_key(notification.id))
-    if current is None:
-        return False
-    return resolve(session, current, Resolution.REACHED.value, now=now, actor=actor)
-
-
-def _person_by_mobile(session: Session, mobile: str) -> Person | None:
-    return session.scalars(sa.select(Person).where(Person.mobile == mobile.strip())).first()
-
-
-def mark_opted_out(session: Session, mobile: str, now: datetime, source: str) -> Person | None:
-    """The person with `mobile` no longer receives SMS (STOP reply or Twilio 21610).
-
-    Idempotent: an already opted-out person keeps the first instant. None when no person
-    has that mobile.
-    """
-    person = _person_by_mobile(session, mobile)
-    if person is None:
-        get_logger().info("sms.opt_out_unknown", mobile=mobile, source=source)
-        return None
-    if person.opted_out_at is not None:
-        return person
-    person.opted_out_at = now
-    audit.record(
-        session,
-        now=now,
-        actor=source,
-        action="person.opted_out",
-        entity_type="person",
-        entity_id=person.id,
-        before={"opted_out_at": None},
-        after={"opted_out_at": now},
-    )
-    get_logger().warning("sms.opted_out", person_id=person.id, mobile=mobile, source=source)
-    return person
-
-
-def record_unsubscribe_request(session: Session, mobile: str, now: datetime, source: str) -> Person | None:
-    """The person with `mobile` replied 退订/TD/STOP: recorded and shown on the board.
-
-    督办 notices are work notifications, so this alone stops nothing (`sms.honour_opt_out`
-    decides, in `delivery.inbound`). Idempotent; None when no person has that mobile.
-    """
-    person = _person_by_mobile(session, mobile)
-    if person is None:
-        get_logger().info("sms.unsubscribe_unknown", mobile=mobile, source=source)
-        return None
-    if person.unsubscribe_requested_at is not None:
-        return person
-    person.unsubscribe_requested_at = now
-    audit.record(
-        session,
-        now=now,
-        actor=source,
-        action="person.unsubscribe_requested",
-        entity_type="person",
-        entity_id=person.id,
-        before={"unsubscribe_requested_at": None},
-        after={"unsubscribe_requested_at": now},
-    )
-    get_logger().warning("sms.unsubscribe_requested", person_id=person.id, mobile=mobile, source=source)
-    return person
-
-
-def mark_opted_in(session: Session, mobile: str, now: datetime, source: str) -> Person | None:
-    """Undo `mark_opted_out` and the unsubscribe request (a START/UNSTOP reply).
-
-    None when no person has that mobile."""
-    person = _person_by_mobile(session, mobile)
-    if person is None:
-        get_logger().info("sms.opt_in_unknown", mobile=mobile, source=source)
-        return None
-    if person.opted_out_at is None and person.unsubscribe_requested_at is None:
-        return person
-    before = {"opted_out_at": person.opted_out_at, "unsubscribe_requested_at": person.unsubscribe_requested_at}
-    person.opted_out_at = None
-    person.unsubscribe_requested_at = None
-    audit.record(
-        session,
-        now=now,
-        actor=source,
-        action="person.opted_in",
-        entity_type="person",
-        entity_id=person.id,
-        before=before,
-        after={"opted_out_at": None, "unsubscribe_requested_at": None},
-    )
-    get_logger().info("sms.opted_in", person_id=person.id, mobile=mobile, source=source)
-    return person
-
-
 __all__ = [
     "apply_status_callback",
     "handle_status_callback",
-    "mark_opted_in",
-    "mark_opted_out",
-    "open_unreachable_escalation",
-    "record_unsubscribe_request",
     "status_callback_url",
     "verify_signature",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
@@ -19,6 +20,10 @@ from deadline_watch.registry.problems import FileProblem
 from deadline_watch.registry.report import QUOTED_CHARS
 
 MB = 1024 * 1024
+# What reading one member of a damaged or foreign zip may raise (a bad local header, a
+# corrupt deflate stream, a truncated file, an unsupported method or encryption).
+DAMAGED_MEMBER = (KeyError, OSError, ValueError, EOFError, RuntimeError, NotImplementedError,
+                  zipfile.BadZipFile, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ def _sheet_paths(archive: zipfile.ZipFile, sheet: str | None) -> list[str]:
     try:
         workbook = fromstring(archive.read("xl/workbook.xml"))
         relations = fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ParseError, zipfile.BadZipFile, OSError, ValueError):
+    except (ParseError, *DAMAGED_MEMBER):
         return every
     targets = {element.get("Id"): element.get("Target", "") for element in relations
                if element.tag.endswith("Relationship")}

@@ -3,7 +3,8 @@
 CSV: the encoding is detected (UTF-8 with or without BOM, UTF-16 with BOM, else GB18030,
 which covers GBK and GB2312) unless forced. XLSX: openpyxl in read-only mode, first sheet
 unless one is named. Problems that make the whole file unreadable raise `FileProblem`,
-which the importer turns into a report entry, never a traceback.
+which the importer turns into a report entry, never a traceback. The .xlsx side is
+`xlsx_reader`; the types both share are in `source`.
 """
 
 from __future__ import annotations
@@ -11,49 +12,29 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from deadline_watch.domain.sheet_cells import restore_csv_text
-from deadline_watch.registry.limits import DEFAULT_LIMITS, MAX_COLUMNS, Budget, ImportLimits, inspect_xlsx
+from deadline_watch.registry.limits import DEFAULT_LIMITS, Budget, ImportLimits
 from deadline_watch.registry.problems import FileProblem
+from deadline_watch.registry.source import (
+    CHUNK,
+    OLE_MAGIC,
+    XLSX_MAGIC,
+    Opener,
+    RegistrySource,
+    Row,
+    too_many_rows,
+)
+from deadline_watch.registry.xlsx_reader import open_xlsx, sheet_names
 
-__all__ = ["FileProblem", "RegistrySource", "open_registry"]
-
-CHUNK = 1 << 20
-XLSX_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls / .et format
-
-Opener = Callable[[], BinaryIO]
-Row = tuple[int, list[object]]
+__all__ = ["FileProblem", "Opener", "RegistrySource", "Row", "open_registry", "sheet_names"]
 
 # One cell is at most a few thousand characters (ImportLimits.max_cell_chars); the csv
 # module's own limit stops a runaway quoted cell long before it fills the memory.
 CSV_FIELD_LIMIT = 1 << 16
 csv.field_size_limit(CSV_FIELD_LIMIT)
-
-
-@dataclass
-class RegistrySource:
-    """An opened registry: its kind, the encoding used (CSV), and its rows."""
-
-    kind: str  # "csv" | "xlsx"
-    rows: Iterator[Row]
-    encoding: str | None = None
-    sheet: str | None = None
-    total: int | None = None  # bytes (CSV) or rows (XLSX), for a progress bar
-    position: Callable[[], int] = field(default=lambda: 0)
-    release: Callable[[], None] = field(default=lambda: None)
-    lines: int | None = None  # spreadsheet lines in the file, when known: "rows not checked"
-
-    def close(self) -> None:
-        """Stop reading and release the file, whether or not every row was read."""
-        close = getattr(self.rows, "close", None)
-        if close is not None:
-            close()
-        self.release()
 
 
 def open_registry(opener: Opener, filename: str, *, encoding: str | None = None,
@@ -72,33 +53,8 @@ def open_registry(opener: Opener, filename: str, *, encoding: str | None = None,
             "the old .xls format is not supported: save the sheet as .xlsx or CSV",
         )
     if head.startswith(XLSX_MAGIC) or lower.endswith((".xlsx", ".xlsm")):
-        return _open_xlsx(opener, sheet, limits, budget)
+        return open_xlsx(opener, sheet, limits, budget)
     return _open_csv(opener, encoding, limits, budget)
-
-
-def sheet_names(opener: Opener, filename: str) -> list[str]:
-    """The sheets of an .xlsx registry, read from the workbook part alone (nothing else of a
-    possibly hostile file is expanded); empty for CSV or a file that cannot be read —
-    `open_registry` says what is wrong with those."""
-    import html
-    import zipfile
-
-    try:
-        with opener() as stream:
-            if not (stream.read(8).startswith(XLSX_MAGIC) or filename.lower().endswith((".xlsx", ".xlsm"))):
-                return []
-            stream.seek(0)
-            with zipfile.ZipFile(stream) as archive:
-                info = archive.getinfo("xl/workbook.xml")
-                if info.file_size > _WORKBOOK_PART_LIMIT:
-                    return []
-                part = archive.read(info).decode("utf-8", "replace")
-    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
-        return []
-    return [html.unescape(name) for name in re.findall(r"<(?:\w+:)?sheet\b[^>]*?\bname=\"([^\"]*)\"", part)]
-
-
-_WORKBOOK_PART_LIMIT = 1 << 20
 
 
 # ---------------------------------------------------------------- CSV
@@ -285,21 +241,13 @@ def _csv_rows(text: io.TextIOWrapper, delimiter: str, limits: ImportLimits, budg
                 ) from None
             line += 1
             if line > limits.max_rows:
-                _too_many_rows(limits)
+                too_many_rows(limits)
             if line % 1000 == 0:
                 budget.check(line)
             # export neutralises formula-like text with an apostrophe: read it back as written
             if any(cell[:1] == "'" for cell in record):
                 record = [restore_csv_text(cell) for cell in record]
             yield line, record
-
-
-def _too_many_rows(limits: ImportLimits) -> None:
-    raise FileProblem(
-        f"文件超过 {limits.max_rows} 行,请拆分后导入",
-        f"the file has more than {limits.max_rows} rows; split it",
-        line=limits.max_rows + 1,
-    )
 
 
 def _size(raw: BinaryIO) -> int | None:
@@ -317,112 +265,3 @@ def _tell(raw: BinaryIO) -> int:
         return raw.tell()
     except (OSError, ValueError):
         return 0
-
-
-# ---------------------------------------------------------------- XLSX
-
-def _open_xlsx(opener: Opener, sheet: str | None, limits: ImportLimits, budget: Budget) -> RegistrySource:
-    import openpyxl
-
-    with opener() as probe:
-        scan = inspect_xlsx(probe, sheet, limits, budget)
-    stream = opener()
-    try:
-        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged or foreign file
-        stream.close()
-        raise FileProblem(
-            f"无法打开 Excel 文件: {type(exc).__name__}",
-            f"cannot open the Excel file: {type(exc).__name__}: {exc}"[:300],
-        ) from None
-    names = workbook.sheetnames
-    if sheet is not None and sheet not in names:
-        workbook.close()
-        stream.close()
-        raise FileProblem(
-            f"没有名为 {sheet} 的工作表;现有: {'、'.join(names)}"[:500],
-            f"no sheet named {sheet}; the workbook has: {', '.join(names)}"[:500],
-            value=sheet,
-        )
-    if not workbook.worksheets:
-        workbook.close()
-        stream.close()
-        raise FileProblem("工作簿中没有工作表", "the workbook has no worksheet")
-    worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
-    # the stored dimension is sometimes wrong ("A1") in files written by other tools
-    if hasattr(worksheet, "reset_dimensions"):
-        worksheet.reset_dimensions()
-    progress = {"row": 0}
-    return RegistrySource(
-        kind="xlsx",
-        rows=_xlsx_rows(workbook, worksheet, stream, progress, scan.merged if scan else [], limits, budget),
-        sheet=worksheet.title,
-        total=scan.last_row if scan else None,
-        position=lambda: progress["row"],
-        release=lambda: (workbook.close(), stream.close()),
-        lines=scan.last_row if scan else None,
-    )
-
-
-MergedRange = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col (1-based)
-
-
-def _fill_merged(line: int, values: list[object], merged: list[MergedRange],
-                 anchors: dict[tuple[int, int], object]) -> list[object]:
-    """Give every cell of a merged range the value of its top-left cell."""
-    for min_row, min_col, max_row, max_col in merged:
-        if not min_row <= line <= max_row:
-            continue
-        if line == min_row:
-            anchor = values[min_col - 1] if min_col - 1 < len(values) else None
-            anchors[(min_row, min_col)] = anchor
-        else:
-            anchor = anchors.get((min_row, min_col))
-        if len(values) < max_col:
-            values.extend([None] * (max_col - len(values)))
-        for column in range(min_col, max_col + 1):
-            values[column - 1] = anchor
-    return values
-
-
-def _xlsx_rows(workbook, worksheet, stream: BinaryIO, progress: dict,
-               merged: list[MergedRange], limits: ImportLimits, budget: Budget) -> Iterator[Row]:
-    line = 0
-    anchors: dict[tuple[int, int], object] = {}
-    # ranges by first row so that each row only looks at the ranges it can be in
-    merged.sort()
-    active: list[MergedRange] = []
-    upcoming = iter(merged)
-    pending = next(upcoming, None)
-    try:
-        # max_col: cells right of the registry's possible columns are never read into a row
-        rows = worksheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True)
-        while True:
-            try:
-                values = next(rows)
-            except StopIteration:
-                return
-            except Exception as exc:  # a damaged sheet XML surfaces here, mid-stream
-                raise FileProblem(
-                    f"Excel 文件第 {line + 1} 行附近已损坏",
-                    f"the Excel file is damaged near row {line + 1}: {type(exc).__name__}",
-                    line=line + 1,
-                ) from None
-            line += 1
-            if line > limits.max_rows:
-                _too_many_rows(limits)
-            if line % 1000 == 0:
-                budget.check(line)
-            progress["row"] = line
-            cells = list(values)
-            if merged:
-                while pending is not None and pending[0] <= line:
-                    active.append(pending)
-                    pending = next(upcoming, None)
-                active = [span for span in active if span[2] >= line]
-                if active:
-                    cells = _fill_merged(line, cells, active, anchors)
-            yield line, cells
-    finally:
-        workbook.close()
-        stream.close()
