@@ -354,3 +354,16 @@ def test_fake_aliyun_command_prints_the_environment_and_records(tmp_path):
 def test_every_kind_sent_has_a_template_text():
     sent = {kind_of(name) for name in TEMPLATES} | {kind_of(name, linked=True) for name in LINKED_TEMPLATES}
     assert set(TEMPLATE_TEXTS) == sent | {"sign_in_code"}
+
+
+def test_aliyun_templates_command_prints_each_required_text_with_the_deployments_link_prefix(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "deadline-watch.toml"
+    config.write_text(f'[web]\npublic_url = "{PUBLIC_URL}/"\n', encoding="utf-8")
+    monkeypatch.delenv("DEADLINE_WATCH_PUBLIC_URL", raising=False)
+    assert main(["--config", str(config), "aliyun-templates"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    printed = dict(zip((line.removeprefix("# ") for line in lines[0::2]), lines[1::2], strict=True))
+    assert set(printed) == {"reminder", "escalation_owner", "escalation_lead_leader", "escalation_supervisor",
+                            "reminder_link", "escalation_owner_link", "escalation_lead_leader_link", *OFFICIALS_KINDS}
+    assert printed["reminder_link"].endswith(" https://dw.example.gov.cn/m/${token}")
+    assert printed["reminder"] == TEMPLATE_TEXTS["reminder"] and "{link_prefix}" not in "".join(printed.values())

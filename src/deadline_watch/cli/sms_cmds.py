@@ -1,4 +1,5 @@
-"""SMS commands: `deliver` (one delivery pass), `resend` (requeue a failed SMS), `fake-twilio`, `fake-aliyun`."""
+"""SMS commands: `deliver` (one delivery pass), `resend` (requeue a failed SMS), `fake-twilio`, `fake-aliyun`,
+`aliyun-templates` (the texts to file with Alibaba Cloud)."""
 
 from __future__ import annotations
 
@@ -127,6 +128,17 @@ def fake_aliyun_command(
         click.echo(f"# stopped; {len(fake.messages)} message(s) accepted", err=True)
 
 
+@click.command("aliyun-templates")
+@click.pass_obj
+def aliyun_templates_command(app: "AppContext") -> None:
+    """Print the Alibaba Cloud template texts this configuration needs, to file exactly as shown."""
+    from deadline_watch.sms.aliyun_backend import texts_to_file
+
+    for kind, text in texts_to_file(app.settings):
+        click.echo(f"# {kind}")
+        click.echo(text)
+
+
 @click.command("deliver")
 @click.option("--now", "now_text", metavar="INSTANT",
               help="Deliver as if it were this instant (ISO 8601; without an offset: the configured timezone).")
@@ -195,5 +207,6 @@ def register(group: click.Group) -> None:
     """Add this module's commands to the top-level group."""
     group.add_command(fake_twilio_command)
     group.add_command(fake_aliyun_command)
+    group.add_command(aliyun_templates_command)
     group.add_command(deliver_command)
     group.add_command(resend_command)

@@ -28,7 +28,14 @@ from deadline_watch.core.config import Settings
 from deadline_watch.core.errors import ConfigError, SmsError
 from deadline_watch.core.logs import mask_mobile
 from deadline_watch.domain.links import link_prefix
-from deadline_watch.sms.aliyun_templates import OFFICIALS_KINDS, TEMPLATE_TEXTS, kind_of, link_kinds, variables
+from deadline_watch.sms.aliyun_templates import (
+    OFFICIALS_KINDS,
+    TEMPLATE_TEXTS,
+    kind_of,
+    link_kinds,
+    template_text,
+    variables,
+)
 from deadline_watch.sms.base import OutgoingSms, SendResult
 from deadline_watch.sms.messages import VARIABLE_LIMIT
 
@@ -74,6 +81,13 @@ def required_kinds(settings: Settings) -> list[str]:
         kinds.extend(link_kinds(kinds))
         kinds.extend(OFFICIALS_KINDS)
     return kinds
+
+
+def texts_to_file(settings: Settings) -> list[tuple[str, str]]:
+    """(kind, text) of every template this configuration needs approved, the link prefix
+    (`<web.public_url>/m/`) written into the `*_link` texts."""
+    prefix = link_prefix(settings.web.public_url) if settings.web.public_url else None
+    return [(kind, template_text(kind, prefix)) for kind in required_kinds(settings)]
 
 
 def require_aliyun_settings(settings: Settings) -> None:
