@@ -18,7 +18,7 @@ from deadline_watch.core.errors import ConfigError, SmsError
 from deadline_watch.fakes.aliyun import FakeAliyun, Scripted
 from deadline_watch.sms.aliyun_backend import mainland_number, require_aliyun_settings
 from deadline_watch.domain.links import link_prefix, link_url
-from deadline_watch.sms.aliyun_templates import OFFICIALS_KINDS, TEMPLATE_TEXTS, fill, kind_of, variables
+from deadline_watch.sms.aliyun_templates import OFFICIALS_KINDS, TEMPLATE_TEXTS, fill, kind_of, template_text, variables
 from deadline_watch.sms.error_codes import ErrorClass, classify
 from deadline_watch.sms.messages import LINKED_TEMPLATES, clear_template_cache, date_text, level_text, render_sms
 from deadline_watch.sms.segments import count_segments
@@ -367,3 +367,11 @@ def test_aliyun_templates_command_prints_each_required_text_with_the_deployments
                             "reminder_link", "escalation_owner_link", "escalation_lead_leader_link", *OFFICIALS_KINDS}
     assert printed["reminder_link"].endswith(" https://dw.example.gov.cn/m/${token}")
     assert printed["reminder"] == TEMPLATE_TEXTS["reminder"] and "{link_prefix}" not in "".join(printed.values())
+
+
+def test_docs_show_every_text_exactly_as_it_is_to_be_filed():
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sms.md").read_text(encoding="utf-8")
+    for kind in TEMPLATE_TEXTS:
+        assert f"| `{kind}` | `{template_text(kind, link_prefix(PUBLIC_URL))}` |" in docs, kind
