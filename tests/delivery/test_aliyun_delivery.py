@@ -13,11 +13,12 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 import factories as f
-from aliyun_support import SIGN_NAME, TEMPLATE_CODES, aliyun_settings, approved_fake, backend_for
+from aliyun_support import PUBLIC_URL, SIGN_NAME, TEMPLATE_CODES, aliyun_settings, approved_fake, backend_for
 from deadline_watch.core import db
 from deadline_watch.daemon.tick import run_tick
 from deadline_watch.delivery.dispatch import run_delivery_pass
 from deadline_watch.domain.models import Escalation, Notification
+from deadline_watch.domain.links import link_prefix
 from deadline_watch.sms.aliyun_templates import fill, kind_of
 from watch_support import at
 
@@ -78,8 +79,36 @@ def test_a_days_reminders_and_escalations_go_out_once_each_with_their_template_a
     assert reminder.template_params["remaining"] == "剩余7天"
     assert reminder.template_params["contact"] == "督查室 028-12345678"
     assert all(len(value) <= 35 for row in outbox for value in row.template_params.values())
+    # without web.public_url no row carries a link: the plain templates, with the contact
+    assert not any("link" in row.template_params or "token" in by_out_id[str(row.id)].params for row in outbox)
     supervisor = next(row for row in outbox if row.template == "escalation_supervisors")
     assert supervisor.template_params["level"] == "二级" and supervisor.template_params["overdue"] == "7"
+
+
+def test_with_a_public_url_officials_get_the_link_template_and_only_the_token(sessions):
+    people = day_of_work(sessions)
+    with approved_fake(NOW) as fake:
+        settings = aliyun_settings(fake, public_url=PUBLIC_URL)
+        run_tick(sessions, settings, now=NOW, backend=backend_for(fake, settings))
+        sent = {message.out_id: message for message in fake.messages}
+    outbox = rows(sessions)
+    assert len(sent) == len(outbox) == 4
+    prefix = link_prefix(PUBLIC_URL)
+    for row in outbox:
+        message = sent[str(row.id)]
+        assert message.content == row.body  # the handset shows the outbox's text, link included
+        if row.template == "escalation_supervisors":  # the supervisors' notice carries no link
+            assert message.template_code == TEMPLATE_CODES["escalation_supervisor"] and "token" not in message.params
+            continue
+        link = row.template_params["link"]
+        assert link.startswith(prefix) and row.body.endswith(" " + link)
+        assert message.template_code == TEMPLATE_CODES[kind_of(row.template, linked=True)]
+        assert message.params["token"] == link.removeprefix(prefix) and len(message.params["token"]) == 24
+        assert "link" not in message.params and "contact" not in message.params
+        assert all(len(value) <= 35 for value in message.params.values())
+    reminder = next(row for row in outbox if row.template == "reminder")
+    assert reminder.recipient_id == people["owner"]
+    assert sent[str(reminder.id)].template_code == TEMPLATE_CODES["reminder_link"]
 
 
 def test_throttling_is_retried_with_backoff_and_sent_once(sessions):

@@ -9,27 +9,28 @@ with QuerySendDetails (number + date, matched by OutId) before any re-send.
 from __future__ import annotations
 
 import json
-import random
-import signal
-import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from delivery_child import counts, run_deliver, start_deliver, write_config
+from crash_harness import (
+    CRASH_POINTS,
+    MOBILES,
+    NOW,
+    kill_at_random_moments_then_finish,
+    kill_at_then_restart,
+    states,
+)
+from delivery_child import counts, run_deliver, write_config
 
 from aliyun_support import CONTACT, SIGN_NAME, TEMPLATE_CODES, approved_fake
 from deadline_watch.core.db import transaction
 from deadline_watch.domain.models import Notification
 from deadline_watch.fakes.aliyun import Scripted
 from deadline_watch.sms.aliyun_templates import variables
-from delivery_rows import age_claims, queue
-
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, inside the send window
-AFTER_TIMEOUT = timedelta(seconds=301)
-MOBILES = [f"+86139{n:08d}" for n in range(1, 6)]
+from delivery_rows import queue
 ALIYUN_SMS = f'contact = "{CONTACT}"\n'
 ALIYUN_TABLE = f'[sms.aliyun]\nsign_name = "{SIGN_NAME}"\ntemplates = {{ ' + ", ".join(
     f'{kind} = "{code}"' for kind, code in TEMPLATE_CODES.items()
@@ -59,11 +60,6 @@ def recorded(path: Path) -> Counter[str]:
     return Counter(json.loads(line)["out_id"] for line in path.read_text(encoding="utf-8").splitlines() if line)
 
 
-def states(sessions) -> dict[str, int]:
-    with transaction(sessions) as session:
-        return dict(session.execute(sa.select(Notification.state, sa.func.count()).group_by(Notification.state)).all())
-
-
 def assert_each_intent_sent_once(record: Path, sessions, ids: list[int]) -> None:
     got = recorded(record)
     assert set(got) == {str(row_id) for row_id in ids}, "a message was lost"
@@ -72,30 +68,19 @@ def assert_each_intent_sent_once(record: Path, sessions, ids: list[int]) -> None
     assert set(final) <= {"sent", "delivered"} and sum(final.values()) == len(ids)
 
 
-@pytest.mark.parametrize("crash_at", ["before_claim_commit", "after_claim_commit", "after_send", "after_send:5"])
+@pytest.mark.parametrize("crash_at", CRASH_POINTS)
 def test_kill_at_each_step_then_restart_sends_each_intent_exactly_once(sessions, db_url, tmp_path, crash_at) -> None:
     ids = aliyun_queue(sessions, 12)
     config = config_for(tmp_path, concurrency=3, batch_size=12)
     record = tmp_path / "aliyun-record.jsonl"
     with approved_fake(NOW, record_path=record) as fake:
-        crashed = run_deliver(fake, config, db_url, now=NOW, crash_at=crash_at)
-        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
-        before = states(sessions)
-        if crash_at == "before_claim_commit":
-            assert before == {"pending": 12} and not recorded(record)
-        elif crash_at == "after_claim_commit":
-            assert before == {"sending": 12} and not recorded(record)
-        else:
-            assert before.get("sending", 0) >= 1 and sum(recorded(record).values()) >= 1
-
-        fake.clock.set(NOW + AFTER_TIMEOUT)
-        age_claims(sessions, AFTER_TIMEOUT.total_seconds())  # claims carry the database's time
-        restarted = run_deliver(fake, config, db_url, now=NOW + AFTER_TIMEOUT)
-        assert restarted.returncode == 0, restarted.stderr
+        kill_at_then_restart(
+            fake, config, db_url, sessions, crash_at=crash_at, total=12,
+            accepted=lambda: sum(recorded(record).values()), set_clock=fake.clock.set,
+        )
         assert_each_intent_sent_once(record, sessions, ids)
         if crash_at.startswith("after_send"):
-            assert counts(restarted)["reconciled"] >= 1  # found by OutId, not sent again
-            assert fake.queries_seen >= 1
+            assert fake.queries_seen >= 1  # looked up by OutId before any re-send
 
 
 def test_accepted_but_reply_lost_then_retry_asks_by_out_id_and_sends_no_duplicate(sessions, db_url, tmp_path) -> None:
@@ -119,25 +104,6 @@ def test_random_kill_9_during_delivery_loses_and_duplicates_nothing(sessions, db
     ids = aliyun_queue(sessions, total)
     config = config_for(tmp_path, concurrency=2, batch_size=10)
     record = tmp_path / "aliyun-record.jsonl"
-    rng = random.Random(6)
-    interrupted = 0
     with approved_fake(NOW, record_path=record, latency_ms=100) as fake:
-        now = NOW
-        for _ in range(3):
-            child = start_deliver(fake, config, db_url, now=now)
-            seen = len(fake.messages)
-            deadline = time.monotonic() + 30
-            while len(fake.messages) == seen and child.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.05, 0.6))
-            if child.poll() is None and len(fake.messages) < total:
-                interrupted += 1
-            child.kill()
-            child.wait(timeout=30)
-            now += AFTER_TIMEOUT
-            fake.clock.set(now)
-            age_claims(sessions, AFTER_TIMEOUT.total_seconds())
-        assert interrupted >= 2, "the kills must land in the middle of sending"
-        final = run_deliver(fake, config, db_url, now=now)
-        assert final.returncode == 0, final.stderr
+        kill_at_random_moments_then_finish(fake, config, db_url, sessions, total=total, set_clock=fake.clock.set)
         assert_each_intent_sent_once(record, sessions, ids)

@@ -11,15 +11,16 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from aliyun_support import CONTACT, SIGN_NAME, TEMPLATE_CODES, aliyun_settings, approved_fake, backend_for
+from aliyun_support import CONTACT, PUBLIC_URL, SIGN_NAME, TEMPLATE_CODES, aliyun_settings, approved_fake, backend_for
 from deadline_watch.cli import main
 from deadline_watch.core.config import load_settings
 from deadline_watch.core.errors import ConfigError, SmsError
 from deadline_watch.fakes.aliyun import FakeAliyun, Scripted
 from deadline_watch.sms.aliyun_backend import mainland_number, require_aliyun_settings
-from deadline_watch.sms.aliyun_templates import TEMPLATE_TEXTS, fill, kind_of, variables
+from deadline_watch.domain.links import link_prefix, link_url
+from deadline_watch.sms.aliyun_templates import OFFICIALS_KINDS, TEMPLATE_TEXTS, fill, kind_of, template_text, variables
 from deadline_watch.sms.error_codes import ErrorClass, classify
-from deadline_watch.sms.messages import clear_template_cache, date_text, level_text, render_sms
+from deadline_watch.sms.messages import LINKED_TEMPLATES, clear_template_cache, date_text, level_text, render_sms
 from deadline_watch.sms.segments import count_segments
 from factories import outgoing_sms
 
@@ -28,6 +29,8 @@ NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 LONG_PROJECT = "成都高新区天府国际生物城新一代生物医药创新孵化园区三期基础设施建设工程"
 LONG_UNIT = "成都高新区新经济发展局(成都高新区数字经济产业发展服务中心)"
 TEMPLATES = ("reminder", "escalation_owner", "escalation_lead_leader", "escalation_supervisors")
+TOKEN = "Ab3_dEf-9hIjKlMnOpQrStUv"  # 24 URL-safe characters, as domain.links derives them
+LINK = link_url(PUBLIC_URL, TOKEN)
 
 
 def context(template: str) -> dict:
@@ -44,8 +47,15 @@ def context(template: str) -> dict:
         "days_overdue": 15,
         "level": 2,
         "level_text": level_text(2),
+        "reason": "佐证材料不完整,请补充竣工验收报告扫描件及监理单位意见后重新申报。",
     }
     return values
+
+
+def provider_params(params: dict[str, str], kind: str) -> dict[str, str]:
+    """What SendSms carries for a row: the link replaced by its token, the text's variables only."""
+    values = {**params, "token": params["link"].removeprefix(link_prefix(PUBLIC_URL))} if "link" in params else params
+    return {name: values[name] for name in variables(kind)}
 
 
 # ---------------------------------------------------------------- configuration
@@ -97,27 +107,57 @@ def test_start_up_check_names_what_is_missing(change, named):
     assert named in str(raised.value) and raised.value.exit_code == 2
 
 
-def test_officials_kinds_are_required_only_with_a_public_url():
+def test_link_and_officials_kinds_are_required_only_with_a_public_url():
+    plain = {kind: code for kind, code in TEMPLATE_CODES.items() if "link" not in kind
+             and kind not in OFFICIALS_KINDS}
     settings = aliyun_settings()
-    settings = settings.model_copy(update={"aliyun": settings.aliyun.model_copy(update={"access_key_id": "i", "access_key_secret": "s"})})
+    settings = settings.model_copy(update={
+        "aliyun": settings.aliyun.model_copy(update={"access_key_id": "i", "access_key_secret": "s"}),
+        "sms": settings.sms.model_copy(update={"aliyun": settings.sms.aliyun.model_copy(update={"templates": plain})}),
+    })
     require_aliyun_settings(settings)
     public = settings.model_copy(update={"web": settings.web.model_copy(update={"public_url": "https://dub.example.gov.cn"})})
-    with pytest.raises(ConfigError, match="sign_in_code"):
+    with pytest.raises(ConfigError) as raised:
         require_aliyun_settings(public)
+    assert "reminder_link" in str(raised.value) and "sign_in_code" in str(raised.value)
 
 
-def test_deliver_exits_2_naming_the_missing_template_kind(db_url, tmp_path, capsys, monkeypatch):
+def test_link_kinds_are_required_with_a_public_url_for_the_kinds_that_carry_the_link():
+    settings = aliyun_settings(public_url=PUBLIC_URL)
+    settings = settings.model_copy(update={"aliyun": settings.aliyun.model_copy(update={"access_key_id": "i", "access_key_secret": "s"})})
+    require_aliyun_settings(settings)
+    for kind in ("reminder_link", "escalation_owner_link", "escalation_lead_leader_link", *OFFICIALS_KINDS):
+        templates = {name: code for name, code in TEMPLATE_CODES.items() if name != kind}
+        without = settings.model_copy(update={"sms": settings.sms.model_copy(update={
+            "aliyun": settings.sms.aliyun.model_copy(update={"templates": templates})})})
+        with pytest.raises(ConfigError, match=kind):
+            require_aliyun_settings(without)
+    assert "escalation_supervisor_link" not in TEMPLATE_TEXTS  # the supervisors' notice carries no link
+
+
+@pytest.mark.parametrize(
+    ("public_url", "templates", "named"),
+    [
+        (None, {"reminder": "SMS_1"}, "escalation_owner"),
+        (PUBLIC_URL, {kind: code for kind, code in TEMPLATE_CODES.items() if kind != "reminder_link"}, "reminder_link"),
+    ],
+)
+def test_deliver_exits_2_naming_the_missing_template_kind(db_url, tmp_path, capsys, monkeypatch, public_url, templates, named):
     config = tmp_path / "deadline-watch.toml"
+    codes = ", ".join(f'{kind} = "{code}"' for kind, code in templates.items())
+    web = f'[web]\npublic_url = "{public_url}"\nsecret_key = "{"k" * 40}"\n' if public_url else ""
     config.write_text(
         '[sms]\nbackend = "aliyun"\ncontact = "督查室 028-12345678"\n'
-        '[sms.aliyun]\nsign_name = "成都高新区纪工委"\ntemplates = { reminder = "SMS_1" }\n',
+        f'[sms.aliyun]\nsign_name = "成都高新区纪工委"\ntemplates = {{ {codes} }}\n{web}',
         encoding="utf-8",
     )
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "id")
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
     monkeypatch.delenv("DEADLINE_WATCH_SMS_BACKEND", raising=False)
+    monkeypatch.delenv("DEADLINE_WATCH_PUBLIC_URL", raising=False)
     assert main(["--config", str(config), "--db", db_url, "deliver"]) == 2
-    assert "escalation_owner" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err
 
 
 # ---------------------------------------------------------------- templates and lengths
@@ -132,6 +172,27 @@ def test_the_aliyun_text_filled_with_the_variables_reads_exactly_like_the_packag
     assert set(rendered.params) == set(variables(kind))
     assert rendered.body == f"【{SIGN_NAME}】" + fill(kind, rendered.params)
     assert all(isinstance(value, str) and 0 < len(value) <= 35 for value in rendered.params.values())
+
+
+@pytest.mark.parametrize("template", sorted(LINKED_TEMPLATES))
+def test_the_link_text_filled_with_the_token_reads_exactly_like_the_packaged_template_with_the_link(template):
+    clear_template_cache()
+    rendered = render_sms(template, aliyun_settings(public_url=PUBLIC_URL), **context(template), link=LINK)
+    kind = kind_of(template, linked=True)
+    assert "${link}" not in TEMPLATE_TEXTS[kind] and "${token}" in TEMPLATE_TEXTS[kind]
+    sent = provider_params(rendered.params, kind)
+    assert sent["token"] == TOKEN
+    assert rendered.body == f"【{SIGN_NAME}】" + fill(kind, sent, link_prefix(PUBLIC_URL))
+    assert all(isinstance(value, str) and 0 < len(value) <= 35 for value in sent.values())
+
+
+@pytest.mark.parametrize("template", sorted(LINKED_TEMPLATES))
+def test_with_a_link_long_names_keep_every_message_within_3_segments(template):
+    clear_template_cache()
+    rendered = render_sms(template, aliyun_settings(public_url=PUBLIC_URL), **context(template), link=LINK)
+    assert rendered.segments == count_segments(rendered.body) <= 3, rendered.body
+    assert rendered.body.endswith(" " + LINK) and CONTACT not in rendered.body
+    print(f"{template}: {len(rendered.body)} chars, {rendered.segments} segments, project {rendered.params['project']}")
 
 
 @pytest.mark.parametrize(("template", "limit"), [(name, 2 if name == "reminder" else 3) for name in TEMPLATES])
@@ -164,6 +225,25 @@ def test_send_carries_number_sign_template_variables_and_out_id():
         "13912345678", SIGN_NAME, TEMPLATE_CODES["reminder"], "42",
     )
     assert message.params == params and message.content == f"【{SIGN_NAME}】" + fill("reminder", params)
+
+
+def test_a_link_under_another_prefix_goes_out_as_the_plain_template_with_the_contact():
+    """A row queued before `web.public_url` changed: no approved text holds its link."""
+    rendered = render_sms("reminder", aliyun_settings(public_url=PUBLIC_URL), **context("reminder"),
+                          link=link_url("https://old.example.gov.cn", TOKEN))
+    with approved_fake(NOW) as fake:
+        backend_for(fake, aliyun_settings(fake, public_url=PUBLIC_URL)).send(
+            outgoing_sms(notification_id=3, template="reminder", template_params=rendered.params)
+        )
+        linked = backend_for(fake, aliyun_settings(fake, public_url=PUBLIC_URL + "/")).send(
+            outgoing_sms(notification_id=4, template="reminder",
+                         template_params={**rendered.params, "link": LINK})
+        )
+        plain, with_link = fake.messages
+    assert plain.template_code == TEMPLATE_CODES["reminder"] and plain.params["contact"] == CONTACT
+    assert "token" not in plain.params and "link" not in plain.params
+    assert with_link.template_code == TEMPLATE_CODES["reminder_link"] and with_link.params["token"] == TOKEN
+    assert linked.provider_message_id == with_link.biz_id and with_link.content.endswith(" " + LINK)
 
 
 def test_a_non_mainland_number_is_refused_before_any_request():
@@ -271,5 +351,27 @@ def test_fake_aliyun_command_prints_the_environment_and_records(tmp_path):
         process.wait(timeout=10)
 
 
-def test_every_documented_kind_has_a_template_text():
-    assert set(TEMPLATE_TEXTS) == {kind_of(name) for name in TEMPLATES}
+def test_every_kind_sent_has_a_template_text():
+    sent = {kind_of(name) for name in TEMPLATES} | {kind_of(name, linked=True) for name in LINKED_TEMPLATES}
+    assert set(TEMPLATE_TEXTS) == sent | {"sign_in_code"}
+
+
+def test_aliyun_templates_command_prints_each_required_text_with_the_deployments_link_prefix(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "deadline-watch.toml"
+    config.write_text(f'[web]\npublic_url = "{PUBLIC_URL}/"\n', encoding="utf-8")
+    monkeypatch.delenv("DEADLINE_WATCH_PUBLIC_URL", raising=False)
+    assert main(["--config", str(config), "aliyun-templates"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    printed = dict(zip((line.removeprefix("# ") for line in lines[0::2]), lines[1::2], strict=True))
+    assert set(printed) == {"reminder", "escalation_owner", "escalation_lead_leader", "escalation_supervisor",
+                            "reminder_link", "escalation_owner_link", "escalation_lead_leader_link", *OFFICIALS_KINDS}
+    assert printed["reminder_link"].endswith(" https://dw.example.gov.cn/m/${token}")
+    assert printed["reminder"] == TEMPLATE_TEXTS["reminder"] and "{link_prefix}" not in "".join(printed.values())
+
+
+def test_docs_show_every_text_exactly_as_it_is_to_be_filed():
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sms.md").read_text(encoding="utf-8")
+    for kind in TEMPLATE_TEXTS:
+        assert f"| `{kind}` | `{template_text(kind, link_prefix(PUBLIC_URL))}` |" in docs, kind

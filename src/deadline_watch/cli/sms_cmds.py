@@ -1,9 +1,11 @@
-"""SMS commands: `deliver` (one delivery pass), `resend` (requeue a failed SMS), `fake-twilio`, `fake-aliyun`."""
+"""SMS commands: `deliver` (one delivery pass), `resend` (requeue a failed SMS), `fake-twilio`, `fake-aliyun`,
+`aliyun-templates` (the texts to file with Alibaba Cloud)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,11 +13,47 @@ from deadline_watch.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from deadline_watch.core.context import AppContext
+    from deadline_watch.fakes.local_server import LocalFake
+
+
+def fake_server_options(default_port: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--host, --port and --record, as every fake provider command takes them."""
+
+    def add(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed((
+            click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on."),
+            click.option("--port", default=default_port, show_default=True, type=int,
+                         help="Port (0 picks a free one)."),
+            click.option("--record", "record_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+                         help="Append every accepted message to this JSON-lines file."),
+        )):
+            command = option(command)
+        return command
+
+    return add
+
+
+def serve_fake(fake: "LocalFake", *, host: str, port: int, title: str) -> None:
+    """Start `fake`, print the environment that points deadline-watch at it, serve until Ctrl-C."""
+    try:
+        fake.start()
+    except OSError as exc:
+        raise ConfigError(
+            f"无法监听 {host}:{port}: {exc.strerror}", f"cannot listen on {host}:{port}: {exc.strerror}"
+        ) from None
+    # Ctrl-C may come as soon as the address is printed, before serving starts: caught the same
+    try:
+        click.echo(f"# {title} listening on {fake.base_url} (Ctrl-C to stop); export:")
+        for name, value in fake.env().items():
+            click.echo(f"export {name}={value}")
+        fake.serve_forever()
+    except KeyboardInterrupt:
+        fake.stop()
+        click.echo(f"# stopped; {len(fake.messages)} message(s) accepted", err=True)
 
 
 @click.command("fake-twilio")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8765, show_default=True, type=int, help="Port (0 picks a free one).")
+@fake_server_options(8765)
 @click.option("--account-sid", default=None, help="Account SID clients must use (default: a fixed fake AC...).")
 @click.option("--auth-token", default=None, help="Auth token clients must use (default: a fixed fake token).")
 @click.option("--fail-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
@@ -23,8 +61,6 @@ if TYPE_CHECKING:
 @click.option("--latency", "latency_ms", default=0.0, show_default=True, type=click.FloatRange(0),
               help="Milliseconds to wait before each answer (the message is accepted first).")
 @click.option("--error-code", default=None, type=int, help="Every send fails with this Twilio error code, e.g. 21211.")
-@click.option("--record", "record_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="Append every accepted message to this JSON-lines file.")
 @click.option("--callbacks", "callback_statuses", default="", show_default=False,
               help='Statuses to post to each StatusCallback, comma-separated, e.g. "sent,delivered".')
 @click.option("--callback-delay", default=1.0, show_default=True, type=click.FloatRange(0),
@@ -56,26 +92,11 @@ def fake_twilio_command(
         callback_statuses=[status.strip() for status in callback_statuses.split(",") if status.strip()],
         callback_delay=callback_delay,
     )
-    try:
-        fake.start()
-    except OSError as exc:
-        raise ConfigError(
-            f"无法监听 {host}:{port}: {exc.strerror}", f"cannot listen on {host}:{port}: {exc.strerror}"
-        ) from None
-    # Ctrl-C may come as soon as the address is printed, before serving starts: caught the same
-    try:
-        click.echo(f"# fake Twilio listening on {fake.base_url} (Ctrl-C to stop); export:")
-        for name, value in fake.env().items():
-            click.echo(f"export {name}={value}")
-        fake.serve_forever()
-    except KeyboardInterrupt:
-        fake.stop()
-        click.echo(f"# stopped; {len(fake.messages)} message(s) accepted", err=True)
+    serve_fake(fake, host=host, port=port, title="fake Twilio")
 
 
 @click.command("fake-aliyun")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8766, show_default=True, type=int, help="Port (0 picks a free one).")
+@fake_server_options(8766)
 @click.option("--access-key-id", default=None, help="AccessKey id clients must use (default: a fixed fake one).")
 @click.option("--access-key-secret", default=None, help="AccessKey secret requests must be signed with.")
 @click.option("--fail-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
@@ -85,8 +106,6 @@ def fake_twilio_command(
 @click.option("--error-code", default=None, help="Every send fails with this code, e.g. isv.MOBILE_NUMBER_ILLEGAL.")
 @click.option("--receipt-delay", default=0.0, show_default=True, type=click.FloatRange(0),
               help="Seconds a message waits for its delivery receipt (SendStatus 1) before it is delivered.")
-@click.option("--record", "record_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="Append every accepted message to this JSON-lines file.")
 def fake_aliyun_command(
     host: str,
     port: int,
@@ -112,19 +131,18 @@ def fake_aliyun_command(
         receipt_delay=receipt_delay,
         record_path=record_path,
     )
-    try:
-        fake.start()
-    except OSError as exc:
-        raise ConfigError(
-            f"无法监听 {host}:{port}: {exc.strerror}", f"cannot listen on {host}:{port}: {exc.strerror}"
-        ) from None
-    click.echo(f"# fake Alibaba Cloud SMS listening on {fake.base_url} (Ctrl-C to stop); export:")
-    for name, value in fake.env().items():
-        click.echo(f"export {name}={value}")
-    try:
-        fake.serve_forever()
-    except KeyboardInterrupt:
-        click.echo(f"# stopped; {len(fake.messages)} message(s) accepted", err=True)
+    serve_fake(fake, host=host, port=port, title="fake Alibaba Cloud SMS")
+
+
+@click.command("aliyun-templates")
+@click.pass_obj
+def aliyun_templates_command(app: "AppContext") -> None:
+    """Print the Alibaba Cloud template texts this configuration needs, to file exactly as shown."""
+    from deadline_watch.sms.aliyun_backend import texts_to_file
+
+    for kind, text in texts_to_file(app.settings):
+        click.echo(f"# {kind}")
+        click.echo(text)
 
 
 @click.command("deliver")
@@ -195,5 +213,6 @@ def register(group: click.Group) -> None:
     """Add this module's commands to the top-level group."""
     group.add_command(fake_twilio_command)
     group.add_command(fake_aliyun_command)
+    group.add_command(aliyun_templates_command)
     group.add_command(deliver_command)
     group.add_command(resend_command)

@@ -43,8 +43,13 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def link_prefix(public_url: str) -> str:
+    """What every personal link of this deployment starts with: `<public_url>/m/`."""
+    return public_url.rstrip("/") + LINK_PATH
+
+
 def link_url(public_url: str, token: str) -> str:
-    return public_url.rstrip("/") + LINK_PATH + token
+    return link_prefix(public_url) + token
 
 
 def links_enabled(settings: Settings) -> bool:

@@ -8,40 +8,35 @@ throttling) as HTTP errors with {RequestId, HostId, Code, Message, Recommend}. E
 accepted message is recorded (in memory and optionally as JSON lines, so a killed
 client's sends can be counted from another process), failures are injected on demand,
 and each message gets a delivery receipt readable through QuerySendDetails.
-The official SDK is pointed at it through `DEADLINE_WATCH_ALIYUN_BASE_URL`.
-
-Longer than 400 lines on purpose: it is one stand-in (state, injected failures, both
-actions and the HTTP handler share one lock and one message store); used only by tests,
-benchmarks and development, never by the daemon.
+The official SDK is pointed at it through `DEADLINE_WATCH_ALIYUN_BASE_URL`. The server's
+lifecycle, record file and failure knobs are local_server.py's; the signature check is
+acs3_signature.py's.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import random
 import re
-import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from deadline_watch.core.clock import Clock, SystemClock
+from deadline_watch.fakes.acs3_signature import signature_problem
+from deadline_watch.fakes.local_server import FakeServer, LocalFake
 from deadline_watch.sms.segments import count_segments
 
 DEFAULT_ACCESS_KEY_ID = "LTAI-fake-access-key-id"
 DEFAULT_ACCESS_KEY_SECRET = "fake-access-key-secret"
 HOST_ID = "dysmsapi.aliyuncs.com"
 BEIJING = ZoneInfo("Asia/Shanghai")
-ALGORITHM = "ACS3-HMAC-SHA256"
 VARIABLE_LIMIT = 35  # characters per variable of a notification template
 
 # Gateway errors: code -> (HTTP status, message). Everything else (isv.*) is an HTTP 200 body.
@@ -71,9 +66,6 @@ BUSINESS_MESSAGES = {
 TRANSIENT_FAILURES = ("isv.BUSINESS_LIMIT_CONTROL", "Throttling.User", "ServiceUnavailable")
 _MAINLAND = re.compile(r"^1\d{10}$")
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
-_AUTHORIZATION = re.compile(
-    r"^ACS3-HMAC-SHA256\s+Credential=(?P<ak>[^,]+),\s*SignedHeaders=(?P<headers>[^,]+),\s*Signature=(?P<sig>[0-9a-f]+)$"
-)
 
 # QuerySendDetails SendStatus
 WAITING, FAILED, DELIVERED = 1, 2, 3
@@ -120,26 +112,69 @@ class FakeSms:
         return record
 
 
-def canonical_query(pairs: list[tuple[str, str]]) -> str:
-    """The signed form of the query string: sorted keys, values percent-encoded (RFC 3986)."""
-    return "&".join(f"{key}={quote(value, safe='~')}" for key, value in sorted(pairs))
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FakeServer
+
+    @property
+    def fake(self) -> FakeAliyun:
+        return self.server.fake
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self._answer()
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._answer()
+
+    def _answer(self) -> None:
+        fake = self.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        target = urlsplit(self.path)
+        query = parse_qsl(target.query, keep_blank_values=True)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        problem = signature_problem(
+            fake.access_key_id, fake.access_key_secret, method=self.command, path=target.path, query=query,
+            headers=headers, body=body,
+        )
+        if problem is not None:
+            self._json(*FakeAliyun._error(problem))
+            return
+        params = dict(query)
+        if body and "x-www-form-urlencoded" in headers.get("content-type", ""):
+            params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        if fake.latency_ms:
+            time.sleep(fake.latency_ms / 1000)
+        action = headers.get("x-acs-action") or params.get("Action", "")
+        if action == "SendSms":
+            status, answer, drop = fake.send_sms(params)
+            if drop:
+                self.close_connection = True
+                self.connection.close()
+                return
+            self._json(status, answer)
+        elif action == "QuerySendDetails":
+            self._json(*fake.query_send_details(params))
+        else:
+            self._json(*FakeAliyun._error("InvalidAction.NotFound"))
+
+    def _json(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return
 
 
-def acs3_signature(
-    secret: str, *, method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str],
-    signed_headers: list[str], payload_hash: str,
-) -> str:
-    """HMAC-SHA256 over the ACS3 canonical request (what the SDK signs)."""
-    canonical_headers = "".join(f"{name}:{headers.get(name, '').strip()}\n" for name in signed_headers)
-    canonical_request = "\n".join(
-        [method, path or "/", canonical_query(query), canonical_headers, ";".join(signed_headers), payload_hash]
-    )
-    to_sign = f"{ALGORITHM}\n{hashlib.sha256(canonical_request.encode('utf-8')).hexdigest()}"
-    return hmac.new(secret.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-class FakeAliyun:
+class FakeAliyun(LocalFake):
     """The server and its knobs. Use as a context manager or call `start()` / `stop()`."""
+
+    handler = _Handler
+    thread_name = "fake-aliyun"
 
     def __init__(
         self,
@@ -158,18 +193,16 @@ class FakeAliyun:
         seed: int | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.host = host
-        self.requested_port = port
+        super().__init__(
+            host=host, port=port, fail_rate=fail_rate, latency_ms=latency_ms, record_path=record_path, seed=seed
+        )
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
         # approved template code -> text with ${var}; None accepts any code (content = the params)
         self.templates = templates
         self.sign_names = sign_names  # registered signatures; None accepts any
-        self.fail_rate = fail_rate
         self.error_code = error_code
-        self.latency_ms = latency_ms
         self.receipt_delay = receipt_delay  # seconds before a receipt is final (SendStatus 1 until then)
-        self.record_path = Path(record_path) if record_path else None
         self.clock: Clock = clock or SystemClock(BEIJING)
         # the real time of each acceptance, whatever `clock` says (rates in benchmarks)
         self.wall_clock: Clock = SystemClock(ZoneInfo("UTC"))
@@ -177,49 +210,8 @@ class FakeAliyun:
         self.receipt_errors: dict[str, str] = {}  # phone -> ErrCode of a failed receipt
         self.requests_seen = 0
         self.queries_seen = 0
-        self._random = random.Random(seed)
-        self._lock = threading.Lock()
         self._messages: list[FakeSms] = []
         self._script: deque[Scripted] = deque()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # ------------------------------------------------------------ lifecycle
-
-    def start(self) -> FakeAliyun:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer((self.host, self.requested_port), handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 128
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-aliyun", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        assert self._thread is not None
-        while self._thread.is_alive():
-            self._thread.join(0.5)
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeAliyun:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "not started"
-        return self._server.server_address[1]
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     def env(self) -> dict[str, str]:
         """The environment that points deadline-watch (and the SDK's credentials) at this fake."""
@@ -259,8 +251,8 @@ class FakeAliyun:
             step = self._script.popleft() if self._script else None
         if step is None and self.error_code:
             step = Scripted(code=self.error_code)
-        if step is None and self.fail_rate and self._random.random() < self.fail_rate:
-            step = Scripted(code=self._random.choice(TRANSIENT_FAILURES))
+        if step is None and (transient := self.injected_failure(TRANSIENT_FAILURES)) is not None:
+            step = Scripted(code=transient)
         phone = params.get("PhoneNumbers", "")
         if step is None and phone in self.number_errors:
             step = Scripted(code=self.number_errors[phone])
@@ -328,10 +320,7 @@ class FakeAliyun:
         )
         with self._lock:
             self._messages.append(message)
-            if self.record_path is not None:
-                with self.record_path.open("a", encoding="utf-8") as out:
-                    out.write(json.dumps(message.as_record(), ensure_ascii=False) + "\n")
-                    out.flush()
+            self.write_record(message.as_record())
         return message.biz_id
 
     def query_send_details(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -389,78 +378,6 @@ class FakeAliyun:
             }
         return 200, {"Code": code, "Message": BUSINESS_MESSAGES.get(code, code), "RequestId": _request_id()}
 
-    # ------------------------------------------------------------ authentication
-
-    def check_signature(self, method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str], body: bytes) -> str | None:
-        """None when the request is signed with our AccessKey, else the gateway error code."""
-        matched = _AUTHORIZATION.match(headers.get("authorization", "").strip())
-        if matched is None:
-            return "IncompleteSignature"
-        if matched["ak"] != self.access_key_id:
-            return "InvalidAccessKeyId.NotFound"
-        payload_hash = hashlib.sha256(body).hexdigest()
-        if headers.get("x-acs-content-sha256") != payload_hash:
-            return "SignatureDoesNotMatch"
-        signed = matched["headers"].split(";")
-        if not {"host", "x-acs-action", "x-acs-date", "x-acs-signature-nonce", "x-acs-version"} <= set(signed):
-            return "IncompleteSignature"
-        expected = acs3_signature(
-            self.access_key_secret, method=method, path=path, query=query, headers=headers,
-            signed_headers=signed, payload_hash=payload_hash,
-        )
-        return None if hmac.compare_digest(expected, matched["sig"]) else "SignatureDoesNotMatch"
-
 
 def _request_id() -> str:
     return str(uuid.uuid4()).upper()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeAliyun
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        self._answer()
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._answer()
-
-    def _answer(self) -> None:
-        fake = self.fake
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        target = urlsplit(self.path)
-        query = parse_qsl(target.query, keep_blank_values=True)
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        problem = fake.check_signature(self.command, target.path, query, headers, body)
-        if problem is not None:
-            self._json(*FakeAliyun._error(problem))
-            return
-        params = dict(query)
-        if body and "x-www-form-urlencoded" in headers.get("content-type", ""):
-            params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-        if fake.latency_ms:
-            time.sleep(fake.latency_ms / 1000)
-        action = headers.get("x-acs-action") or params.get("Action", "")
-        if action == "SendSms":
-            status, answer, drop = fake.send_sms(params)
-            if drop:
-                self.close_connection = True
-                self.connection.close()
-                return
-            self._json(status, answer)
-        elif action == "QuerySendDetails":
-            self._json(*fake.query_send_details(params))
-        else:
-            self._json(*FakeAliyun._error("InvalidAction.NotFound"))
-
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return

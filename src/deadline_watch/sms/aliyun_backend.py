@@ -1,7 +1,9 @@
 """The Alibaba Cloud SMS backend (Dysmsapi 2017-05-25) through the official SDK.
 
 Sends an approved template (`[sms.aliyun] templates`) with the row's template variables,
-`OutId` = the outbox row's id, so every provider record points back to one intent.
+`OutId` = the outbox row's id, so every provider record points back to one intent. A row
+carrying the official's link goes out as the kind's `*_link` template, whose approved text
+holds the link prefix, with only the token as a variable.
 `find_sent` matches that OutId in QuerySendDetails (crash reconciliation), and
 `delivery_status` reads one message's receipt for the polling in delivery/receipt_poll.py.
 Only transport lives here; retry policy is dispatch's, error classes are sms.error_codes'.
@@ -25,7 +27,15 @@ from deadline_watch.core.clock import Clock, SystemClock
 from deadline_watch.core.config import Settings
 from deadline_watch.core.errors import ConfigError, SmsError
 from deadline_watch.core.logs import mask_mobile
-from deadline_watch.sms.aliyun_templates import OFFICIALS_KINDS, kind_of
+from deadline_watch.domain.links import link_prefix
+from deadline_watch.sms.aliyun_templates import (
+    OFFICIALS_KINDS,
+    TEMPLATE_TEXTS,
+    kind_of,
+    link_kinds,
+    template_text,
+    variables,
+)
 from deadline_watch.sms.base import OutgoingSms, SendResult
 from deadline_watch.sms.messages import VARIABLE_LIMIT
 
@@ -67,9 +77,17 @@ def required_kinds(settings: Settings) -> list[str]:
             kind = kind_of(f"escalation_{party}")
             if kind not in kinds:
                 kinds.append(kind)
-    if settings.web.public_url:
+    if settings.web.public_url:  # the messages then carry the officials' links
+        kinds.extend(link_kinds(kinds))
         kinds.extend(OFFICIALS_KINDS)
     return kinds
+
+
+def texts_to_file(settings: Settings) -> list[tuple[str, str]]:
+    """(kind, text) of every template this configuration needs approved, the link prefix
+    (`<web.public_url>/m/`) written into the `*_link` texts."""
+    prefix = link_prefix(settings.web.public_url) if settings.web.public_url else None
+    return [(kind, template_text(kind, prefix)) for kind in required_kinds(settings)]
 
 
 def require_aliyun_settings(settings: Settings) -> None:
@@ -135,6 +153,7 @@ class AliyunBackend:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         pool_size: int = 32,
         clock: Clock | None = None,
+        public_url: str | None = None,
     ) -> None:
         config = open_api_models.Config(
             access_key_id=access_key_id,
@@ -152,6 +171,8 @@ class AliyunBackend:
         self.client = Client(config)
         self.sign_name = sign_name
         self.templates = dict(templates)
+        # the prefix the approved `*_link` texts hold; None: no link templates
+        self.link_prefix = link_prefix(public_url) if public_url else None
         self.clock = clock or SystemClock(PROVIDER_TZ)
         self.runtime = RuntimeOptions()
 
@@ -170,7 +191,13 @@ class AliyunBackend:
                 permanent=True,
                 code="no_template_params",
             )
-        kind = kind_of(message.template)
+        params = dict(message.template_params)
+        token = self._token(params.pop("link", None))
+        kind = kind_of(message.template, linked=token is not None)
+        if token is not None:
+            params["token"] = token
+        if kind in TEMPLATE_TEXTS:  # exactly the variables the approved text names
+            params = {name: params[name] for name in variables(kind) if name in params}
         template_code = self.templates.get(kind)
         if not template_code:
             raise SmsError(
@@ -182,7 +209,7 @@ class AliyunBackend:
             phone_numbers=number,
             sign_name=self.sign_name,
             template_code=template_code,
-            template_param=json.dumps(dict(message.template_params), ensure_ascii=False),
+            template_param=json.dumps(params, ensure_ascii=False),
             out_id=str(message.notification_id) if message.notification_id is not None else None,
         )
         with classified_errors():
@@ -191,6 +218,14 @@ class AliyunBackend:
         if not body.biz_id:
             raise SmsError("aliyun: SendSms answered OK without a BizId", permanent=False, code=BAD_REPLY)
         return SendResult(provider_message_id=body.biz_id)
+
+    def _token(self, link: str | None) -> str | None:
+        """The token of a link under the approved prefix; None without a link, or for a link
+        under another prefix (`web.public_url` changed since it was queued): such a row goes
+        out as the plain template, with the contact instead of a link no template holds."""
+        if not link or self.link_prefix is None or not link.startswith(self.link_prefix):
+            return None
+        return link[len(self.link_prefix) :] or None
 
     # ------------------------------------------------------------ reconciliation and receipts
 
@@ -319,4 +354,5 @@ def aliyun_backend_from_settings(
         timeout=timeout,
         pool_size=max(10, settings.sms.concurrency * 2),
         clock=clock,
+        public_url=settings.web.public_url,
     )

@@ -102,8 +102,9 @@ def template_params(template: str, settings: Settings, context: dict) -> dict[st
     """The template variables of one message: strings within the provider's variable limit.
 
     Names (docs/sms.md): name, code, project, node, due, remaining (reminder), overdue and
-    level (escalations), unit and owner (lead leader, supervisors), contact, link (when the
-    message carries the official's personal link).
+    level (escalations), unit and owner (lead leader, supervisors), reason (a returned
+    request), contact, link (when the message carries the official's personal link: the
+    Aliyun backend sends its token alone, to a `*_link` template holding the prefix).
     """
     def text(key: str) -> str:
         value = context.get(key)
@@ -120,7 +121,7 @@ def template_params(template: str, settings: Settings, context: dict) -> dict[st
     }
     if template in ("request_returned", "reply_acknowledged"):  # the officials' own requests
         if template == "request_returned":
-            params["reason"] = clip(text("reason"), 60)
+            params["reason"] = clip(text("reason"))
         if context.get("link"):
             params["link"] = text("link")
         params["contact"] = clip(settings.sms.contact or "")

@@ -7,12 +7,12 @@ import binascii
 import json
 import re
 import secrets
-import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
+from deadline_watch.fakes.local_server import FakeServer
 from deadline_watch.fakes.twilio.records import FakeMessage
 from deadline_watch.fakes.twilio.scripted import ERRORS, Scripted, error_status
 
@@ -49,19 +49,6 @@ class ServedFake(Protocol):
     def resource(self, message: FakeMessage, *, just_created: bool = False) -> dict[str, Any]: ...
 
     def list_page(self, query: dict[str, str]) -> dict[str, Any]: ...
-
-
-class FakeServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 256
-    fake: ServedFake
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # a client that timed out and hung up is an expected event here, not a crash
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
 
 
 class FakeHandler(BaseHTTPRequestHandler):

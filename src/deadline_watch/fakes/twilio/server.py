@@ -10,9 +10,6 @@ and can post signed status callbacks. The real `twilio` client is pointed at it 
 
 from __future__ import annotations
 
-import json
-import random
-import threading
 from collections import deque
 from datetime import timezone
 from pathlib import Path
@@ -20,8 +17,9 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from deadline_watch.core.clock import Clock, SystemClock
+from deadline_watch.fakes.local_server import LocalFake
 from deadline_watch.fakes.twilio.callbacks import CallbackTimer, post_signed, signature_for
-from deadline_watch.fakes.twilio.handler import FakeHandler, FakeServer
+from deadline_watch.fakes.twilio.handler import FakeHandler
 from deadline_watch.fakes.twilio.records import FakeMessage, max_in_window, new_sid
 from deadline_watch.fakes.twilio.resources import API_VERSION, list_page, message_resource
 from deadline_watch.fakes.twilio.scripted import OK, Scripted, as_step
@@ -32,8 +30,11 @@ DEFAULT_AUTH_TOKEN = "fake-twilio-auth-token"
 DEFAULT_FROM_NUMBER = "+15005550006"  # Twilio's magic "valid sender" test number
 
 
-class FakeTwilio:
+class FakeTwilio(LocalFake):
     """The server and its knobs. Use as a context manager or call `start()` / `stop()`."""
+
+    handler = FakeHandler
+    thread_name = "fake-twilio"
 
     def __init__(
         self,
@@ -51,15 +52,13 @@ class FakeTwilio:
         seed: int | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.host = host
-        self.requested_port = port
+        super().__init__(
+            host=host, port=port, fail_rate=fail_rate, latency_ms=latency_ms, record_path=record_path, seed=seed
+        )
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.from_number = DEFAULT_FROM_NUMBER
-        self.fail_rate = fail_rate
-        self.latency_ms = latency_ms
         self.error_code = error_code
-        self.record_path = Path(record_path) if record_path else None
         # statuses posted to each message's StatusCallback, e.g. ("sent", "delivered")
         self.callback_statuses: tuple[str, ...] = tuple(callback_statuses)
         self.callback_delay = callback_delay
@@ -69,66 +68,23 @@ class FakeTwilio:
         self.number_errors: dict[str, int] = {}  # To -> Twilio error code on send
         self.requests_seen = 0
         self.callback_results: list[tuple[str, str, int]] = []  # (sid, status, HTTP status)
-        self._random = random.Random(seed)
-        self._lock = threading.Lock()
         self._messages: list[FakeMessage] = []
         self._by_sid: dict[str, FakeMessage] = {}
         self._send_script: deque[Scripted] = deque()
         self._list_script: deque[Scripted] = deque()
-        self._record_file: Any = None
-        self._server: FakeServer | None = None
-        self._thread: threading.Thread | None = None
         self._callbacks = CallbackTimer(self._post_statuses)
 
-    # -- lifecycle -------------------------------------------------------------------
+    # -- lifecycle: the server's (local_server.py), and the callback timer -------------
 
     def start(self) -> FakeTwilio:
-        if self.record_path:
-            self.record_path.parent.mkdir(parents=True, exist_ok=True)
-            self._record_file = self.record_path.open("a", encoding="utf-8")
-        self._server = FakeServer((self.host, self.requested_port), FakeHandler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
-        )
-        self._thread.start()
+        super().start()
         self._callbacks.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Block until interrupted (the CLI); `start()` must have been called."""
-        assert self._thread is not None
-        try:
-            while self._thread.is_alive():
-                self._thread.join(0.5)
-        finally:
-            self.stop()
-
     def stop(self) -> None:
         self._callbacks.signal_stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        super().stop()
         self._callbacks.stop()
-        if self._record_file is not None:
-            self._record_file.close()
-            self._record_file = None
-
-    def __enter__(self) -> FakeTwilio:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() the fake first"
-        return self._server.server_address[1]
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     def env(self) -> dict[str, str]:
         """The environment that points deadline-watch at this server."""
@@ -285,9 +241,8 @@ class FakeTwilio:
                 return OK
             if self.error_code is not None:
                 return as_step(self.error_code)
-            if self.fail_rate and self._random.random() < self.fail_rate:
-                return Scripted(status=self._random.choice((500, 503)))
-        return OK
+            status = self.injected_failure((500, 503))
+        return OK if status is None else Scripted(status=status)
 
     def accept(self, form: dict[str, str]) -> FakeMessage:
         message = FakeMessage(
@@ -304,9 +259,7 @@ class FakeTwilio:
         with self._lock:
             self._messages.append(message)
             self._by_sid[message.sid] = message
-            if self._record_file is not None:
-                self._record_file.write(json.dumps(message.as_record(), ensure_ascii=False) + "\n")
-                self._record_file.flush()
+            self.write_record(message.as_record())
         self._schedule_callbacks(message)
         return message
 
