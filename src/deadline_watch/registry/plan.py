@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from deadline_watch.domain.models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
 from deadline_watch.domain.recurrence import is_recurring
 from deadline_watch.registry.cells import split_co_units
+from deadline_watch.registry.parsed import ParsedRegistry, ProjectRow
 from deadline_watch.registry.report import Change, ImportReport
-from deadline_watch.registry.validate import ParsedRegistry, ProjectRow
 
 __all__ = ["Existing", "ExistingMilestone", "ExistingProject", "Plan", "load_existing", "make_plan", "milestone_status"]
 

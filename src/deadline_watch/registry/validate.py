@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from typing import TypeVar
@@ -35,8 +34,16 @@ from deadline_watch.registry.columns import (
     map_header,
 )
 from deadline_watch.registry.limits import DEFAULT_LIMITS, ImportLimits, quote
-from deadline_watch.registry.office_sheet import STANDING, OfficeContext, OfficeSheet
-from deadline_watch.registry.phrases import PhraseError, Recurring, Standing, interpret, year_in_title
+from deadline_watch.registry.office_sheet import (
+    OfficeContext,
+    OfficeSheet,
+    rename_tasks,
+    schedule_rule,
+    title_year,
+    years_in_title_row,
+)
+from deadline_watch.registry.parsed import PROJECT_FIELDS, MilestoneRow, ParsedRegistry, ProjectRow
+from deadline_watch.registry.phrases import PhraseError
 from deadline_watch.registry.problems import FileProblem
 from deadline_watch.registry.reader import Row
 from deadline_watch.registry.report import ImportReport
@@ -57,71 +64,6 @@ _LIMITS = {  # column key -> max length, from the model's column sizes
     "lead_leader": Person.__table__.c.name.type.length,
     "milestone": Milestone.__table__.c.name.type.length,
 }
-# project-level fields compared across a project's rows, with the column that holds each
-PROJECT_FIELDS = (
-    ("name", "project_name"),
-    ("unit", "unit"),
-    ("owner_name", "owner"),
-    ("owner_mobile", "owner_mobile"),
-    ("lead_name", "lead_leader"),
-    ("lead_mobile", "lead_leader_mobile"),
-    ("co_units", "co_units"),
-    ("level", "level"),
-    ("note", "note"),
-    ("schedule", "schedule"),
-    ("deadline_phrase", "deadline_phrase"),
-)
-
-
-@dataclass(slots=True)
-class MilestoneRow:
-    name: str
-    due_date: date
-    completed_on: date | None
-    line: int
-    position: int  # order of first appearance within its project in the file
-    rows: int = 1  # identical duplicates merged into this one
-
-
-@dataclass(slots=True)
-class ProjectRow:
-    code: str
-    name: str
-    unit: str
-    owner_name: str
-    owner_mobile: str
-    lead_name: str | None
-    lead_mobile: str | None
-    co_units: str
-    level: str | None
-    note: str
-    schedule: str  # "" (dated milestones), "standing" or a recurrence rule ("monthly:25")
-    deadline_phrase: str
-    line: int
-    milestones: dict[str, MilestoneRow] = field(default_factory=dict)
-
-    def signature(self) -> tuple:
-        """The project-level values in PROJECT_FIELDS order, to compare with a later row."""
-        return (self.name, self.unit, self.owner_name, self.owner_mobile, self.lead_name,
-                self.lead_mobile, self.co_units, self.level, self.note, self.schedule, self.deadline_phrase)
-
-
-@dataclass
-class ParsedRegistry:
-    projects: dict[str, ProjectRow] = field(default_factory=dict)
-    persons: dict[str, tuple[str, int]] = field(default_factory=dict)  # mobile -> (name, line)
-    # every project code and (code, milestone) seen on any row, valid or not: --prune
-    # must never cancel something the admin did list, even on a row that was skipped
-    seen_codes: set[str] = field(default_factory=set)
-    seen_milestones: set[tuple[str, str]] = field(default_factory=set)
-    rows_read: int = 0
-    rows_invalid: int = 0
-    file_problem: bool = False
-    year: int | None = None  # a 责任分解表's year (--year or its title row)
-    last_line: int = 0  # the last spreadsheet line checked
-    stopped: bool = False  # the error limit was reached before the end of the file
-
-
 class _TooManyErrors(Exception):
     pass
 
@@ -169,7 +111,7 @@ def read_registry(rows: Iterable[Row], report: ImportReport, *,
                         return parsed
                     if "project_code" not in header.index:
                         sheet = OfficeSheet(header, office() if office else OfficeContext(), report,
-                                            title_year=title_years[0] if len(set(title_years)) == 1 else None)
+                                            title_year=title_year(title_years))
                         validator.use_header(sheet.header)
                         parsed.year = sheet.year
                     else:
@@ -177,7 +119,7 @@ def read_registry(rows: Iterable[Row], report: ImportReport, *,
                     continue
                 if line >= HEADER_SEARCH_ROWS:
                     break
-                title_years.extend(year for year in (year_in_title(clean_text(c)) for c in cells if c) if year)
+                title_years.extend(years_in_title_row(cells))
                 continue  # a title row above the header
             if sheet is not None:
                 translated = sheet.row(line, cells)
@@ -213,23 +155,9 @@ def read_registry(rows: Iterable[Row], report: ImportReport, *,
         parsed.file_problem = True
         return parsed
     if sheet is not None:
-        _rename(parsed, sheet.finish())
+        rename_tasks(parsed, sheet.finish())
     validator.finish()
     return parsed
-
-
-def _rename(parsed: ParsedRegistry, renames: dict[str, str]) -> None:
-    """Accepted renames: the new task's rows become the existing task's (its code kept)."""
-    for new_code, old_code in renames.items():
-        project = parsed.projects.pop(new_code, None)
-        if project is not None:
-            project.code = old_code
-            parsed.projects[old_code] = project
-        parsed.seen_codes.discard(new_code)
-        parsed.seen_codes.add(old_code)
-        for code, name in [pair for pair in parsed.seen_milestones if pair[0] == new_code]:
-            parsed.seen_milestones.discard((code, name))
-            parsed.seen_milestones.add((old_code, name))
 
 
 class _Validator:
@@ -362,23 +290,12 @@ class _Validator:
         self.fail(line, key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
 
     def schedule(self, line: int, value: object) -> str:
-        """周期: 长期 -> "standing", a recurring phrase -> its rule; "" when not given."""
-        text = clean_text(value)
-        if not text:
-            return ""
+        """周期 as stored ("standing" or a recurrence rule); "" when not given or wrong (reported)."""
         try:
-            reading = Standing() if text == STANDING else interpret(text, year=None)
+            return schedule_rule(clean_text(value))
         except PhraseError as exc:
             self.fail(line, "schedule", value, exc.reason_zh, exc.reason_en)
             return ""
-        match reading:
-            case Standing():
-                return "standing"
-            case Recurring(recurrence):
-                return recurrence.rule
-        self.fail(line, "schedule", value, "周期只能是“长期”或每月/每季度/每半年/每年/每周的时限",
-                  "周期 must be 长期 or a recurring deadline (每月25日前, 每季度末 ...)")
-        return ""
 
     def mobile(self, line: int, key: str, value: object) -> str | None:
         empty = value is None or value == "" or not clean_text(value)
