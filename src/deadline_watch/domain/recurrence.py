@@ -16,6 +16,10 @@ KINDS = ("monthly", "quarterly", "half_yearly", "yearly", "weekly")
 WEEKDAY_NAMES = "一二三四五六日"
 
 
+STANDING = "standing"  # a project's schedule for a task without a deadline (长期坚持)
+STANDING_LABEL = "长期"
+
+
 class RecurrenceError(ValueError):
     pass
 
@@ -23,6 +27,23 @@ class RecurrenceError(ValueError):
 def is_recurring(schedule: str) -> bool:
     """Whether a project's schedule is a recurrence rule (not "" or "standing")."""
     return schedule.partition(":")[0] in KINDS
+
+
+def is_standing(schedule: str | None) -> bool:
+    """Whether a project is a standing task: no deadline, never reminded or escalated."""
+    return schedule == STANDING
+
+
+def series_label(schedule: str | None) -> str:
+    """What the board shows for a task's schedule: 长期, the series (每月25日前), or ""."""
+    if not schedule:
+        return ""
+    if is_standing(schedule):
+        return STANDING_LABEL
+    try:
+        return Recurrence.parse(schedule).phrase
+    except RecurrenceError:
+        return ""
 
 
 @dataclass(frozen=True)

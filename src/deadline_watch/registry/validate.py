@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 from deadline_watch.domain.models import Milestone, Person, Project, ProjectLevel, Unit
+from deadline_watch.domain.recurrence import is_standing
 from deadline_watch.registry.cells import (
     CO_UNIT_JOINER,
     CellError,
@@ -221,6 +222,9 @@ class _Validator:
         schedule = self.schedule(line, schedule_raw) if schedule_raw else ""
         # a standing or recurring task may stand on a row of its own, with no dated node
         undated = bool(schedule) and not milestone and not clean_text(due_raw)
+        if is_standing(schedule) and not undated:  # 长期 has no deadline: nothing to remind
+            self.fail(line, "schedule", schedule_raw, "长期任务没有截止日期: 节点和截止日期应留空",
+                      "a standing task (长期) has no deadline: leave 节点 and 截止日期 empty")
         if not (code and name and unit and owner_name and (milestone or undated)):
             for key, value, raw in (("project_code", code, code_raw), ("project_name", name, name_raw),
                                     ("unit", unit, unit_raw), ("owner", owner_name, owner_raw),
