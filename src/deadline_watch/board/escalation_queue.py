@@ -2,7 +2,7 @@
 
 Ordered most overdue first (earliest due date), then by id; filtered by state (including
 已办结未完成: resolved while the milestone is still open), unit, level, project level, lead
-leader and free text. Uses the (state, due_date) index on escalations.
+leader, 协办单位 and free text. Uses the (state, due_date) index on escalations.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from deadline_watch.domain import co_units
 from deadline_watch.domain.models import (
     Escalation,
     EscalationState,
@@ -41,6 +42,7 @@ class EscalationFilter:
     project_level: str | None = None  # 省级 / 市级 / 区级
     text: str | None = None  # in project code or name, milestone name, responsible official's name
     lead_leader: str | None = None  # the project's lead leader, by name
+    co_unit: str | None = None  # a unit the project has among its 协办单位, by name
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,13 @@ def _states(state: str | None) -> list[str] | None:
     return [state]
 
 
+def _assisted_by(co_unit: str) -> sa.ColumnElement[bool]:
+    """The escalation's milestone belongs to a project `co_unit` assists: a clause on
+    escalations alone (no join), through the milestones' (project_id, name) index."""
+    assisted = co_units.projects_assisted_by(co_unit)
+    return Escalation.milestone_id.in_(sa.select(Milestone.id).where(Milestone.project_id.in_(assisted)))
+
+
 def list_escalations(
     session: Session,
     filt: EscalationFilter | None = None,
@@ -121,6 +130,8 @@ def list_escalations(
         conditions.append(Unit.name == filt.unit)
     if filt.project_level:
         conditions.append(Project.level == filt.project_level)
+    if filt.co_unit:
+        conditions.append(_assisted_by(filt.co_unit))
     if filt.text:
         # autoescape: a % or _ typed in the search box matches only itself
         conditions.append(sa.or_(

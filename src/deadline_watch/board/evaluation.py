@@ -40,6 +40,7 @@ from sqlalchemy import Date, and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from deadline_watch.domain import co_units
 from deadline_watch.domain.models import (
     Escalation,
     EscalationReason,
@@ -261,10 +262,14 @@ counts_of = _counts
 row_of = _row
 
 
-def evaluate(session: Session, *, start: date, end: date, today: date) -> Evaluation:
-    """Per-unit and per-official figures for milestones due within [start, end] (inclusive)."""
+def evaluate(session: Session, *, start: date, end: date, today: date, co_unit: str | None = None) -> Evaluation:
+    """Per-unit and per-official figures for milestones due within [start, end] (inclusive);
+    with `co_unit`, only of the projects that unit assists as 协办单位."""
     if end < start:
         start, end = end, start
+    counted = _period_filter(start, end)
+    if co_unit:
+        counted.append(Project.id.in_(co_units.projects_assisted_by(co_unit)))
     if session.get_bind().dialect.name == "postgresql":
         # The correlated escalation count inflates the planner's cost estimate past
         # jit_above_cost; compiling the query then costs more than running it.
@@ -274,7 +279,7 @@ def evaluate(session: Session, *, start: date, end: date, today: date) -> Evalua
         .select_from(Milestone)
         .join(Project, Project.id == Milestone.project_id)
         .join(Unit, Unit.id == Project.unit_id)
-        .where(*_period_filter(start, end))
+        .where(*counted)
         .group_by(Unit.id, Unit.name)
         .order_by(Unit.name)
     ).all()
@@ -291,7 +296,7 @@ def evaluate(session: Session, *, start: date, end: date, today: date) -> Evalua
         .join(Unit, Unit.id == Project.unit_id)
         .join(Person, Person.id == responsible_person_id())
         .outerjoin(official_unit, official_unit.id == Person.unit_id)
-        .where(*_period_filter(start, end))
+        .where(*counted)
         .group_by(Person.id, Person.name, Person.mobile, official_unit.name, Unit.name)
         .order_by(Person.name, Person.id)
     ).all()

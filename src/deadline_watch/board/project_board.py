@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from deadline_watch.board.lights import Light, MilestoneLight, ProjectLights, milestone_light, reminder_days
 from deadline_watch.core.config import Settings
+from deadline_watch.domain import co_units
 from deadline_watch.domain.models import (
     Milestone,
     MilestoneStatus,
@@ -52,6 +53,7 @@ def _board_filters(
     *,
     today: date | None = None,
     window: int = 0,
+    co_unit: str | int | None = None,
 ) -> list:
     """Conditions on `projects` alone: the unit name and the owner's name go through
     subqueries on their own tables, so no filter needs a join (unit_id and owner_id are
@@ -77,6 +79,8 @@ def _board_filters(
         if today is None:
             raise ValueError("a light filter needs today")
         conditions.append(_light_condition(light, today=today, window=window))
+    if co_unit is not None and co_unit != "":
+        conditions.append(Project.id.in_(co_units.projects_assisted_by(co_unit)))
     return conditions
 
 
@@ -89,6 +93,7 @@ def project_board_count(
     light: str | None = None,
     today: date | None = None,
     settings: Settings | None = None,
+    co_unit: str | int | None = None,
 ) -> int:
     """How many active projects `project_board` would list without limit (for pagination).
 
@@ -96,7 +101,7 @@ def project_board_count(
     """
     window = reminder_days(settings) if settings is not None else 0
     query = select(func.count(Project.id)).where(
-        *_board_filters(unit, level, text, light, today=today, window=window)
+        *_board_filters(unit, level, text, light, today=today, window=window, co_unit=co_unit)
     )
     return session.scalar(query) or 0
 
@@ -112,12 +117,14 @@ def project_board(
     light: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    co_unit: str | int | None = None,
 ) -> list[ProjectLights]:
     """Every active project (filtered, ordered by code) with its milestones' lights.
 
     Two queries: one page of projects, then all milestones of that page. `unit` is a
     unit name or a unit id; `text` matches project code, project name or owner name;
-    `light` ("red", "yellow", "green") keeps projects with at least one such milestone.
+    `light` ("red", "yellow", "green") keeps projects with at least one such milestone;
+    `co_unit` (a unit name or id) keeps the projects it assists as 协办单位.
     """
     window = reminder_days(settings)
     # The page is chosen on `projects` alone (filters need no join), then only its rows
@@ -126,7 +133,7 @@ def project_board(
     # of reading one page off the code index.
     page = (
         select(Project.id.label("id"), Project.code.label("code"))
-        .where(*_board_filters(unit, level, text, light, today=today, window=window))
+        .where(*_board_filters(unit, level, text, light, today=today, window=window, co_unit=co_unit))
         .order_by(Project.code)
         .offset(max(offset, 0))
     )
@@ -134,7 +141,8 @@ def project_board(
         page = page.limit(limit)
     page = page.subquery("page")
     projects = session.execute(
-        select(Project.id, Project.code, Project.name, Unit.name, Project.level, Person.name, Project.status)
+        select(Project.id, Project.code, Project.name, Unit.name, Project.level, Person.name, Project.status,
+               Project.schedule)
         .select_from(page)
         .join(Project, Project.id == page.c.id)
         .join(Unit, Unit.id == Project.unit_id)
@@ -180,7 +188,8 @@ def project_board(
             status=status,
             milestones=by_project.get(project_id, []),
             id=project_id,
+            schedule=schedule,
         )
-        for project_id, code, name, unit_name, level_, owner_name, status in projects
+        for project_id, code, name, unit_name, level_, owner_name, status, schedule in projects
     ]
 
