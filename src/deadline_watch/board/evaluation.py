@@ -7,7 +7,8 @@ reads the same whenever it is produced.
 
 Which milestones count: due within [start, end], the milestone not cancelled, its
 project active or completed (suspended and cancelled projects are left out; they were
-stopped by decision, not missed). Categories, as of `today`:
+stopped by decision, not missed), and not a 长期 task (no deadline; see board.standing).
+Categories, as of `today`:
 - completed on time: completed_on <= due_date (or marked completed without a date);
 - completed late: completed_on > due_date;
 - still overdue: not completed and due_date < today;
@@ -41,6 +42,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from deadline_watch.domain import co_units
+from deadline_watch.domain.recurrence import has_deadline
 from deadline_watch.domain.models import (
     Escalation,
     EscalationReason,
@@ -237,6 +239,7 @@ def _period_filter(start: date, end: date) -> list[ColumnElement]:
         evaluated_due_date() >= start,
         evaluated_due_date() <= end,
         Project.status.in_(COUNTED_PROJECT_STATUSES),
+        has_deadline(Project.schedule),  # 长期 tasks are counted apart (board.standing)
     ]
 
 

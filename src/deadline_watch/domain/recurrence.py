@@ -4,6 +4,9 @@ A rule is stored on the project as a short string (`monthly:25`, `monthly:last`,
 `quarterly`, `half_yearly`, `yearly`, `weekly:5`); each occurrence becomes a milestone of
 its own, named for its period ("2027年01月", "2027年第1季度"), so it is reminded, escalated,
 completed and evaluated one by one. Everything here is a plain function of dates.
+
+A project's schedule is "" (its milestones' dates), a rule, or "standing" (长期: no deadline);
+`is_standing`, `has_deadline` (the same in SQL) and `series_label` are the one place that says so.
 """
 
 from __future__ import annotations
@@ -11,6 +14,10 @@ from __future__ import annotations
 import calendar as std_calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 KINDS = ("monthly", "quarterly", "half_yearly", "yearly", "weekly")
 WEEKDAY_NAMES = "一二三四五六日"
@@ -32,6 +39,12 @@ def is_recurring(schedule: str) -> bool:
 def is_standing(schedule: str | None) -> bool:
     """Whether a project is a standing task: no deadline, never reminded or escalated."""
     return schedule == STANDING
+
+
+def has_deadline(schedule_column: ColumnElement[str]) -> ColumnElement[bool]:
+    """SQL: the project is not a standing task. 长期 has no deadline, so nothing of it is
+    overdue, reminded, escalated or counted in an on-time rate."""
+    return schedule_column != STANDING
 
 
 def series_label(schedule: str | None) -> str:
