@@ -87,15 +87,23 @@ def test_queue_filter_by_co_unit(office_board):
 def test_evaluation_shows_a_co_units_record_and_filters_by_it(office_board):
     client = office_board.login("viewer1")
     period = {"start": "2026-10-01", "end": "2026-11-30"}
-    html = client.get("/evaluation", params=period).text
-    assert "按协办单位" in html
     body = client.get("/api/evaluation", params=period).json()
-    assisting = {row["name"]: row for row in body["co_units"]}
-    # 住房建设局 assists GX-2026-001: its milestone 30 days overdue; 规划局 assists GX-2026-002
-    assert set(assisting) == {"住房建设局", "规划局"}
-    assert assisting["住房建设局"]["still_overdue"] == 1 and assisting["规划局"]["still_overdue"] == 1
+    assert body["co_units"] == []  # no co-unit chosen: the evaluation as before
+    assert {row["name"] for row in body["units"]} == {"新经济发展局", "生态环境局", "住房建设局", "行政审批局"}
+    assert "协办记录" not in client.get("/evaluation", params=period).text
     only = client.get("/api/evaluation", params={**period, "co_unit": "住房建设局"}).json()
+    # 住房建设局 assists GX-2026-001 (新经济发展局's): its node 30 days overdue; its own GX-2026-003 is not counted
     assert [row["name"] for row in only["units"]] == ["新经济发展局"]
-    assert [row["name"] for row in only["co_units"]] == ["住房建设局"]
-    assert "仅统计住房建设局作为协办单位参与的项目" in client.get(
-        "/evaluation", params={**period, "co_unit": "住房建设局"}).text
+    assert [(row["name"], row["still_overdue"]) for row in only["co_units"]] == [("住房建设局", 1)]
+    assert only["units"][0]["still_overdue"] == 1
+    html = client.get("/evaluation", params={**period, "co_unit": "规划局"}).text
+    assert "仅统计规划局作为协办单位参与的项目" in html and "协办记录" in html
+    assert "生态环境局" in html and "新经济发展局" not in html.split("协办记录")[0].split("按责任单位")[1]
+
+
+def test_co_unit_records_gives_each_assisting_unit_its_figures(office_board):
+    from deadline_watch.board.co_unit_records import co_unit_records
+
+    with office_board.sessions() as session:
+        rows = co_unit_records(session, start=date(2026, 10, 1), end=date(2026, 11, 30), today=date(2026, 11, 23))
+    assert {row.name: row.still_overdue for row in rows} == {"住房建设局": 1, "规划局": 1}

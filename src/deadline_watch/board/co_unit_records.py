@@ -1,5 +1,6 @@
-"""协办单位的记录: for each unit that assists projects, the evaluation's figures over the
-milestones of the projects it assists (its own projects are in the evaluation by unit).
+"""协办单位的记录: for a unit that assists projects (or each such unit), the evaluation's
+figures over the milestones of the projects it assists (its own projects are in the
+evaluation by unit). The evaluation page asks for one unit's record when a 协办单位 is chosen.
 
 One GROUP BY over milestones joined to project_co_units, with the evaluation's own counting
 rules (`evaluation.milestone_measures`, `period_filter`), so a figure here means what it

@@ -187,7 +187,8 @@ class EvaluationOut(BaseModel):
     end: date
     units: list[EvaluationRowOut]
     officials: list[EvaluationRowOut]
-    co_units: list[EvaluationRowOut] = Field(description="协办单位: each unit over the projects it assists")
+    co_units: list[EvaluationRowOut] = Field(
+        description="with co_unit: that unit's record as 协办单位 (the projects it assists); else empty")
 
 
 class Me(BaseModel):
@@ -341,7 +342,7 @@ def evaluation(request: Request, start: str = "", end: str = "",
         co_unit = co_unit.strip()
         result = evaluate_for(work, start_day, end_day, co_unit)
         assisting = co_unit_records(work.session, start=start_day, end=end_day, today=work.today,
-                                    co_unit=co_unit or None)
+                                    co_unit=co_unit) if co_unit else []
 
         def rows(items) -> list[EvaluationRowOut]:
             return [EvaluationRowOut(name=r.name, unit=r.unit, mobile=r.mobile, milestones_due=r.milestones_due,

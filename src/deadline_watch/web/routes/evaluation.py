@@ -61,8 +61,9 @@ def evaluation_page(request: Request, start: str = "", end: str = "",
         start_day, end_day = parse_period(start, end, today=work.today)
         co_unit = co_unit.strip()
         result = evaluate_for(work, start_day, end_day, co_unit)
+        # a co-unit's record only when one is chosen: the default page costs what it did
         assisting = co_unit_records(work.session, start=start_day, end=end_day, today=work.today,
-                                    co_unit=co_unit or None)
+                                    co_unit=co_unit) if co_unit else []
         choices = co_units.co_unit_names(work.session)
         viewer = work.viewer
     # the rest works on plain rows: outside the transaction
