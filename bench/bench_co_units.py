@@ -6,7 +6,7 @@ milestones, 50,000 escalations; built once into bench/out/ when missing), gives 
 call them, with the query plan of the filter clause:
 
     .venv/bin/python bench/bench_co_units.py [--repeat 20]
-    .venv/bin/python bench/bench_co_units.py --postgres   # same rows in PostgreSQL schema bench_board
+    .venv/bin/python bench/bench_co_units.py --postgres   # same rows in PostgreSQL schema bench_co_units
 
 The filter is one `IN (SELECT project_id FROM project_co_units WHERE unit_id = ...)` clause
 (`domain.co_units.projects_assisted_by`), read through ix_project_co_units_unit_id.
@@ -21,7 +21,8 @@ import statistics
 import sys
 import time
 
-from bench_board import DB_PATH, NOW, PROJECTS, TODAY, UNITS, build, build_postgres, percentile
+import bench_board
+from bench_board import DB_PATH, NOW, PROJECTS, TODAY, UNITS, build, percentile
 
 from deadline_watch.board.co_unit_records import co_unit_records
 from deadline_watch.board.escalation_queue import EscalationFilter, list_escalations
@@ -81,7 +82,8 @@ def main() -> int:
         build(DB_PATH)
     rows = add_co_units(DB_PATH)
     if args.postgres:
-        url = build_postgres(DB_PATH)
+        bench_board.PG_SCHEMA = "bench_co_units"  # its own schema: never the board benchmark's
+        url = bench_board.build_postgres(DB_PATH)
         copy_co_units_to_postgres(url, rows)
     else:
         url = f"sqlite:///{DB_PATH}"

@@ -93,13 +93,6 @@ def _states(state: str | None) -> list[str] | None:
     return [state]
 
 
-def _assisted_by(co_unit: str) -> sa.ColumnElement[bool]:
-    """The escalation's milestone belongs to a project `co_unit` assists: a clause on
-    escalations alone (no join), through the milestones' (project_id, name) index."""
-    assisted = co_units.projects_assisted_by(co_unit)
-    return Escalation.milestone_id.in_(sa.select(Milestone.id).where(Milestone.project_id.in_(assisted)))
-
-
 def list_escalations(
     session: Session,
     filt: EscalationFilter | None = None,
@@ -131,7 +124,9 @@ def list_escalations(
     if filt.project_level:
         conditions.append(Project.level == filt.project_level)
     if filt.co_unit:
-        conditions.append(_assisted_by(filt.co_unit))
+        # through the milestone join: one pass with count(*) OVER () below, project_id at hand
+        needs_project = True
+        conditions.append(Milestone.project_id.in_(co_units.projects_assisted_by(filt.co_unit)))
     if filt.text:
         # autoescape: a % or _ typed in the search box matches only itself
         conditions.append(sa.or_(
