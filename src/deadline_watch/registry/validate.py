@@ -11,20 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import date
-from functools import lru_cache
 from typing import TypeVar
 
 from deadline_watch.domain.models import Milestone, Person, Project, ProjectLevel, Unit
 from deadline_watch.domain.recurrence import is_standing
 from deadline_watch.registry.cells import (
-    CO_UNIT_JOINER,
     CellError,
     cell_text,
     clean_person_name,
     clean_text,
+    co_units_text,
     parse_date,
     parse_mobile,
-    split_co_units,
 )
 from deadline_watch.registry.columns import (
     BY_KEY,
@@ -67,11 +65,6 @@ _LIMITS = {  # column key -> max length, from the model's column sizes
 }
 class _TooManyErrors(Exception):
     pass
-
-
-@lru_cache(maxsize=4096)
-def _co_units(text: str) -> str:
-    return CO_UNIT_JOINER.join(split_co_units(text))
 
 
 def _is_blank(cells: list[object]) -> bool:
@@ -245,8 +238,7 @@ class _Validator:
         lead_mobile = self.mobile(line, "lead_leader_mobile", lead_mobile_raw)
         due_date = None if undated else self.day(line, "due_date", due_raw)
         completed_on = self.day(line, "completed_on", completed_raw)
-        co_units = _co_units(co_units_raw) if isinstance(co_units_raw, str) else \
-            CO_UNIT_JOINER.join(split_co_units(co_units_raw))
+        co_units = co_units_text(co_units_raw)
         if level is not None and level not in LEVELS:
             self.fail(line, "level", level_raw, "项目级别只能是 省级、市级 或 区级", "level must be 省级, 市级 or 区级")
         if lead_name and not lead_mobile and not clean_text(lead_mobile_raw):
