@@ -119,14 +119,14 @@ def list_escalations(
         conditions.append(sa.and_(Milestone.status == "open", Milestone.completed_on.is_(None)))
     if filt.lead_leader:
         conditions.append(leader.name == filt.lead_leader)
-    if filt.unit:
-        conditions.append(Unit.name == filt.unit)
-    if filt.project_level:
-        conditions.append(Project.level == filt.project_level)
     if filt.co_unit:
         # through the milestone join: one pass with count(*) OVER () below, project_id at hand
         needs_project = True
         conditions.append(Milestone.project_id.in_(co_units.projects_assisted_by(filt.co_unit)))
+    if filt.unit:
+        conditions.append(Unit.name == filt.unit)
+    if filt.project_level:
+        conditions.append(Project.level == filt.project_level)
     if filt.text:
         # autoescape: a % or _ typed in the search box matches only itself
         conditions.append(sa.or_(

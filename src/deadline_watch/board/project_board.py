@@ -64,6 +64,8 @@ def _board_filters(
             conditions.append(Project.unit_id == unit)
         else:
             conditions.append(Project.unit_id.in_(select(Unit.id).where(Unit.name == unit)))
+    if co_unit is not None and co_unit != "":
+        conditions.append(Project.id.in_(co_units.projects_assisted_by(co_unit)))
     if level:
         conditions.append(Project.level == level)
     if text and text.strip():
@@ -79,8 +81,6 @@ def _board_filters(
         if today is None:
             raise ValueError("a light filter needs today")
         conditions.append(_light_condition(light, today=today, window=window))
-    if co_unit is not None and co_unit != "":
-        conditions.append(Project.id.in_(co_units.projects_assisted_by(co_unit)))
     return conditions
 
 
