@@ -53,7 +53,6 @@ def _board_filters(
     *,
     today: date | None = None,
     window: int = 0,
-    co_unit: str | int | None = None,
 ) -> list:
     """Conditions on `projects` alone: the unit name and the owner's name go through
     subqueries on their own tables, so no filter needs a join (unit_id and owner_id are
@@ -64,8 +63,6 @@ def _board_filters(
             conditions.append(Project.unit_id == unit)
         else:
             conditions.append(Project.unit_id.in_(select(Unit.id).where(Unit.name == unit)))
-    if co_unit is not None and co_unit != "":
-        conditions.append(Project.id.in_(co_units.projects_assisted_by(co_unit)))
     if level:
         conditions.append(Project.level == level)
     if text and text.strip():
@@ -82,6 +79,14 @@ def _board_filters(
             raise ValueError("a light filter needs today")
         conditions.append(_light_condition(light, today=today, window=window))
     return conditions
+
+
+def _co_unit_filter(co_unit: str | int | None) -> list:
+    """The projects `co_unit` (a unit name or id) assists as 协办单位, as a condition on
+    `projects` alone (one IN over the project_co_units unit_id index); none when not asked."""
+    if co_unit is None or co_unit == "":
+        return []
+    return [Project.id.in_(co_units.projects_assisted_by(co_unit))]
 
 
 def project_board_count(
@@ -101,9 +106,9 @@ def project_board_count(
     """
     window = reminder_days(settings) if settings is not None else 0
     query = select(func.count(Project.id)).where(
-        *_board_filters(unit, level, text, light, today=today, window=window, co_unit=co_unit)
+        *_board_filters(unit, level, text, light, today=today, window=window)
     )
-    return session.scalar(query) or 0
+    return session.scalar(query.where(*_co_unit_filter(co_unit))) or 0
 
 
 def project_board(
@@ -133,8 +138,9 @@ def project_board(
     # of reading one page off the code index.
     page = (
         select(Project.id.label("id"), Project.code.label("code"))
-        .where(*_board_filters(unit, level, text, light, today=today, window=window, co_unit=co_unit))
+        .where(*_board_filters(unit, level, text, light, today=today, window=window))
         .order_by(Project.code)
+        .where(*_co_unit_filter(co_unit))
         .offset(max(offset, 0))
     )
     if limit is not None:
