@@ -42,7 +42,6 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from deadline_watch.domain import co_units
-from deadline_watch.domain.recurrence import has_deadline
 from deadline_watch.domain.models import (
     Escalation,
     EscalationReason,
@@ -58,6 +57,7 @@ from deadline_watch.domain.models import (
     Unit,
     responsible_person_id,
 )
+from deadline_watch.domain.recurrence import has_deadline
 
 __all__ = [
     "EvaluationRow",
