@@ -8,7 +8,8 @@ import sqlalchemy as sa
 import factories as f
 from deadline_watch.cli import main
 from deadline_watch.core import db
-from deadline_watch.domain.models import Escalation, Milestone
+from deadline_watch.domain import co_units
+from deadline_watch.domain.models import Escalation, Milestone, Project
 
 DUE = date(2026, 12, 8)
 
@@ -64,6 +65,19 @@ def test_escalations_list_json_has_the_documented_keys(sessions, db_url, capsys)
     assert item["project_code"] == "GX-2026-0001" and item["due_date"] == "2026-12-08"
     code, out, _ = run(capsys, db_url, "escalations", "list", "--level", "2")
     assert code == 0 and "没有督办事项" in out
+
+
+def test_escalations_list_filters_by_co_unit(sessions, db_url, capsys):
+    seed(sessions)
+    with db.transaction(sessions) as session:
+        project_id = session.scalar(sa.select(Project.id).where(Project.code == "GX-2026-0001"))
+        co_units.sync(session, {project_id: [f.unit(session, "规划局").id]})
+        f.unit(session, "教育局")
+    run(capsys, db_url, "tick", "--now", "2026-12-10T07:00:00+08:00", "--json")
+    code, out, _ = run(capsys, db_url, "escalations", "list", "--json", "--co-unit", "规划局")
+    assert code == 0 and [item["project_code"] for item in json.loads(out)] == ["GX-2026-0001"]
+    code, out, _ = run(capsys, db_url, "escalations", "list", "--json", "--co-unit", "教育局")
+    assert code == 0 and json.loads(out) == []
 
 
 def test_milestones_complete_resolves_and_reports(sessions, db_url, capsys):

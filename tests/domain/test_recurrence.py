@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from deadline_watch.domain.recurrence import Recurrence, RecurrenceError, is_recurring
+from deadline_watch.domain.recurrence import Recurrence, RecurrenceError, is_recurring, is_standing, series_label
 
 
 def test_monthly_day_is_clamped_to_short_months():
@@ -59,3 +59,20 @@ def test_bad_rule_is_refused(rule):
 def test_only_rules_count_as_recurring():
     assert is_recurring("monthly:25") and is_recurring("quarterly")
     assert not is_recurring("") and not is_recurring("standing")
+
+
+@pytest.mark.parametrize(
+    ("schedule", "standing", "label"),
+    [
+        ("", False, ""),
+        ("standing", True, "长期"),
+        ("monthly:25", False, "每月25日前"),
+        ("monthly:last", False, "每月底前"),
+        ("quarterly", False, "每季度末"),
+        ("weekly:5", False, "每周五前"),
+        ("fortnightly", False, ""),  # not a rule this version knows: no label, not standing
+    ],
+)
+def test_what_the_board_shows_for_a_schedule(schedule, standing, label):
+    assert is_standing(schedule) is standing
+    assert series_label(schedule) == label

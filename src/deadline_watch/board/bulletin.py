@@ -9,7 +9,7 @@ Rankings follow `ranking.ranked` (on-time rate, ties share a place).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +20,7 @@ from deadline_watch.board.evaluation import EvaluationRow, evaluate
 from deadline_watch.board.linked_facts import referral_counts_by_unit
 from deadline_watch.board.ranking import Ranked, ranked
 from deadline_watch.board.report_tables import monthly_period
+from deadline_watch.board.standing import standing_counts_by_unit, with_standing_units
 from deadline_watch.core.config import Settings
 from deadline_watch.core.errors import ConfigError
 from deadline_watch.sms.messages import date_text
@@ -40,6 +41,11 @@ class Bulletin:
     officials: list[Ranked]
     referrals: int | None  # None: referrals are not recorded
     issuer: str
+    standing: dict[str, int] = field(default_factory=dict)  # 长期 tasks per unit: no deadline, in no rate
+
+    @property
+    def standing_total(self) -> int:
+        return sum(self.standing.values())
 
     @property
     def month_label(self) -> str:
@@ -70,11 +76,12 @@ def monthly_bulletin(session, *, at: date, settings: Settings) -> Bulletin:
     start, end = monthly_period(at)
     result = evaluate(session, start=start, end=end, today=at)
     referrals = referral_counts_by_unit(session, start=start, end=end)
+    standing = standing_counts_by_unit(session)
     return Bulletin(
         start=start, end=end, at=at, total=result.total,
-        units=ranked(result.units, referrals), officials=ranked(result.officials),
+        units=ranked(with_standing_units(result.units, standing), referrals), officials=ranked(result.officials),
         referrals=None if referrals is None else sum(referrals.values()),
-        issuer=settings.reports.issuer,
+        issuer=settings.reports.issuer, standing=standing,
     )
 
 

@@ -55,17 +55,20 @@ def _figures(r: Ranked) -> list[str]:
 def attachment_tables(bulletin: Bulletin) -> list[tuple[str, list[str], list[list[str]]]]:
     """(caption, headers, rows) of each attachment, as text: the same in .docx and HTML."""
     with_referrals = bulletin.referrals is not None
-    unit_headers = UNIT_HEADERS + (["移交问责"] if with_referrals else [])
+    with_standing = bool(bulletin.standing)  # 长期任务: counted apart, not in the rates
+    unit_headers = UNIT_HEADERS + (["移交问责"] if with_referrals else []) + (["长期任务"] if with_standing else [])
     units = [
         ["—" if u.rank is None else str(u.rank), u.row.name, *_figures(u)] + ([str(u.referrals or 0)] if with_referrals
                                                                             else [])
+        + ([str(bulletin.standing.get(u.row.name, 0))] if with_standing else [])
         for u in bulletin.units
     ]
     total = bulletin.total
     units.append(["", "合计", str(total.milestones_due), str(total.completed_on_time), str(total.completed_late),
                   str(total.still_overdue), _pct(total.on_time_rate),
                   "—" if total.avg_days_late is None else f"{total.avg_days_late:.1f}", str(total.escalations_level2)]
-                 + ([str(bulletin.referrals)] if with_referrals else []))
+                 + ([str(bulletin.referrals)] if with_referrals else [])
+                 + ([str(bulletin.standing_total)] if with_standing else []))
     officials = [
         ["—" if o.rank is None else str(o.rank), o.row.name, mask_mobile(o.row.mobile or ""), o.row.unit or "",
          *_figures(o)]

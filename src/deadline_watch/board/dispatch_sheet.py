@@ -5,7 +5,7 @@ escalation level (一级/二级…), handling state, the latest progress note, a
 存在问题 / 下步措施 columns filled in at the meeting. Items are grouped by unit — units
 ranked by how many items they have overdue (ties share a place, then by name) — and each
 unit's block ends with a 小计 row. "Still overdue as of `at`" is the weekly report's rule:
-due before `at`, not completed on `at`, project active.
+due before `at`, not completed on `at`, project active and not a 长期 task.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from deadline_watch.domain.models import (
     Unit,
     responsible_person_id,
 )
+from deadline_watch.domain.recurrence import has_deadline
 from deadline_watch.domain.workdays import days_overdue
 from deadline_watch.sms.messages import level_text
 
@@ -117,7 +118,8 @@ def dispatch_blocks(session: Session, *, at: date) -> list[UnitBlock]:
             Escalation.due_date == Milestone.due_date,
             Escalation.reason == EscalationReason.OVERDUE,
         ))
-        .where(Project.status == ProjectStatus.ACTIVE, Milestone.due_date < at, open_on_at)
+        .where(Project.status == ProjectStatus.ACTIVE, Milestone.due_date < at, open_on_at,
+               has_deadline(Project.schedule))
     ).tuples().all()
     people_ids = {r[5] for r in rows} | {r[6] for r in rows if r[6] is not None}
     people = _names(session, people_ids)

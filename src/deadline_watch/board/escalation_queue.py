@@ -2,7 +2,7 @@
 
 Ordered most overdue first (earliest due date), then by id; filtered by state (including
 已办结未完成: resolved while the milestone is still open), unit, level, project level, lead
-leader and free text. Uses the (state, due_date) index on escalations.
+leader, 协办单位 and free text. Uses the (state, due_date) index on escalations.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from deadline_watch.domain import co_units
 from deadline_watch.domain.models import (
     Escalation,
     EscalationState,
@@ -41,6 +42,7 @@ class EscalationFilter:
     project_level: str | None = None  # 省级 / 市级 / 区级
     text: str | None = None  # in project code or name, milestone name, responsible official's name
     lead_leader: str | None = None  # the project's lead leader, by name
+    co_unit: str | None = None  # a unit the project has among its 协办单位, by name
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,10 @@ def list_escalations(
         conditions.append(sa.and_(Milestone.status == "open", Milestone.completed_on.is_(None)))
     if filt.lead_leader:
         conditions.append(leader.name == filt.lead_leader)
+    if filt.co_unit:
+        # through the milestone join: one pass with count(*) OVER () below, project_id at hand
+        needs_project = True
+        conditions.append(Milestone.project_id.in_(co_units.projects_assisted_by(filt.co_unit)))
     if filt.unit:
         conditions.append(Unit.name == filt.unit)
     if filt.project_level:

@@ -7,7 +7,8 @@ reads the same whenever it is produced.
 
 Which milestones count: due within [start, end], the milestone not cancelled, its
 project active or completed (suspended and cancelled projects are left out; they were
-stopped by decision, not missed). Categories, as of `today`:
+stopped by decision, not missed), and not a 长期 task (no deadline; see board.standing).
+Categories, as of `today`:
 - completed on time: completed_on <= due_date (or marked completed without a date);
 - completed late: completed_on > due_date;
 - still overdue: not completed and due_date < today;
@@ -40,6 +41,7 @@ from sqlalchemy import Date, and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from deadline_watch.domain import co_units
 from deadline_watch.domain.models import (
     Escalation,
     EscalationReason,
@@ -55,6 +57,7 @@ from deadline_watch.domain.models import (
     Unit,
     responsible_person_id,
 )
+from deadline_watch.domain.recurrence import has_deadline
 
 __all__ = [
     "EvaluationRow",
@@ -236,6 +239,7 @@ def _period_filter(start: date, end: date) -> list[ColumnElement]:
         evaluated_due_date() >= start,
         evaluated_due_date() <= end,
         Project.status.in_(COUNTED_PROJECT_STATUSES),
+        has_deadline(Project.schedule),  # 长期 tasks are counted apart (board.standing)
     ]
 
 
@@ -261,10 +265,14 @@ counts_of = _counts
 row_of = _row
 
 
-def evaluate(session: Session, *, start: date, end: date, today: date) -> Evaluation:
-    """Per-unit and per-official figures for milestones due within [start, end] (inclusive)."""
+def evaluate(session: Session, *, start: date, end: date, today: date, co_unit: str | None = None) -> Evaluation:
+    """Per-unit and per-official figures for milestones due within [start, end] (inclusive);
+    with `co_unit`, only of the projects that unit assists as 协办单位."""
     if end < start:
         start, end = end, start
+    counted = _period_filter(start, end)
+    if co_unit:
+        counted.append(Project.id.in_(co_units.projects_assisted_by(co_unit)))
     if session.get_bind().dialect.name == "postgresql":
         # The correlated escalation count inflates the planner's cost estimate past
         # jit_above_cost; compiling the query then costs more than running it.
@@ -274,7 +282,7 @@ def evaluate(session: Session, *, start: date, end: date, today: date) -> Evalua
         .select_from(Milestone)
         .join(Project, Project.id == Milestone.project_id)
         .join(Unit, Unit.id == Project.unit_id)
-        .where(*_period_filter(start, end))
+        .where(*counted)
         .group_by(Unit.id, Unit.name)
         .order_by(Unit.name)
     ).all()
@@ -291,7 +299,7 @@ def evaluate(session: Session, *, start: date, end: date, today: date) -> Evalua
         .join(Unit, Unit.id == Project.unit_id)
         .join(Person, Person.id == responsible_person_id())
         .outerjoin(official_unit, official_unit.id == Person.unit_id)
-        .where(*_period_filter(start, end))
+        .where(*counted)
         .group_by(Person.id, Person.name, Person.mobile, official_unit.name, Unit.name)
         .order_by(Person.name, Person.id)
     ).all()

@@ -12,6 +12,7 @@ from datetime import date
 
 from deadline_watch.core.config import Settings
 from deadline_watch.domain.models import LabelledEnum, MilestoneStatus, ProjectStatus
+from deadline_watch.domain.recurrence import is_recurring, is_standing, series_label
 from deadline_watch.domain.workdays import days_overdue
 
 __all__ = [
@@ -101,10 +102,32 @@ class ProjectLights:
     status: str
     milestones: list[MilestoneLight] = field(default_factory=list)
     id: int = 0
+    schedule: str = ""  # Project.schedule: "", "standing" or a recurrence rule
+
+    @property
+    def standing(self) -> bool:
+        """长期: no deadline; the board shows 长期, never a red or yellow light."""
+        return is_standing(self.schedule)
+
+    @property
+    def series(self) -> str:
+        """长期, the series of a recurring task (每月25日前), or "" for dated milestones."""
+        return series_label(self.schedule)
+
+    @property
+    def current(self) -> list[MilestoneLight]:
+        """The milestones the board lists: all of them; for a recurring task the occurrences
+        still open (overdue ones and the current one), or the latest when none is."""
+        if not is_recurring(self.schedule):
+            return self.milestones
+        return [m for m in self.milestones if m.light is not Light.GREY] or self.milestones[-1:]
 
     @property
     def worst(self) -> Light:
-        """The most urgent light among the milestones (red > yellow > green > grey)."""
+        """The most urgent light among the milestones (red > yellow > green > grey); grey
+        for a standing task, whatever it still holds."""
+        if self.standing:
+            return Light.GREY
         order = (Light.RED, Light.YELLOW, Light.GREEN)
         for light in order:
             if any(m.light is light for m in self.milestones):
@@ -114,6 +137,8 @@ class ProjectLights:
     @property
     def days_overdue(self) -> int:
         """The most days overdue among the red milestones (what the project is late by now)."""
+        if self.standing:
+            return 0
         return max((m.days_overdue for m in self.milestones if m.light is Light.RED), default=0)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from deadline_watch.board.lights import Light, MilestoneLight, ProjectLights, milestone_light, reminder_days
 from deadline_watch.core.config import Settings
+from deadline_watch.domain import co_units
 from deadline_watch.domain.models import (
     Milestone,
     MilestoneStatus,
@@ -80,6 +81,14 @@ def _board_filters(
     return conditions
 
 
+def _co_unit_filter(co_unit: str | int | None) -> list:
+    """The projects `co_unit` (a unit name or id) assists as 协办单位, as a condition on
+    `projects` alone (one IN over the project_co_units unit_id index); none when not asked."""
+    if co_unit is None or co_unit == "":
+        return []
+    return [Project.id.in_(co_units.projects_assisted_by(co_unit))]
+
+
 def project_board_count(
     session: Session,
     *,
@@ -89,6 +98,7 @@ def project_board_count(
     light: str | None = None,
     today: date | None = None,
     settings: Settings | None = None,
+    co_unit: str | int | None = None,
 ) -> int:
     """How many active projects `project_board` would list without limit (for pagination).
 
@@ -98,7 +108,7 @@ def project_board_count(
     query = select(func.count(Project.id)).where(
         *_board_filters(unit, level, text, light, today=today, window=window)
     )
-    return session.scalar(query) or 0
+    return session.scalar(query.where(*_co_unit_filter(co_unit))) or 0
 
 
 def project_board(
@@ -112,12 +122,14 @@ def project_board(
     light: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    co_unit: str | int | None = None,
 ) -> list[ProjectLights]:
     """Every active project (filtered, ordered by code) with its milestones' lights.
 
     Two queries: one page of projects, then all milestones of that page. `unit` is a
     unit name or a unit id; `text` matches project code, project name or owner name;
-    `light` ("red", "yellow", "green") keeps projects with at least one such milestone.
+    `light` ("red", "yellow", "green") keeps projects with at least one such milestone;
+    `co_unit` (a unit name or id) keeps the projects it assists as 协办单位.
     """
     window = reminder_days(settings)
     # The page is chosen on `projects` alone (filters need no join), then only its rows
@@ -128,13 +140,15 @@ def project_board(
         select(Project.id.label("id"), Project.code.label("code"))
         .where(*_board_filters(unit, level, text, light, today=today, window=window))
         .order_by(Project.code)
+        .where(*_co_unit_filter(co_unit))
         .offset(max(offset, 0))
     )
     if limit is not None:
         page = page.limit(limit)
     page = page.subquery("page")
     projects = session.execute(
-        select(Project.id, Project.code, Project.name, Unit.name, Project.level, Person.name, Project.status)
+        select(Project.id, Project.code, Project.name, Unit.name, Project.level, Person.name, Project.status,
+               Project.schedule)
         .select_from(page)
         .join(Project, Project.id == page.c.id)
         .join(Unit, Unit.id == Project.unit_id)
@@ -180,7 +194,8 @@ def project_board(
             status=status,
             milestones=by_project.get(project_id, []),
             id=project_id,
+            schedule=schedule,
         )
-        for project_id, code, name, unit_name, level_, owner_name, status in projects
+        for project_id, code, name, unit_name, level_, owner_name, status, schedule in projects
     ]
 

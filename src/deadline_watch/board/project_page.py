@@ -104,6 +104,7 @@ class ProjectDetail:
     lead_leader_mobile: str | None
     owner_mobile: str | None
     note: str
+    deadline_phrase: str  # the 完成时限 as the office wrote it
     milestones: list[MilestoneLight]
     notifications: list[NotificationRow]
     escalations: list[EscalationRow]
@@ -248,6 +249,7 @@ def project_detail(
         status=project.status,
         milestones=milestones,
         id=project.id,
+        schedule=project.schedule or "",
     )
     return ProjectDetail(
         project=header,
@@ -256,6 +258,7 @@ def project_detail(
         lead_leader_mobile=shown(leader_mobile),
         owner_mobile=shown(owner_mobile),
         note=project.note or "",
+        deadline_phrase=project.deadline_phrase or "",
         milestones=milestones,
         notifications=notifications,
         escalations=escalations,

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, aliased
 
 from deadline_watch.board import dispatch_sheet, linked_facts
 from deadline_watch.board.evaluation import Evaluation, EvaluationRow, bar_chart_svg, evaluate
-from deadline_watch.board.reviews import Progress, latest_progress
 from deadline_watch.board.ranking import ranked
+from deadline_watch.board.reviews import Progress, latest_progress
+from deadline_watch.board.standing import standing_counts_by_unit, with_standing_units
 from deadline_watch.core.config import Settings
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.core.logs import mask_mobile
@@ -33,6 +34,7 @@ from deadline_watch.domain.models import (
     Unit,
     responsible_person_id,
 )
+from deadline_watch.domain.recurrence import has_deadline
 from deadline_watch.domain.workdays import days_overdue
 
 __all__ = [
@@ -157,7 +159,7 @@ def weekly_report(session: Session, *, at: date, settings: Settings) -> Report:
     """每周调度: became overdue / completed during the week, due next week, still overdue at `at`."""
     start, end = weekly_period(at)
     next_start, next_end = end + timedelta(days=1), end + timedelta(days=7)
-    active = Project.status == ProjectStatus.ACTIVE
+    active = (Project.status == ProjectStatus.ACTIVE) & has_deadline(Project.schedule)  # 长期: never overdue
     not_cancelled = Milestone.status.in_((MilestoneStatus.OPEN, MilestoneStatus.COMPLETED))
     by_due = [Milestone.due_date, Project.code, Milestone.position, Milestone.id]
 
@@ -260,18 +262,23 @@ def _figures(row: EvaluationRow) -> tuple:
     )
 
 
-def evaluation_sheets(result: Evaluation, referrals: dict[str, int] | None = None) -> list[Sheet]:
+def evaluation_sheets(result: Evaluation, referrals: dict[str, int] | None = None,
+                      standing: dict[str, int] | None = None) -> list[Sheet]:
     """The evaluation as two ranked tables (`ranking.ranked`: on-time rate, ties share a
-    place): per unit with a total row (and referrals made, once recorded), and per
-    official with their unit on every row."""
+    place): per unit with a total row (and referrals made, once recorded; and the 长期
+    tasks each unit carries, outside its figures), and per official with their unit on every row."""
     with_referrals = referrals is not None
+    with_standing = standing is not None
+    units = with_standing_units(result.units, standing) if standing else result.units
     unit_rows = [
-        (u.rank, u.row.name, *_figures(u.row), *((u.referrals or 0,) if with_referrals else ()))
-        for u in ranked(result.units, referrals)
+        (u.rank, u.row.name, *_figures(u.row), *((u.referrals or 0,) if with_referrals else ()),
+         *((standing.get(u.row.name, 0),) if standing is not None else ()))
+        for u in ranked(units, referrals)
     ]
-    if result.units:
+    if units:
         total_referrals = (sum(referrals.values()),) if with_referrals else ()
-        unit_rows.append((None, result.total.name, *_figures(result.total), *total_referrals))
+        total_standing = (sum(standing.values()),) if standing is not None else ()
+        unit_rows.append((None, result.total.name, *_figures(result.total), *total_referrals, *total_standing))
     official_rows = [
         (o.rank, o.row.name, mask_mobile(o.row.mobile or ""), o.row.unit or "", *_figures(o.row))
         for o in ranked(result.officials)
@@ -279,6 +286,8 @@ def evaluation_sheets(result: Evaluation, referrals: dict[str, int] | None = Non
     unit_columns = [Column("排名", "int"), Column("责任单位"), *EVALUATION_HEADERS]
     if with_referrals:
         unit_columns.append(Column("移交问责", "int"))
+    if with_standing:
+        unit_columns.append(Column("长期任务", "int"))
     return [
         Sheet("按单位", f"按责任单位 / by unit {result.start} — {result.end}", unit_columns, unit_rows),
         Sheet("按责任人", f"按责任人 / by official {result.start} — {result.end}",
@@ -292,6 +301,7 @@ def monthly_report(session: Session, *, at: date, settings: Settings) -> Report:
     start, end = monthly_period(at)
     result = evaluate(session, start=start, end=end, today=at)
     referrals = linked_facts.referral_counts_by_unit(session, start=start, end=end)
+    standing = standing_counts_by_unit(session)
     label = f"{start.year}年{start.month}月"
     return Report(
         kind="monthly",
@@ -300,11 +310,13 @@ def monthly_report(session: Session, *, at: date, settings: Settings) -> Report:
         end=end,
         at=at,
         slug=f"monthly-{start:%Y-%m}",
-        sheets=evaluation_sheets(result, referrals),
+        sheets=evaluation_sheets(result, referrals, standing),
         chart_svg=bar_chart_svg(result.units, title=f"{label} 各单位按时完成率"),
         notes=[
             f"统计期 / period: {start} — {end} (截止日期在此期间的节点 / milestones due in it); 截至 / as of {at}",
             "不含已取消节点及已暂停、已取消项目 / cancelled milestones and suspended or cancelled projects excluded",
+            f"长期任务 {sum(standing.values())} 项: 无截止日期, 单列计数, 不计入按时完成率 / "
+            "standing tasks: no deadline, counted apart, not in the on-time rate",
         ],
     )
 

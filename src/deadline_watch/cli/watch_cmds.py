@@ -115,11 +115,13 @@ def escalations_group() -> None:
 @click.option("--state", type=click.Choice(["open", "acknowledged", "resolved", "all"]), default=None,
               help="Default: open and acknowledged.")
 @click.option("--unit", help="Responsible unit (责任单位), exact name.")
+@click.option("--co-unit", help="协办单位: items of the projects this unit assists, exact name.")
 @click.option("--level", type=int, help="Escalation level.")
 @click.option("--limit", type=int, default=500, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_obj
-def escalations_list(app: AppContext, state: str | None, unit: str | None, level: int | None, limit: int, as_json: bool) -> None:
+def escalations_list(app: AppContext, state: str | None, unit: str | None, co_unit: str | None, level: int | None,
+                     limit: int, as_json: bool) -> None:
     """Escalations, most overdue first."""
     from deadline_watch.board.escalation_queue import EscalationFilter, list_escalations
 
@@ -127,7 +129,8 @@ def escalations_list(app: AppContext, state: str | None, unit: str | None, level
     today = local_date(app.now(), app.settings.tz)
     with db.transaction(sessions) as session:
         rows, total = list_escalations(
-            session, EscalationFilter(state=state, unit=unit, level=level), today=today, tz=app.settings.tz, limit=limit
+            session, EscalationFilter(state=state, unit=unit, level=level, co_unit=co_unit), today=today,
+            tz=app.settings.tz, limit=limit
         )
     if as_json:
         _echo_json([row.as_dict() | {"owner_mobile": mask_mobile(row.owner_mobile or "") or None} for row in rows])

@@ -1,11 +1,12 @@
-"""协办单位 as rows: which units assist a project (project_co_units), kept in step with its text."""
+"""协办单位 as rows: which units assist a project (project_co_units), kept in step with its text;
+and the one query of which projects a unit assists (the board's and evaluation's 协办单位 filter)."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.orm import Session
 
-from deadline_watch.domain.models import ProjectCoUnit
+from deadline_watch.domain.models import ProjectCoUnit, Unit
 
 _TABLE = ProjectCoUnit.__table__
 
@@ -35,3 +36,18 @@ def sync(session: Session, wanted: dict[int, list[int]]) -> None:
 
 def co_unit_ids(session: Session, project_id: int) -> list[int]:
     return list(session.scalars(select(_TABLE.c.unit_id).where(_TABLE.c.project_id == project_id)))
+
+
+def projects_assisted_by(unit: str | int) -> Select:
+    """SELECT the ids of the projects `unit` (a name or an id) assists as 协办单位, for an
+    `IN (...)` clause: one lookup of the unit by its unique name, then the unit_id index of
+    project_co_units."""
+    if isinstance(unit, int):
+        return select(_TABLE.c.project_id).where(_TABLE.c.unit_id == unit)
+    return select(_TABLE.c.project_id).where(_TABLE.c.unit_id.in_(select(Unit.id).where(Unit.name == unit)))
+
+
+def co_unit_names(session: Session) -> list[str]:
+    """Units that assist at least one project, for the 协办单位 drop-downs."""
+    assisting = select(_TABLE.c.unit_id).distinct().subquery()
+    return list(session.scalars(select(Unit.name).join(assisting, assisting.c.unit_id == Unit.id).order_by(Unit.name)))

@@ -4,6 +4,9 @@ A rule is stored on the project as a short string (`monthly:25`, `monthly:last`,
 `quarterly`, `half_yearly`, `yearly`, `weekly:5`); each occurrence becomes a milestone of
 its own, named for its period ("2027年01月", "2027年第1季度"), so it is reminded, escalated,
 completed and evaluated one by one. Everything here is a plain function of dates.
+
+A project's schedule is "" (its milestones' dates), a rule, or "standing" (长期: no deadline);
+`is_standing`, `has_deadline` (the same in SQL) and `series_label` are the one place that says so.
 """
 
 from __future__ import annotations
@@ -11,9 +14,17 @@ from __future__ import annotations
 import calendar as std_calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 KINDS = ("monthly", "quarterly", "half_yearly", "yearly", "weekly")
 WEEKDAY_NAMES = "一二三四五六日"
+
+
+STANDING = "standing"  # a project's schedule for a task without a deadline (长期坚持)
+STANDING_LABEL = "长期"
 
 
 class RecurrenceError(ValueError):
@@ -23,6 +34,29 @@ class RecurrenceError(ValueError):
 def is_recurring(schedule: str) -> bool:
     """Whether a project's schedule is a recurrence rule (not "" or "standing")."""
     return schedule.partition(":")[0] in KINDS
+
+
+def is_standing(schedule: str | None) -> bool:
+    """Whether a project is a standing task: no deadline, never reminded or escalated."""
+    return schedule == STANDING
+
+
+def has_deadline(schedule_column: ColumnElement[str]) -> ColumnElement[bool]:
+    """SQL: the project is not a standing task. 长期 has no deadline, so nothing of it is
+    overdue, reminded, escalated or counted in an on-time rate."""
+    return schedule_column != STANDING
+
+
+def series_label(schedule: str | None) -> str:
+    """What the board shows for a task's schedule: 长期, the series (每月25日前), or ""."""
+    if not schedule:
+        return ""
+    if is_standing(schedule):
+        return STANDING_LABEL
+    try:
+        return Recurrence.parse(schedule).phrase
+    except RecurrenceError:
+        return ""
 
 
 @dataclass(frozen=True)

@@ -23,16 +23,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deadline_watch.domain.models import Project, Unit
+from deadline_watch.domain.recurrence import STANDING as STANDING_RULE
 from deadline_watch.registry.cells import CellError, cell_text, clean_person_name, clean_text, parse_date
 from deadline_watch.registry.columns import BY_KEY, COLUMNS, HeaderMap
 from deadline_watch.registry.contacts import Directory
-from deadline_watch.registry.phrases import Fixed, PhraseError, Recurring, Standing, describe, interpret
+from deadline_watch.registry.parsed import ParsedRegistry
+from deadline_watch.registry.phrases import (
+    Fixed,
+    PhraseError,
+    Recurring,
+    Standing,
+    describe,
+    interpret,
+    year_in_title,
+)
 from deadline_watch.registry.report import ImportReport, Interpretation
 
 KEYS = tuple(column.key for column in COLUMNS)
 CODE_PREFIX = "RW-"
 SINGLE_MILESTONE = "完成"
-STANDING = "长期"
+STANDING = "长期"  # how a standing task's 周期 is written (export, the translated rows)
 RENAME_SIMILARITY = 0.75
 
 
@@ -173,6 +183,45 @@ class OfficeSheet:
                 "or make the new name distinct",
             )
         return renames
+
+
+def years_in_title_row(cells: list[object]) -> list[int]:
+    """The years a title row above the header names ("2027年重点工作责任分解表" -> [2027])."""
+    return [year for year in (year_in_title(clean_text(cell)) for cell in cells if cell) if year]
+
+
+def title_year(years: list[int]) -> int | None:
+    """The sheet's year from its title rows: only when they name exactly one."""
+    return years[0] if len(set(years)) == 1 else None
+
+
+def schedule_rule(text: str) -> str:
+    """周期 as stored on the project: 长期 -> "standing", a recurring phrase -> its rule ("monthly:25"),
+    "" -> ""; anything else raises PhraseError."""
+    if not text:
+        return ""
+    match Standing() if text == STANDING else interpret(text, year=None):
+        case Standing():
+            return STANDING_RULE
+        case Recurring(recurrence):
+            return recurrence.rule
+    raise PhraseError("周期只能是“长期”或每月/每季度/每半年/每年/每周的时限",
+                      "周期 must be 长期 or a recurring deadline (每月25日前, 每季度末 ...)")
+
+
+def rename_tasks(parsed: ParsedRegistry, renames: dict[str, str]) -> None:
+    """Accepted renames (`OfficeSheet.finish`): the new task's rows become the existing task's
+    (its code kept)."""
+    for new_code, old_code in renames.items():
+        project = parsed.projects.pop(new_code, None)
+        if project is not None:
+            project.code = old_code
+            parsed.projects[old_code] = project
+        parsed.seen_codes.discard(new_code)
+        parsed.seen_codes.add(old_code)
+        for code, name in [pair for pair in parsed.seen_milestones if pair[0] == new_code]:
+            parsed.seen_milestones.discard((code, name))
+            parsed.seen_milestones.add((old_code, name))
 
 
 def _similarity(a: str, b: str) -> float:

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from deadline_watch.domain.models import Milestone, MilestoneStatus, Person, Project, ProjectStatus, Unit
-from deadline_watch.domain.recurrence import is_recurring
+from deadline_watch.domain.recurrence import is_recurring, is_standing
 from deadline_watch.registry.cells import split_co_units
+from deadline_watch.registry.parsed import ParsedRegistry, ProjectRow
 from deadline_watch.registry.report import Change, ImportReport
-from deadline_watch.registry.validate import ParsedRegistry, ProjectRow
 
 __all__ = ["Existing", "ExistingMilestone", "ExistingProject", "Plan", "load_existing", "make_plan", "milestone_status"]
 
@@ -247,15 +247,20 @@ def make_plan(parsed: ParsedRegistry, existing: Existing, *, prune: bool) -> Pla
             else:
                 plan.milestones_unchanged += 1
 
-    if prune:
-        cancelled_p, cancelled_m = ProjectStatus.CANCELLED.value, MilestoneStatus.CANCELLED.value
-        for code, old in existing.projects.items():
-            if code not in parsed.seen_codes and old.status != cancelled_p:
-                plan.project_prunes.append((old.id, code, old.status))
-            listed = parsed.projects.get(code)
-            if is_recurring(listed.schedule if listed is not None else old.schedule):
-                continue  # occurrences come from the rule, not the file: none is ever pruned
-            for name, known in existing.milestones.get(old.id, {}).items():
-                if (code, name) not in parsed.seen_milestones and known.status != cancelled_m:
-                    plan.milestone_prunes.append((known.id, f"{code}/{name}", known.status))
+    cancelled_p, cancelled_m = ProjectStatus.CANCELLED.value, MilestoneStatus.CANCELLED.value
+    for code, old in existing.projects.items():
+        listed = parsed.projects.get(code)
+        # a task that is now 长期 keeps no deadline: its open milestones are cancelled, --prune or not
+        standing = listed is not None and is_standing(listed.schedule)
+        if not (prune or standing):
+            continue
+        if prune and code not in parsed.seen_codes and old.status != cancelled_p:
+            plan.project_prunes.append((old.id, code, old.status))
+        if is_recurring(listed.schedule if listed is not None else old.schedule):
+            continue  # occurrences come from the rule, not the file: none is ever pruned
+        for name, known in existing.milestones.get(old.id, {}).items():
+            if standing and known.status != _OPEN:
+                continue  # what was completed stays on the record
+            if (code, name) not in parsed.seen_milestones and known.status != cancelled_m:
+                plan.milestone_prunes.append((known.id, f"{code}/{name}", known.status))
     return plan

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from deadline_watch.domain import audit, co_units
 from deadline_watch.domain.models import MilestoneStatus, ProjectStatus
 from deadline_watch.registry.cells import split_co_units
+from deadline_watch.registry.parsed import ProjectRow
 from deadline_watch.registry.plan import MILESTONES, PERSONS, PROJECTS, UNITS, Existing, Plan, milestone_status
 from deadline_watch.registry.report import Change
-from deadline_watch.registry.validate import ProjectRow
 
 __all__ = ["apply_plan"]
 

@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from typing import TypeVar
 
 from deadline_watch.domain.models import Milestone, Person, Project, ProjectLevel, Unit
+from deadline_watch.domain.recurrence import is_standing
 from deadline_watch.registry.cells import (
-    CO_UNIT_JOINER,
     CellError,
     cell_text,
     clean_person_name,
     clean_text,
+    co_units_text,
     parse_date,
     parse_mobile,
-    split_co_units,
 )
 from deadline_watch.registry.columns import (
     BY_KEY,
@@ -35,8 +33,16 @@ from deadline_watch.registry.columns import (
     map_header,
 )
 from deadline_watch.registry.limits import DEFAULT_LIMITS, ImportLimits, quote
-from deadline_watch.registry.office_sheet import STANDING, OfficeContext, OfficeSheet
-from deadline_watch.registry.phrases import PhraseError, Recurring, Standing, interpret, year_in_title
+from deadline_watch.registry.office_sheet import (
+    OfficeContext,
+    OfficeSheet,
+    rename_tasks,
+    schedule_rule,
+    title_year,
+    years_in_title_row,
+)
+from deadline_watch.registry.parsed import PROJECT_FIELDS, MilestoneRow, ParsedRegistry, ProjectRow
+from deadline_watch.registry.phrases import PhraseError
 from deadline_watch.registry.problems import FileProblem
 from deadline_watch.registry.reader import Row
 from deadline_watch.registry.report import ImportReport
@@ -57,78 +63,8 @@ _LIMITS = {  # column key -> max length, from the model's column sizes
     "lead_leader": Person.__table__.c.name.type.length,
     "milestone": Milestone.__table__.c.name.type.length,
 }
-# project-level fields compared across a project's rows, with the column that holds each
-PROJECT_FIELDS = (
-    ("name", "project_name"),
-    ("unit", "unit"),
-    ("owner_name", "owner"),
-    ("owner_mobile", "owner_mobile"),
-    ("lead_name", "lead_leader"),
-    ("lead_mobile", "lead_leader_mobile"),
-    ("co_units", "co_units"),
-    ("level", "level"),
-    ("note", "note"),
-    ("schedule", "schedule"),
-    ("deadline_phrase", "deadline_phrase"),
-)
-
-
-@dataclass(slots=True)
-class MilestoneRow:
-    name: str
-    due_date: date
-    completed_on: date | None
-    line: int
-    position: int  # order of first appearance within its project in the file
-    rows: int = 1  # identical duplicates merged into this one
-
-
-@dataclass(slots=True)
-class ProjectRow:
-    code: str
-    name: str
-    unit: str
-    owner_name: str
-    owner_mobile: str
-    lead_name: str | None
-    lead_mobile: str | None
-    co_units: str
-    level: str | None
-    note: str
-    schedule: str  # "" (dated milestones), "standing" or a recurrence rule ("monthly:25")
-    deadline_phrase: str
-    line: int
-    milestones: dict[str, MilestoneRow] = field(default_factory=dict)
-
-    def signature(self) -> tuple:
-        """The project-level values in PROJECT_FIELDS order, to compare with a later row."""
-        return (self.name, self.unit, self.owner_name, self.owner_mobile, self.lead_name,
-                self.lead_mobile, self.co_units, self.level, self.note, self.schedule, self.deadline_phrase)
-
-
-@dataclass
-class ParsedRegistry:
-    projects: dict[str, ProjectRow] = field(default_factory=dict)
-    persons: dict[str, tuple[str, int]] = field(default_factory=dict)  # mobile -> (name, line)
-    # every project code and (code, milestone) seen on any row, valid or not: --prune
-    # must never cancel something the admin did list, even on a row that was skipped
-    seen_codes: set[str] = field(default_factory=set)
-    seen_milestones: set[tuple[str, str]] = field(default_factory=set)
-    rows_read: int = 0
-    rows_invalid: int = 0
-    file_problem: bool = False
-    year: int | None = None  # a 责任分解表's year (--year or its title row)
-    last_line: int = 0  # the last spreadsheet line checked
-    stopped: bool = False  # the error limit was reached before the end of the file
-
-
 class _TooManyErrors(Exception):
     pass
-
-
-@lru_cache(maxsize=4096)
-def _co_units(text: str) -> str:
-    return CO_UNIT_JOINER.join(split_co_units(text))
 
 
 def _is_blank(cells: list[object]) -> bool:
@@ -169,7 +105,7 @@ def read_registry(rows: Iterable[Row], report: ImportReport, *,
                         return parsed
                     if "project_code" not in header.index:
                         sheet = OfficeSheet(header, office() if office else OfficeContext(), report,
-                                            title_year=title_years[0] if len(set(title_years)) == 1 else None)
+                                            title_year=title_year(title_years))
                         validator.use_header(sheet.header)
                         parsed.year = sheet.year
                     else:
@@ -177,7 +113,7 @@ def read_registry(rows: Iterable[Row], report: ImportReport, *,
                     continue
                 if line >= HEADER_SEARCH_ROWS:
                     break
-                title_years.extend(year for year in (year_in_title(clean_text(c)) for c in cells if c) if year)
+                title_years.extend(years_in_title_row(cells))
                 continue  # a title row above the header
             if sheet is not None:
                 translated = sheet.row(line, cells)
@@ -213,23 +149,9 @@ def read_registry(rows: Iterable[Row], report: ImportReport, *,
         parsed.file_problem = True
         return parsed
     if sheet is not None:
-        _rename(parsed, sheet.finish())
+        rename_tasks(parsed, sheet.finish())
     validator.finish()
     return parsed
-
-
-def _rename(parsed: ParsedRegistry, renames: dict[str, str]) -> None:
-    """Accepted renames: the new task's rows become the existing task's (its code kept)."""
-    for new_code, old_code in renames.items():
-        project = parsed.projects.pop(new_code, None)
-        if project is not None:
-            project.code = old_code
-            parsed.projects[old_code] = project
-        parsed.seen_codes.discard(new_code)
-        parsed.seen_codes.add(old_code)
-        for code, name in [pair for pair in parsed.seen_milestones if pair[0] == new_code]:
-            parsed.seen_milestones.discard((code, name))
-            parsed.seen_milestones.add((old_code, name))
 
 
 class _Validator:
@@ -293,6 +215,9 @@ class _Validator:
         schedule = self.schedule(line, schedule_raw) if schedule_raw else ""
         # a standing or recurring task may stand on a row of its own, with no dated node
         undated = bool(schedule) and not milestone and not clean_text(due_raw)
+        if is_standing(schedule) and not undated:  # 长期 has no deadline: nothing to remind
+            self.fail(line, "schedule", schedule_raw, "长期任务没有截止日期: 节点和截止日期应留空",
+                      "a standing task (长期) has no deadline: leave 节点 and 截止日期 empty")
         if not (code and name and unit and owner_name and (milestone or undated)):
             for key, value, raw in (("project_code", code, code_raw), ("project_name", name, name_raw),
                                     ("unit", unit, unit_raw), ("owner", owner_name, owner_raw),
@@ -313,8 +238,7 @@ class _Validator:
         lead_mobile = self.mobile(line, "lead_leader_mobile", lead_mobile_raw)
         due_date = None if undated else self.day(line, "due_date", due_raw)
         completed_on = self.day(line, "completed_on", completed_raw)
-        co_units = _co_units(co_units_raw) if isinstance(co_units_raw, str) else \
-            CO_UNIT_JOINER.join(split_co_units(co_units_raw))
+        co_units = co_units_text(co_units_raw)
         if level is not None and level not in LEVELS:
             self.fail(line, "level", level_raw, "项目级别只能是 省级、市级 或 区级", "level must be 省级, 市级 or 区级")
         if lead_name and not lead_mobile and not clean_text(lead_mobile_raw):
@@ -362,23 +286,12 @@ class _Validator:
         self.fail(line, key, value, f"必填项 {BY_KEY[key].zh} 为空", f"required value {key} is empty")
 
     def schedule(self, line: int, value: object) -> str:
-        """周期: 长期 -> "standing", a recurring phrase -> its rule; "" when not given."""
-        text = clean_text(value)
-        if not text:
-            return ""
+        """周期 as stored ("standing" or a recurrence rule); "" when not given or wrong (reported)."""
         try:
-            reading = Standing() if text == STANDING else interpret(text, year=None)
+            return schedule_rule(clean_text(value))
         except PhraseError as exc:
             self.fail(line, "schedule", value, exc.reason_zh, exc.reason_en)
             return ""
-        match reading:
-            case Standing():
-                return "standing"
-            case Recurring(recurrence):
-                return recurrence.rule
-        self.fail(line, "schedule", value, "周期只能是“长期”或每月/每季度/每半年/每年/每周的时限",
-                  "周期 must be 长期 or a recurring deadline (每月25日前, 每季度末 ...)")
-        return ""
 
     def mobile(self, line: int, key: str, value: object) -> str | None:
         empty = value is None or value == "" or not clean_text(value)

@@ -15,6 +15,7 @@ from deadline_watch.board.escalation_queue import (
     lead_leaders,
     list_escalations,
 )
+from deadline_watch.domain import co_units
 from deadline_watch.domain.models import Unit
 
 if TYPE_CHECKING:
@@ -33,10 +34,11 @@ class QueueQuery:
     text: str = ""
     page: int = 1
     lead_leader: str = ""
+    co_unit: str = ""
 
     @classmethod
     def from_params(cls, *, unit: str = "", level: str = "", state: str = "", project_level: str = "",
-                    text: str = "", page: int = 1, lead_leader: str = "") -> QueueQuery:
+                    text: str = "", page: int = 1, lead_leader: str = "", co_unit: str = "") -> QueueQuery:
         """Unknown values are dropped rather than refused, so an edited URL still shows a page."""
         level = level.strip()
         return cls(
@@ -47,6 +49,7 @@ class QueueQuery:
             text=text.strip()[:100],
             page=max(page, 1),
             lead_leader=lead_leader.strip()[:100],
+            co_unit=co_unit.strip()[:200],
         )
 
     def to_filter(self) -> EscalationFilter:
@@ -57,13 +60,14 @@ class QueueQuery:
             project_level=self.project_level or None,
             text=self.text or None,
             lead_leader=self.lead_leader or None,
+            co_unit=self.co_unit or None,
         )
 
     def params(self, **changes: object) -> dict[str, object]:
         values: dict[str, object] = {
             "unit": self.unit, "level": self.level, "state": self.state,
             "project_level": self.project_level, "lead_leader": self.lead_leader, "q": self.text,
-            "page": self.page,
+            "co_unit": self.co_unit, "page": self.page,
         }
         values.update(changes)
         return values
@@ -78,6 +82,7 @@ class QueueResult:
     units: list[str] = field(default_factory=list)
     levels: list[str] = field(default_factory=list)
     lead_leaders: list[str] = field(default_factory=list)
+    co_units: list[str] = field(default_factory=list)
 
     @property
     def first(self) -> int:
@@ -101,4 +106,4 @@ def queue_page(work: Work, query: QueueQuery, *, page_size: int = PAGE_SIZE) -> 
     units = unit_names(work.session)
     levels = sorted({str(lv.level) for lv in work.context.settings.escalation.levels})
     return QueueResult(rows=rows, total=total, page=query.page, pages=pages, units=units, levels=levels,
-                       lead_leaders=lead_leaders(work.session))
+                       lead_leaders=lead_leaders(work.session), co_units=co_units.co_unit_names(work.session))

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from deadline_watch.board import lights, project_page, supervision
+from deadline_watch.board.co_unit_records import co_unit_records
 from deadline_watch.core.logs import mask_mobile
 from deadline_watch.web.auth import ACTORS, Viewer, Work, unit_of_work
 from deadline_watch.web.queue_view import QueueQuery, queue_page
@@ -130,7 +131,9 @@ class ProjectOut(BaseModel):
     level: str | None
     owner: str
     status: str
-    light: str = Field(description="the most urgent light among the milestones")
+    light: str = Field(description="the most urgent light among the milestones (grey for a standing task)")
+    schedule: str = Field("", description="长期 for a standing task (no deadline), the series of a recurring one "
+                                          "(每月25日前), else empty")
     milestones: list[MilestoneOut]
 
 
@@ -184,6 +187,8 @@ class EvaluationOut(BaseModel):
     end: date
     units: list[EvaluationRowOut]
     officials: list[EvaluationRowOut]
+    co_units: list[EvaluationRowOut] = Field(
+        description="with co_unit: that unit's record as 协办单位 (the projects it assists); else empty")
 
 
 class Me(BaseModel):
@@ -208,8 +213,10 @@ def list_escalations(
     project_level: str = "",
     q: str = Query("", max_length=100),
     page: int = Query(1, ge=1, le=100_000),
+    co_unit: str = Query("", max_length=200, description="协办单位: escalations of projects this unit assists"),
 ) -> EscalationPage:
-    query = QueueQuery.from_params(unit=unit, level=level, state=state, project_level=project_level, text=q, page=page)
+    query = QueueQuery.from_params(unit=unit, level=level, state=state, project_level=project_level, text=q, page=page,
+                                   co_unit=co_unit)
     with unit_of_work(request) as work:
         result = queue_page(work, query)
         items = [
@@ -285,6 +292,7 @@ def resolve(request: Request, escalation_id: EscalationId, body: ResolveIn) -> E
 def _project_out(p: lights.ProjectLights) -> dict:
     return dict(
         code=p.code, name=p.name, unit=p.unit, level=p.level, owner=p.owner, status=p.status, light=p.worst.value,
+        schedule=p.series,
         milestones=[MilestoneOut(name=m.name, due_date=m.due_date, completed_on=m.completed_on,
                                  light=m.light.value, days_overdue=m.days_overdue) for m in p.milestones],
     )
@@ -299,9 +307,11 @@ def projects(
     light: Literal["", "red", "yellow", "green"] = "",
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10_000_000),
+    co_unit: str = Query("", max_length=200, description="协办单位: projects this unit assists"),
 ) -> ProjectPage:
     with unit_of_work(request) as work:
-        rows, total = board_rows(work, unit=unit, level=level, text=q, light=light, limit=limit, offset=offset)
+        rows, total = board_rows(work, unit=unit, level=level, text=q, light=light, limit=limit, offset=offset,
+                                 co_unit=co_unit)
         return ProjectPage(total=total, items=[ProjectOut(**_project_out(p)) for p in rows])
 
 
@@ -324,10 +334,15 @@ def project(request: Request, code: str) -> ProjectDetailOut:
 
 @router.get("/evaluation", response_model=EvaluationOut,
             responses={**ERRORS, 400: {"description": "bad period"}}, summary="Evaluation per unit and official")
-def evaluation(request: Request, start: str = "", end: str = "") -> EvaluationOut:
+def evaluation(request: Request, start: str = "", end: str = "",
+               co_unit: str = Query("", max_length=200, description="协办单位: only the projects this unit assists"),
+               ) -> EvaluationOut:
     with unit_of_work(request) as work:
         start_day, end_day = parse_period(start, end, today=work.today)
-        result = evaluate_for(work, start_day, end_day)
+        co_unit = co_unit.strip()
+        result = evaluate_for(work, start_day, end_day, co_unit)
+        assisting = co_unit_records(work.session, start=start_day, end=end_day, today=work.today,
+                                    co_unit=co_unit) if co_unit else []
 
         def rows(items) -> list[EvaluationRowOut]:
             return [EvaluationRowOut(name=r.name, unit=r.unit, mobile=r.mobile, milestones_due=r.milestones_due,
@@ -336,4 +351,5 @@ def evaluation(request: Request, start: str = "", end: str = "") -> EvaluationOu
                                      avg_days_late=r.avg_days_late, escalations_level2=r.escalations_level2)
                     for r in items]
 
-        return EvaluationOut(start=start_day, end=end_day, units=rows(result.units), officials=rows(result.officials))
+        return EvaluationOut(start=start_day, end=end_day, units=rows(result.units), officials=rows(result.officials),
+                             co_units=rows(assisting))

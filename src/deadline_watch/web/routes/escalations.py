@@ -29,10 +29,11 @@ def queue(
     project_level: str = "",
     q: str = "",
     lead_leader: str = "",
+    co_unit: str = "",
     page_number: int = Query(1, alias="page", ge=1, le=100_000),
 ) -> Response:
     query = QueueQuery.from_params(unit=unit, level=level, state=state, project_level=project_level,
-                                   text=q, page=page_number, lead_leader=lead_leader)
+                                   text=q, page=page_number, lead_leader=lead_leader, co_unit=co_unit)
     with unit_of_work(request) as work:
         result = queue_page(work, query)
         return page(request, "queue.html", viewer=work.viewer, nav="queue", result=result, query=query)

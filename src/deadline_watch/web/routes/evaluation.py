@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
 from deadline_watch.board import evaluation
+from deadline_watch.board.co_unit_records import co_unit_records
 from deadline_watch.core.clock import parse_day
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.core.logs import mask_mobile
+from deadline_watch.domain import co_units
 from deadline_watch.web.auth import unit_of_work
 from deadline_watch.web.rendering import page
 
@@ -42,9 +44,10 @@ def parse_period(start: str | None, end: str | None, *, today: date) -> tuple[da
     return start_day, end_day
 
 
-def evaluate_for(work, start: date, end: date) -> evaluation.Evaluation:
-    """The evaluation, with officials' mobiles masked for roles that do not see them."""
-    result = evaluation.evaluate(work.session, start=start, end=end, today=work.today)
+def evaluate_for(work, start: date, end: date, co_unit: str = "") -> evaluation.Evaluation:
+    """The evaluation (of the projects `co_unit` assists, when given), with officials' mobiles
+    masked for roles that do not see them."""
+    result = evaluation.evaluate(work.session, start=start, end=end, today=work.today, co_unit=co_unit or None)
     if work.viewer.sees_mobiles:
         return result
     officials = [replace(row, mobile=mask_mobile(row.mobile) if row.mobile else None) for row in result.officials]
@@ -52,10 +55,16 @@ def evaluate_for(work, start: date, end: date) -> evaluation.Evaluation:
 
 
 @router.get("/evaluation")
-def evaluation_page(request: Request, start: str = "", end: str = "") -> Response:
+def evaluation_page(request: Request, start: str = "", end: str = "",
+                    co_unit: str = Query("", max_length=200)) -> Response:
     with unit_of_work(request) as work:
         start_day, end_day = parse_period(start, end, today=work.today)
-        result = evaluate_for(work, start_day, end_day)
+        co_unit = co_unit.strip()
+        result = evaluate_for(work, start_day, end_day, co_unit)
+        # a co-unit's record only when one is chosen: the default page costs what it did
+        assisting = co_unit_records(work.session, start=start_day, end=end_day, today=work.today,
+                                    co_unit=co_unit) if co_unit else []
+        choices = co_units.co_unit_names(work.session)
         viewer = work.viewer
     # the rest works on plain rows: outside the transaction
     chart = evaluation.bar_chart_svg(
@@ -69,5 +78,5 @@ def evaluation_page(request: Request, start: str = "", end: str = "") -> Respons
     return page(
         request, "evaluation.html", viewer=viewer, nav="evaluation", result=result,
         chart=Markup(chart), start=start_day, end=end_day, officials=officials[:OFFICIALS_SHOWN],
-        officials_total=len(officials),
+        officials_total=len(officials), co_unit=co_unit, co_units=choices, assisting=assisting,
     )

@@ -14,6 +14,7 @@ from deadline_watch.board.project_board import project_board as read_board
 from deadline_watch.board.project_board import project_board_count
 from deadline_watch.board.project_page import project_detail
 from deadline_watch.core.errors import NotFoundError
+from deadline_watch.domain import co_units
 from deadline_watch.domain.models import Milestone
 from deadline_watch.web.auth import ADMINS, Work, unit_of_work
 from deadline_watch.web.queue_view import unit_names
@@ -25,10 +26,11 @@ LIGHT_FILTERS = ("red", "yellow", "green")
 
 
 def board_rows(work: Work, *, unit: str, level: str, text: str, light: str, limit: int,
-               offset: int) -> tuple[list[ProjectLights], int]:
+               offset: int, co_unit: str = "") -> tuple[list[ProjectLights], int]:
     """One page of the traffic-light board and the number of matching projects (page and API)."""
     settings = work.context.settings
-    filters = {"unit": unit or None, "level": level or None, "text": text.strip() or None, "light": light or None}
+    filters = {"unit": unit or None, "level": level or None, "text": text.strip() or None, "light": light or None,
+               "co_unit": co_unit.strip() or None}
     total = project_board_count(work.session, today=work.today, settings=settings, **filters)
     rows = read_board(work.session, today=work.today, settings=settings, limit=limit, offset=offset, **filters)
     return rows, total
@@ -41,16 +43,18 @@ def project_board(
     level: str = "",
     q: str = "",
     light: str = "",
+    co_unit: str = Query("", max_length=200),
     page_number: int = Query(1, alias="page", ge=1, le=100_000),
 ) -> Response:
     with unit_of_work(request) as work:
         light = light if light in LIGHT_FILTERS else ""
         rows, total = board_rows(work, unit=unit, level=level, text=q, light=light, limit=PROJECTS_PER_PAGE,
-                                 offset=(page_number - 1) * PROJECTS_PER_PAGE)
+                                 offset=(page_number - 1) * PROJECTS_PER_PAGE, co_unit=co_unit)
         pages = max((total + PROJECTS_PER_PAGE - 1) // PROJECTS_PER_PAGE, 1)
         return page(
             request, "projects.html", viewer=work.viewer, nav="projects", rows=rows, total=total,
-            units=unit_names(work.session), params={"unit": unit, "level": level, "q": q, "light": light},
+            units=unit_names(work.session), co_units=co_units.co_unit_names(work.session),
+            params={"unit": unit, "level": level, "q": q, "light": light, "co_unit": co_unit},
             page_number=page_number, pages=pages, today=work.today,
         )
 
