@@ -67,6 +67,8 @@ __all__ = [
     "period_filter",
     "counts_of",
     "row_of",
+    "extension_granted",
+    "request_returned",
 ]
 
 COUNTED_PROJECT_STATUSES = (ProjectStatus.ACTIVE.value, ProjectStatus.COMPLETED.value)
@@ -184,7 +186,31 @@ def _request_count(*conditions: ColumnElement) -> ColumnElement:
     )
 
 
-def _measures(session: Session, today: date) -> list[ColumnElement]:
+def extension_granted() -> ColumnElement[bool]:
+    """An official's request counted as an extension (延期): an extension request approved."""
+    return and_(OfficialRequest.kind == RequestKind.EXTENSION.value, OfficialRequest.state == RequestState.APPROVED.value)
+
+
+def request_returned() -> ColumnElement[bool]:
+    """An official's request counted as returned (退回): a completion or extension sent back."""
+    return OfficialRequest.state == RequestState.RETURNED.value
+
+
+def _level2_escalation() -> list[ColumnElement[bool]]:
+    """An overdue escalation that reached level 2 (counted per escalation, not per milestone)."""
+    return [Escalation.level >= ESCALATION_LEVEL, Escalation.reason == EscalationReason.OVERDUE]
+
+
+def _evidence_completion() -> ColumnElement[bool]:
+    """A completion approved on a request that carried evidence files."""
+    with_evidence = select(EvidenceFile.id).where(EvidenceFile.request_id == OfficialRequest.id).exists()
+    return and_(OfficialRequest.kind == RequestKind.COMPLETION.value,
+                OfficialRequest.state == RequestState.APPROVED.value, with_evidence)
+
+
+def _measures(session: Session, today: date, *, linked: bool = True) -> list[ColumnElement]:
+    """The aggregate columns. `linked=False` leaves out the counts taken from escalations and
+    requests (one correlated lookup per milestone each) for a table that does not show them."""
     today_ = literal(today, Date)
     due = evaluated_due_date()
     completed_known = and_(Milestone.completed_on.is_not(None), Milestone.completed_on <= today_)
@@ -201,30 +227,27 @@ def _measures(session: Session, today: date) -> list[ColumnElement]:
         (overdue, _days_between(session, today_, due)),
         else_=0,
     )
-    approved = OfficialRequest.state == RequestState.APPROVED.value
-    with_evidence = select(EvidenceFile.id).where(EvidenceFile.request_id == OfficialRequest.id).exists()
-    escalations = (
-        select(func.count(Escalation.id))
-        .where(
-            Escalation.milestone_id == Milestone.id,
-            Escalation.level >= ESCALATION_LEVEL,
-            Escalation.reason == EscalationReason.OVERDUE,
-        )
-        .correlate(Milestone)
-        .scalar_subquery()
-    )
-    return [
+    measures = [
         func.count(Milestone.id).label("due"),
         func.sum(case((on_time, 1), else_=0)).label("on_time"),
         func.sum(case((late, 1), else_=0)).label("late"),
         func.sum(case((overdue, 1), else_=0)).label("overdue"),
         func.sum(days_late).label("days_late"),
-        func.sum(escalations).label("escalations"),
-        func.sum(_request_count(OfficialRequest.kind == RequestKind.EXTENSION.value, approved)).label("extensions"),
-        func.sum(_request_count(OfficialRequest.state == RequestState.RETURNED.value)).label("returned"),
-        func.sum(_request_count(OfficialRequest.kind == RequestKind.COMPLETION.value, approved, with_evidence))
-        .label("evidence"),
         func.max(days_late).label("worst"),
+    ]
+    if not linked:
+        return measures
+    escalations = (
+        select(func.count(Escalation.id))
+        .where(Escalation.milestone_id == Milestone.id, *_level2_escalation())
+        .correlate(Milestone)
+        .scalar_subquery()
+    )
+    return measures + [
+        func.sum(escalations).label("escalations"),
+        func.sum(_request_count(extension_granted())).label("extensions"),
+        func.sum(_request_count(request_returned())).label("returned"),
+        func.sum(_request_count(_evidence_completion())).label("evidence"),
     ]
 
 
@@ -246,10 +269,11 @@ def _counts(row) -> dict:
         "late": int(row.late or 0),
         "overdue": int(row.overdue or 0),
         "days_late": int(round(row.days_late or 0)),
-        "escalations": int(row.escalations or 0),
-        "extensions_granted": int(row.extensions or 0),
-        "requests_returned": int(row.returned or 0),
-        "evidence_completions": int(row.evidence or 0),
+        # absent when measured with linked=False
+        "escalations": int(getattr(row, "escalations", 0) or 0),
+        "extensions_granted": int(getattr(row, "extensions", 0) or 0),
+        "requests_returned": int(getattr(row, "returned", 0) or 0),
+        "evidence_completions": int(getattr(row, "evidence", 0) or 0),
     }
 
 

@@ -151,14 +151,24 @@ def _lights(open_by_due: Counter[date], *, today: date, window: int) -> dict[str
 
 
 def _units(session: Session, *, today: date) -> tuple[list[UnitOverdue], int]:
-    # the overdue rows come off the (status, due_date, project_id) index; one lookup per row
+    """Overdue milestones per unit, and how many projects have one.
+
+    Counted per project first, off the (status, due_date, project_id) index alone, then the
+    ~55,000 projects looked up once each: joined directly, SQLite drove the query from units
+    through every project and its milestones (0.45 s instead of 0.12 s on 1M milestones)."""
+    per_project = (
+        select(Milestone.project_id, func.count().label("overdue"), func.min(Milestone.due_date).label("oldest"))
+        .where(Milestone.status == MilestoneStatus.OPEN, Milestone.due_date < today)
+        .group_by(Milestone.project_id)
+        .subquery()
+    )
     rows = session.execute(
-        select(Unit.id, Unit.name, func.count().label("overdue"), func.min(Milestone.due_date).label("oldest"),
-               func.count(func.distinct(Project.id)).label("projects"))
-        .select_from(Milestone)
-        .join(Project, Project.id == Milestone.project_id)
+        select(Unit.id, Unit.name, func.sum(per_project.c.overdue).label("overdue"),
+               func.min(per_project.c.oldest).label("oldest"), func.count().label("projects"))
+        .select_from(per_project)
+        .join(Project, Project.id == per_project.c.project_id)
         .join(Unit, Unit.id == Project.unit_id)
-        .where(*_active_open(), Milestone.due_date < today)
+        .where(Project.status == ProjectStatus.ACTIVE)
         .group_by(Unit.id, Unit.name)
     ).all()
     ordered = sorted(rows, key=lambda r: (-r.overdue, r.name))
@@ -168,7 +178,7 @@ def _units(session: Session, *, today: date) -> tuple[list[UnitOverdue], int]:
                     worst_days=days_overdue(today, r.oldest))
         for rank, r in zip(ranks, ordered, strict=True)
     ]
-    return units, sum(r.projects for r in rows)
+    return units, sum(int(r.projects) for r in rows)
 
 
 def week_starts(today: date, weeks: int = WEEKS) -> list[date]:

@@ -137,8 +137,6 @@ class _Tally:
     days_late: int = 0
     escalations: int = 0
     worst: int = 0
-    extensions: int = 0
-    returns: int = 0
 
     def add(self, counts: dict, worst: float | None) -> None:
         for name in ("due", "on_time", "late", "overdue", "days_late", "escalations"):
@@ -168,12 +166,13 @@ def _figures_and_trend(rows: list, *, today: date, name: str) -> tuple[int, Eval
     months = trend_months(today)
     owned, record = 0, _Tally()
     by_month = {m: _Tally() for m in months}
+    extensions = returns = 0
     for r in rows:
         counts = counts_of(r)
         owned += counts["due"]
         # extensions granted and requests returned (the officials' reviews), whatever the due date
-        record.extensions += counts.get("extensions_granted", 0)
-        record.returns += counts.get("requests_returned", 0)
+        extensions += counts["extensions_granted"]
+        returns += counts["requests_returned"]
         if not r.is_due:
             continue
         record.add(counts, r.worst)
@@ -181,7 +180,7 @@ def _figures_and_trend(rows: list, *, today: date, name: str) -> tuple[int, Eval
             by_month[r.month].add(counts, r.worst)
     trend = [TrendPoint(month=m, due=t.due, on_time=t.on_time, late=t.late, overdue=t.overdue)
              for m, t in by_month.items()]
-    return owned, record.row(name), record.worst, trend, (record.extensions, record.returns)
+    return owned, record.row(name), record.worst, trend, (extensions, returns)
 
 
 def _sms(session: Session, condition: ColumnElement[bool]) -> tuple[int, int]:
@@ -253,7 +252,7 @@ def _unit_officials(session: Session, scope: ColumnElement[bool], *, today: date
     """The unit's officials over the trend's 12 months, most still overdue first (the
     first OFFICIALS_SHOWN: sorted and cut by the database, a unit may have thousands)."""
     first = date.fromisoformat(trend_months(today)[0] + "-01")
-    measures = milestone_measures(session, today)
+    measures = milestone_measures(session, today, linked=False)  # the table shows none of those counts
     rows = session.execute(
         select(Person.id, Person.name, Person.mobile, *measures)
         .select_from(Milestone)

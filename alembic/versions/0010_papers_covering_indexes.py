@@ -1,0 +1,33 @@
+"""covering indexes for the 单位画像 and the overview's weekly figures
+
+Revision ID: 0010
+Revises: 0008
+Create Date: 2026-12-01
+"""
+
+from alembic import op
+
+revision = '0010'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('milestones', schema=None) as batch_op:
+        # a unit's or an official's milestones are found by project; every column the
+        # evaluation's measures read rides along, so a 画像 never reads the table rows
+        batch_op.create_index('ix_milestones_project_facts', ['project_id', 'status', 'due_date', 'original_due_date',
+                                                               'completed_on', 'owner_id'], unique=False)
+        # the overview's late completions of twelve weeks and the weekly "completed this
+        # week" are ranges of completed_on that also read due_date, status and project_id
+        batch_op.drop_index('ix_milestones_completed_on')
+        batch_op.create_index('ix_milestones_completed_on', ['completed_on', 'due_date', 'status', 'project_id'],
+                              unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('milestones', schema=None) as batch_op:
+        batch_op.drop_index('ix_milestones_completed_on')
+        batch_op.create_index('ix_milestones_completed_on', ['completed_on'], unique=False)
+        batch_op.drop_index('ix_milestones_project_facts')
