@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
+import factories
 from deadline_watch.board import overview, portraits
 from deadline_watch.core.db import transaction
 from deadline_watch.domain.models import Person, Unit
@@ -88,3 +89,19 @@ def test_unknown_official_or_unit_is_404(board) -> None:
 def test_overview_needs_login(board) -> None:
     response = board.client().get("/overview")
     assert response.status_code in (303, 401)
+
+
+def test_overview_leaves_out_every_milestone_of_a_stopped_project(board) -> None:
+    with transaction(board.sessions) as s:
+        for status in ("suspended", "completed", "cancelled"):
+            stopped = factories.project(s, status=status, unit_name="住房建设局")
+            factories.milestone(s, TODAY - timedelta(days=4), project_=stopped, name="组织实施")  # would be red
+            factories.milestone(s, TODAY + timedelta(days=2), project_=stopped, name="阶段成果")  # yellow
+            factories.milestone(s, TODAY + timedelta(days=60), project_=stopped, name="验收结项")  # green
+    with transaction(board.sessions) as s:
+        o = overview.overview(s, today=TODAY, settings=board.app_context.settings)
+    # the same figures as the seeded board alone
+    assert o.lights == {"red": 5, "yellow": 5, "green": 5}
+    assert o.red_projects == 5
+    assert [(u.unit, u.overdue) for u in o.units] == [("新经济发展局", 2), ("生态环境局", 2), ("住房建设局", 1)]
+    assert [(w.new_overdue, w.backlog) for w in o.weeks[-3:]] == [(1, 2), (2, 4), (1, 5)]
