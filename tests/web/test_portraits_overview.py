@@ -105,3 +105,20 @@ def test_overview_leaves_out_every_milestone_of_a_stopped_project(board) -> None
     assert o.red_projects == 5
     assert [(u.unit, u.overdue) for u in o.units] == [("新经济发展局", 2), ("生态环境局", 2), ("住房建设局", 1)]
     assert [(w.new_overdue, w.backlog) for w in o.weeks[-3:]] == [(1, 2), (2, 4), (1, 5)]
+
+
+def test_official_answers_for_own_milestones_and_unowned_ones_of_their_projects(board) -> None:
+    with transaction(board.sessions) as s:
+        lead, deputy = factories.person(s, "李项目"), factories.person(s, "赵节点")
+        theirs = factories.project(s, owner=lead, unit_name="住房建设局")
+        factories.milestone(s, TODAY - timedelta(days=6), project_=theirs, name="谋划立项")  # lead's: no own owner
+        handed = factories.milestone(s, TODAY - timedelta(days=9), project_=theirs, name="组织实施")
+        handed.owner_id = deputy.id  # the deputy's, though in the lead's project
+        other = factories.milestone(s, TODAY - timedelta(days=2), project_=factories.project(s), name="阶段成果")
+        other.owner_id = deputy.id  # the deputy's, in someone else's project
+        lead_id, deputy_id = lead.id, deputy.id
+    with transaction(board.sessions) as s:
+        lead_record = portraits.official_portrait(s, lead_id, today=TODAY).figures
+        deputy_record = portraits.official_portrait(s, deputy_id, today=TODAY).figures
+    assert (lead_record.owned, lead_record.record.still_overdue, lead_record.worst_days_late) == (1, 1, 6)
+    assert (deputy_record.owned, deputy_record.record.still_overdue, deputy_record.worst_days_late) == (2, 2, 9)

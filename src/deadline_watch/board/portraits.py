@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, case, desc, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, desc, func, select, union_all
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from deadline_watch.board import charts, linked_facts
@@ -110,16 +110,20 @@ def _month_key(session: Session) -> ColumnElement[str]:
 
 
 def _responsible(person_id: int) -> ColumnElement[bool]:
-    """Milestones a person answers for, spelled so each branch walks an index."""
-    return or_(
-        Milestone.owner_id == person_id,
-        and_(Milestone.owner_id.is_(None),
-             Milestone.project_id.in_(select(Project.id).where(Project.owner_id == person_id))),
-    )
+    """Milestones a person answers for, spelled so each branch walks an index: as one
+    condition with OR, PostgreSQL scanned every milestone (no bitmap OR over a subquery)."""
+    own, of_project = aliased(Milestone), aliased(Milestone)
+    return Milestone.id.in_(union_all(
+        select(own.id).where(own.owner_id == person_id),
+        select(of_project.id).join(Project, Project.id == of_project.project_id)
+        .where(Project.owner_id == person_id, of_project.owner_id.is_(None)),
+    ))
 
 
 def _of_unit(unit_id: int) -> ColumnElement[bool]:
-    return Milestone.project_id.in_(select(Project.id).where(Project.unit_id == unit_id))
+    # a condition on the joined project: as "project_id IN (SELECT …)" beside the join,
+    # PostgreSQL hashed it against a scan of every project
+    return Project.unit_id == unit_id
 
 
 def _not_cancelled() -> ColumnElement[bool]:
@@ -193,8 +197,9 @@ def _sms(session: Session, condition: ColumnElement[bool]) -> tuple[int, int]:
     return int(received or 0), int(delivered or 0)
 
 
-def _scope_ids(scope: ColumnElement[bool]):
-    return select(Milestone.id).where(scope, _not_cancelled())
+def _milestone_ids(scope: ColumnElement[bool], *conditions: ColumnElement[bool]):
+    """The ids of the scope's milestones (a scope is a condition on milestones and their project)."""
+    return select(Milestone.id).join(Project, Project.id == Milestone.project_id).where(scope, *conditions)
 
 
 def official_portrait(session: Session, person_id: int, *, today: date) -> Portrait:
@@ -222,7 +227,7 @@ def official_portrait(session: Session, person_id: int, *, today: date) -> Portr
                       sms_delivered=delivered, extensions=extensions, returns=returns)
     return Portrait(
         kind="official", id=found.id, name=found.name, unit=unit, mobile=found.mobile, figures=figures,
-        trend=trend, notes=linked_facts.latest_progress(session, _scope_ids(scope), limit=NOTES_SHOWN),
+        trend=trend, notes=linked_facts.latest_progress(session, _milestone_ids(scope, _not_cancelled()), limit=NOTES_SHOWN),
     )
 
 
@@ -234,7 +239,7 @@ def unit_portrait(session: Session, unit_id: int, *, today: date) -> Portrait:
     scope = _of_unit(unit_id)
     owned, record, worst, trend, (extensions, returns) = _figures_and_trend(
         _grouped(session, scope, today=today), today=today, name=found.name)
-    received, delivered = _sms(session, Notification.milestone_id.in_(select(Milestone.id).where(scope)))
+    received, delivered = _sms(session, Notification.milestone_id.in_(_milestone_ids(scope)))
     referrals = linked_facts.referral_counts_by_unit(session, start=EARLIEST, end=today)
     figures = Figures(
         owned=owned, led=owned, record=record, worst_days_late=worst, sms_received=received,
@@ -243,7 +248,7 @@ def unit_portrait(session: Session, unit_id: int, *, today: date) -> Portrait:
     )
     return Portrait(
         kind="unit", id=found.id, name=found.name, unit=None, mobile=None, figures=figures, trend=trend,
-        notes=linked_facts.latest_progress(session, _scope_ids(scope), limit=NOTES_SHOWN),
+        notes=linked_facts.latest_progress(session, _milestone_ids(scope, _not_cancelled()), limit=NOTES_SHOWN),
         officials=_unit_officials(session, scope, today=today),
     )
 

@@ -280,7 +280,7 @@ class Milestone(Base):
         Index("ix_milestones_completed_on", "completed_on", "due_date", "status", "project_id"),
         # the 画像 find milestones by project and read only these (migration 0010)
         Index("ix_milestones_project_facts", "project_id", "status", "due_date", "original_due_date", "completed_on",
-              "owner_id"),
+              "owner_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
