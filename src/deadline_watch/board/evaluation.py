@@ -1,7 +1,7 @@
 """Evaluation of units and responsible officials over a period ("画像" of each official).
 
-Counts are computed by the database with GROUP BY (one query per table), so a month
-out of a million milestones stays well under a second. `today` comes in as a parameter:
+Counts are computed by the database with one GROUP BY (per official and project unit, summed
+here into both tables), so a month out of a million milestones stays well under a second. `today` comes in as a parameter:
 a completion dated after `today` does not count yet, so a report for a past date
 reads the same whenever it is produced.
 
@@ -293,35 +293,30 @@ def evaluate(session: Session, *, start: date, end: date, today: date) -> Evalua
         # The correlated escalation count inflates the planner's cost estimate past
         # jit_above_cost; compiling the query then costs more than running it.
         session.execute(text("SET LOCAL jit = off"))
-    unit_rows = session.execute(
-        select(Unit.id, Unit.name, *_measures(session, today))
-        .select_from(Milestone)
-        .join(Project, Project.id == Milestone.project_id)
-        .join(Unit, Unit.id == Project.unit_id)
-        .where(*_period_filter(start, end))
-        .group_by(Unit.id, Unit.name)
-        .order_by(Unit.name)
-    ).all()
-    units = rank_rows([_row(name=r.name, id=r.id, **_counts(r)) for r in unit_rows])
-
     official_unit = aliased(Unit)
-    # grouped by official and project unit too, then summed here: the unit column names the
-    # official's own unit, else the units of the projects they answer for (most milestones first)
+    # one query grouped by official and project unit, summed here twice: per unit (each
+    # milestone belongs to one project unit), and per official, whose unit column names their
+    # own unit, else the units of the projects they answer for (most milestones first). A
+    # query of its own per unit was planned from units through every project on SQLite.
     official_rows = session.execute(
         select(Person.id, Person.name, Person.mobile, official_unit.name.label("unit"),
-               Unit.name.label("project_unit"), *_measures(session, today))
+               Unit.id.label("project_unit_id"), Unit.name.label("project_unit"), *_measures(session, today))
         .select_from(Milestone)
         .join(Project, Project.id == Milestone.project_id)
         .join(Unit, Unit.id == Project.unit_id)
         .join(Person, Person.id == responsible_person_id())
         .outerjoin(official_unit, official_unit.id == Person.unit_id)
         .where(*_period_filter(start, end))
-        .group_by(Person.id, Person.name, Person.mobile, official_unit.name, Unit.name)
+        .group_by(Person.id, Person.name, Person.mobile, official_unit.name, Unit.id, Unit.name)
         .order_by(Person.name, Person.id)
     ).all()
     merged: dict[int, dict] = {}
+    by_unit: dict[tuple[str, int], dict] = {}
     for r in official_rows:
         counts = _counts(r)
+        unit_counts = by_unit.setdefault((r.project_unit, r.project_unit_id), dict.fromkeys(counts, 0))
+        for key, value in counts.items():
+            unit_counts[key] += value
         entry = merged.setdefault(r.id, {"name": r.name, "mobile": r.mobile, "unit": r.unit, "units": [],
                                          "counts": dict.fromkeys(counts, 0)})
         entry["units"].append((-counts["due"], r.project_unit))
@@ -332,6 +327,7 @@ def evaluate(session: Session, *, start: date, end: date, today: date) -> Evalua
              unit=e["unit"] or "、".join(name for _, name in sorted(e["units"])), **e["counts"])
         for person_id, e in merged.items()
     ]
+    units = rank_rows([_row(name=name, id=unit_id, **counts) for (name, unit_id), counts in sorted(by_unit.items())])
     return Evaluation(start=start, end=end, today=today, units=units, officials=officials)
 
 
