@@ -1,9 +1,9 @@
 """Evaluation of units and responsible officials over a period ("画像" of each official).
 
-Counts are computed by the database with one GROUP BY (per official and project unit, summed
-here into both tables), so a month out of a million milestones stays well under a second. `today` comes in as a parameter:
-a completion dated after `today` does not count yet, so a report for a past date
-reads the same whenever it is produced.
+Counts are computed by the database with one GROUP BY (per official and project unit,
+summed here into both tables), so a month out of a million milestones stays well under a
+second. `today` comes in as a parameter: a completion dated after `today` does not count
+yet, so a report for a past date reads the same whenever it is produced.
 
 Which milestones count: due within [start, end], the milestone not cancelled, its
 project active or completed (suspended and cancelled projects are left out; they were
