@@ -1,10 +1,11 @@
-"""covering indexes for the 单位画像 and the overview's weekly figures
+"""indexes for the 单位画像, the overview's weekly figures and the evaluation's extended milestones
 
 Revision ID: 0010
 Revises: 0008
 Create Date: 2026-12-01
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
@@ -25,10 +26,16 @@ def upgrade() -> None:
         batch_op.drop_index('ix_milestones_completed_on')
         batch_op.create_index('ix_milestones_completed_on', ['completed_on', 'due_date', 'status', 'project_id'],
                               unique=False)
+        # the evaluation finds a period's extended milestones by their original due date
+        # (the few with one: a partial index)
+        batch_op.create_index('ix_milestones_original_due_date', ['original_due_date'], unique=False,
+                              sqlite_where=sa.text('original_due_date IS NOT NULL'),
+                              postgresql_where=sa.text('original_due_date IS NOT NULL'))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('milestones', schema=None) as batch_op:
+        batch_op.drop_index('ix_milestones_original_due_date')
         batch_op.drop_index('ix_milestones_completed_on')
         batch_op.create_index('ix_milestones_completed_on', ['completed_on'], unique=False)
         batch_op.drop_index('ix_milestones_project_facts')

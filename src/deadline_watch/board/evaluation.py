@@ -251,7 +251,20 @@ def _measures(session: Session, today: date, *, linked: bool = True) -> list[Col
     ]
 
 
-def _period_filter(start: date, end: date) -> list[ColumnElement]:
+def _period_filter(start: date, end: date, *, by_due_date: bool = False) -> list[ColumnElement]:
+    """Milestones counted for [start, end]: the evaluated due date inside, not cancelled,
+    the project active or completed.
+
+    `by_due_date=True` spells "evaluated due date inside" as two index ranges, for a query
+    that finds its milestones by date (the evaluation): due_date for milestones never
+    extended, original_due_date (a partial index) for the others. A query that finds them by
+    project (the 画像) keeps the plain form, which steers no planner onto a date range."""
+    if by_due_date:
+        inside = or_(
+            and_(Milestone.original_due_date.is_(None), Milestone.due_date >= start, Milestone.due_date <= end),
+            and_(Milestone.original_due_date >= start, Milestone.original_due_date <= end),
+        )
+        return [Milestone.status.in_(COUNTED_MILESTONE_STATUSES), inside, Project.status.in_(COUNTED_PROJECT_STATUSES)]
     return [
         Milestone.status.in_(COUNTED_MILESTONE_STATUSES),
         # an extension only moves a date later, so `due_date >= start` keeps the index range
@@ -306,7 +319,7 @@ def evaluate(session: Session, *, start: date, end: date, today: date) -> Evalua
         .join(Unit, Unit.id == Project.unit_id)
         .join(Person, Person.id == responsible_person_id())
         .outerjoin(official_unit, official_unit.id == Person.unit_id)
-        .where(*_period_filter(start, end))
+        .where(*_period_filter(start, end, by_due_date=True))
         .group_by(Person.id, Person.name, Person.mobile, official_unit.name, Unit.id, Unit.name)
         .order_by(Person.name, Person.id)
     ).all()

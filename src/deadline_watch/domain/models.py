@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -281,6 +282,9 @@ class Milestone(Base):
         # the 画像 find milestones by project and read only these (migration 0010)
         Index("ix_milestones_project_facts", "project_id", "status", "due_date", "original_due_date", "completed_on",
               "owner_id", "id"),
+        # the evaluation: a period's extended milestones by their original due date
+        Index("ix_milestones_original_due_date", "original_due_date",
+              sqlite_where=text("original_due_date IS NOT NULL"), postgresql_where=text("original_due_date IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
