@@ -9,9 +9,9 @@ from sqlalchemy import select
 import factories
 from deadline_watch.board import overview, portraits
 from deadline_watch.core.db import transaction
-from deadline_watch.domain.models import Person, Unit
+from deadline_watch.domain.models import Milestone, OfficialRequest, Person, Project, Unit
 
-from .conftest import TODAY
+from .conftest import NOW, TODAY
 
 
 def _ids(board) -> tuple[int, int]:
@@ -122,3 +122,21 @@ def test_official_answers_for_own_milestones_and_unowned_ones_of_their_projects(
         deputy_record = portraits.official_portrait(s, deputy_id, today=TODAY).figures
     assert (lead_record.owned, lead_record.record.still_overdue, lead_record.worst_days_late) == (1, 1, 6)
     assert (deputy_record.owned, deputy_record.record.still_overdue, deputy_record.worst_days_late) == (2, 2, 9)
+
+
+def test_unit_portrait_counts_extensions_and_returns_of_its_milestones(board) -> None:
+    # both spellings of the linked counts: per milestone (SQLite), joined apart (PostgreSQL)
+    _, unit_id = _ids(board)
+    with transaction(board.sessions) as s:
+        for code, node, kind, state in (("GX-2026-001", "阶段成果", "extension", "approved"),
+                                        ("GX-2026-004", "组织实施", "completion", "returned"),
+                                        ("GX-2026-004", "验收结项", "extension", "pending"),  # not counted
+                                        ("GX-2026-002", "阶段成果", "extension", "approved")):  # another unit
+            milestone = s.scalars(select(Milestone).join(Project, Project.id == Milestone.project_id)
+                                  .where(Project.code == code, Milestone.name == node)).one()
+            s.add(OfficialRequest(milestone_id=milestone.id, person_id=milestone.project.owner_id, kind=kind,
+                                  state=state, due_date_at_request=milestone.due_date, note="",
+                                  created_at=NOW - timedelta(days=1)))
+    with transaction(board.sessions) as s:
+        figures = portraits.unit_portrait(s, unit_id, today=TODAY).figures
+    assert (figures.extensions, figures.returns, figures.record.escalations_level2) == (1, 1, 1)

@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from deadline_watch.board import charts, linked_facts
-from deadline_watch.board.evaluation import EvaluationRow, counts_of, milestone_measures, period_filter, row_of
+from deadline_watch.board.evaluation import (
+    EvaluationRow,
+    counts_of,
+    linked_totals,
+    milestone_measures,
+    period_filter,
+    row_of,
+)
 from deadline_watch.core.errors import NotFoundError
 from deadline_watch.domain.models import (
     Milestone,
@@ -152,13 +159,17 @@ class _Tally:
                       days_late=self.days_late, escalations=self.escalations, **extra)
 
 
-def _grouped(session: Session, scope: ColumnElement[bool], *, today: date) -> list:
+def _come_due(today: date) -> ColumnElement[bool]:
+    return Milestone.due_date <= today
+
+
+def _grouped(session: Session, scope: ColumnElement[bool], *, today: date, linked: bool) -> list:
     """One pass over the scope's milestones: the evaluation's measures per due month and
     due-yet flag, which the page's figures and trend are summed from."""
     month = _month_key(session).label("month")
-    is_due = case((Milestone.due_date <= today, 1), else_=0).label("is_due")
+    is_due = case((_come_due(today), 1), else_=0).label("is_due")
     return session.execute(
-        select(month, is_due, *milestone_measures(session, today))
+        select(month, is_due, *milestone_measures(session, today, linked=linked))
         .select_from(Milestone)
         .join(Project, Project.id == Milestone.project_id)
         .where(scope, *period_filter(EARLIEST, LATEST))
@@ -166,12 +177,15 @@ def _grouped(session: Session, scope: ColumnElement[bool], *, today: date) -> li
     ).all()
 
 
-def _figures_and_trend(rows: list, *, today: date, name: str) -> tuple[int, EvaluationRow, int, list[TrendPoint], tuple[int, int]]:
+def _figures_and_trend(session: Session, scope: ColumnElement[bool], *, today: date, name: str,
+                       links_apart: bool = False) -> tuple[int, EvaluationRow, int, list[TrendPoint], tuple[int, int]]:
+    """The figures and the trend. The counts taken from escalations and requests come with
+    each milestone (correlated lookups), or with `links_apart` from one joined count each."""
     months = trend_months(today)
     owned, record = 0, _Tally()
     by_month = {m: _Tally() for m in months}
     extensions = returns = 0
-    for r in rows:
+    for r in _grouped(session, scope, today=today, linked=not links_apart):
         counts = counts_of(r)
         owned += counts["due"]
         # extensions granted and requests returned (the officials' reviews), whatever the due date
@@ -182,6 +196,10 @@ def _figures_and_trend(rows: list, *, today: date, name: str) -> tuple[int, Eval
         record.add(counts, r.worst)
         if r.month in by_month:
             by_month[r.month].add(counts, r.worst)
+    if links_apart:
+        linked = linked_totals(session, [scope, *period_filter(EARLIEST, LATEST)], come_due=_come_due(today))
+        record.escalations += linked.escalations
+        extensions, returns = linked.extensions_granted, linked.requests_returned
     trend = [TrendPoint(month=m, due=t.due, on_time=t.on_time, late=t.late, overdue=t.overdue)
              for m, t in by_month.items()]
     return owned, record.row(name), record.worst, trend, (extensions, returns)
@@ -213,7 +231,7 @@ def official_portrait(session: Session, person_id: int, *, today: date) -> Portr
         raise NotFoundError(f"责任人不存在: {person_id}", f"no official with id {person_id}")
     scope = _responsible(person_id)
     owned, record, worst, trend, (extensions, returns) = _figures_and_trend(
-        _grouped(session, scope, today=today), today=today, name=found.name)
+        session, scope, today=today, name=found.name)
     led = session.scalar(
         select(func.count(Milestone.id)).select_from(Milestone).join(Project, Project.id == Milestone.project_id)
         .where(Milestone.project_id.in_(select(Project.id).where(Project.lead_leader_id == person_id)),
@@ -237,8 +255,12 @@ def unit_portrait(session: Session, unit_id: int, *, today: date) -> Portrait:
     if found is None:
         raise NotFoundError(f"责任单位不存在: {unit_id}", f"no unit with id {unit_id}")
     scope = _of_unit(unit_id)
+    # PostgreSQL runs the correlated counts (four per milestone, ~25,000 milestones) above its
+    # parallel scan, ~150 ms; counted apart by joins, ~40 ms. For SQLite the correlated index
+    # probes are the cheaper form (a joined count walked the unit's milestones again).
     owned, record, worst, trend, (extensions, returns) = _figures_and_trend(
-        _grouped(session, scope, today=today), today=today, name=found.name)
+        session, scope, today=today, name=found.name,
+        links_apart=session.get_bind().dialect.name == "postgresql")
     received, delivered = _sms(session, Notification.milestone_id.in_(_milestone_ids(scope)))
     referrals = linked_facts.referral_counts_by_unit(session, start=EARLIEST, end=today)
     figures = Figures(
