@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import event, select
 
 import factories as f
-from deadline_watch.board.evaluation import EvaluationRow, bar_chart_svg, evaluate, period_filter
+from deadline_watch.board.charts import bar_chart_svg
+from deadline_watch.board.evaluation import EvaluationRow, evaluate, period_filter
 from deadline_watch.core.db import transaction
 from deadline_watch.domain.models import Escalation, Milestone, Project
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from deadline_watch.board import evaluation
+from deadline_watch.board import charts, evaluation
 from deadline_watch.core.clock import parse_day
 from deadline_watch.core.errors import DeadlineWatchError
 from deadline_watch.core.logs import mask_mobile
@@ -58,7 +58,7 @@ def evaluation_page(request: Request, start: str = "", end: str = "") -> Respons
         result = evaluate_for(work, start_day, end_day)
         viewer = work.viewer
     # the rest works on plain rows: outside the transaction
-    chart = evaluation.bar_chart_svg(
+    chart = charts.bar_chart_svg(
         result.units, title=f"各单位按时完成率 {start_day.isoformat()} 至 {end_day.isoformat()}"
     )
     officials = sorted(
