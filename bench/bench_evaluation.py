@@ -123,11 +123,10 @@ def build_sqlite(path: Path, milestones: int) -> None:
     print(f"built {path} in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
 
-def build_postgres(url: str, milestones: int) -> str:
-    """A fresh schema `bench_eval` filled with COPY; returns the engine URL with its search_path."""
+def build_postgres(url: str, milestones: int, schema: str = "bench_eval") -> str:
+    """A fresh `schema` filled with COPY; returns the engine URL with its search_path."""
     import psycopg
 
-    schema = "bench_eval"
     scoped = migrated_schema(url, schema)
     units, persons, projects, milestone_rows, escalations = generate(milestones)
     created = "2026-01-01 00:00:00+00"

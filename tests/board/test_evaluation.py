@@ -6,12 +6,13 @@ import xml.etree.ElementTree as ET
 from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 import factories as f
-from deadline_watch.board.evaluation import EvaluationRow, bar_chart_svg, evaluate
+from deadline_watch.board.charts import bar_chart_svg
+from deadline_watch.board.evaluation import EvaluationRow, evaluate, period_filter
 from deadline_watch.core.db import transaction
-from deadline_watch.domain.models import Escalation
+from deadline_watch.domain.models import Escalation, Milestone, Project
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
 TODAY = date(2026, 11, 20)
@@ -130,7 +131,7 @@ def test_empty_period_has_no_rows_and_no_rate(sessions) -> None:
     assert result.total.on_time_rate is None and result.total.avg_days_late is None
 
 
-def test_evaluation_is_one_grouped_query_per_table(registry, engine) -> None:
+def test_evaluation_is_one_grouped_query_for_both_tables(registry, engine) -> None:
     statements: list[str] = []
 
     def before(conn, cursor, statement, *args):
@@ -143,7 +144,8 @@ def test_evaluation_is_one_grouped_query_per_table(registry, engine) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", before)
     selects = [st for st in statements if st.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 2 and all("GROUP BY" in st for st in selects)
+    # grouped by official and project unit: the unit table is summed from the same rows
+    assert len(selects) == 1 and all("GROUP BY" in st for st in selects)
 
 
 def _row(name: str, rate: float | None, due: int = 10) -> EvaluationRow:
@@ -214,3 +216,21 @@ def test_units_come_in_ranking_order(registry) -> None:
     with transaction(registry) as s:
         result = evaluate(s, start=START, end=END, today=TODAY)
     assert [(r.name, r.rank) for r in result.units] == [("住建局", 1), ("教育局", 2)]
+
+
+def test_period_by_date_ranges_selects_what_the_evaluated_due_date_says(sessions) -> None:
+    # (due date, original due date): inside / outside November in every combination, and
+    # exactly on both edges
+    cases = [(d(1), None), (d(30), None), (d(31, 10), None), (d(1, 12), None),
+             (d(10, 12), d(30)), (d(10, 12), d(1)), (d(20), d(31, 10)), (d(5, 12), d(1, 12)), (d(15), d(10))]
+    with transaction(sessions) as s:
+        project = f.project(s, "P-1")
+        for position, (due, original) in enumerate(cases):
+            f.milestone(s, due, project_=project, name=f"节点{position}").original_due_date = original
+    with transaction(sessions) as s:
+        def names(**spelling) -> set[str]:
+            return set(s.scalars(select(Milestone.name).join(Project, Project.id == Milestone.project_id)
+                                 .where(*period_filter(START, END, **spelling))))
+        expected = {f"节点{i}" for i, (due, original) in enumerate(cases) if START <= (original or due) <= END}
+        assert names() == expected == names(by_due_date=True)
+        assert expected == {"节点0", "节点1", "节点4", "节点5", "节点8"}

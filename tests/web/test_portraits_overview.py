@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
+import factories
 from deadline_watch.board import overview, portraits
 from deadline_watch.core.db import transaction
-from deadline_watch.domain.models import Person, Unit
+from deadline_watch.domain.models import Milestone, OfficialRequest, Person, Project, Unit
 
-from .conftest import TODAY
+from .conftest import NOW, TODAY
 
 
 def _ids(board) -> tuple[int, int]:
@@ -88,3 +89,54 @@ def test_unknown_official_or_unit_is_404(board) -> None:
 def test_overview_needs_login(board) -> None:
     response = board.client().get("/overview")
     assert response.status_code in (303, 401)
+
+
+def test_overview_leaves_out_every_milestone_of_a_stopped_project(board) -> None:
+    with transaction(board.sessions) as s:
+        for status in ("suspended", "completed", "cancelled"):
+            stopped = factories.project(s, status=status, unit_name="住房建设局")
+            factories.milestone(s, TODAY - timedelta(days=4), project_=stopped, name="组织实施")  # would be red
+            factories.milestone(s, TODAY + timedelta(days=2), project_=stopped, name="阶段成果")  # yellow
+            factories.milestone(s, TODAY + timedelta(days=60), project_=stopped, name="验收结项")  # green
+    with transaction(board.sessions) as s:
+        o = overview.overview(s, today=TODAY, settings=board.app_context.settings)
+    # the same figures as the seeded board alone
+    assert o.lights == {"red": 5, "yellow": 5, "green": 5}
+    assert o.red_projects == 5
+    assert [(u.unit, u.overdue) for u in o.units] == [("新经济发展局", 2), ("生态环境局", 2), ("住房建设局", 1)]
+    assert [(w.new_overdue, w.backlog) for w in o.weeks[-3:]] == [(1, 2), (2, 4), (1, 5)]
+
+
+def test_official_answers_for_own_milestones_and_unowned_ones_of_their_projects(board) -> None:
+    with transaction(board.sessions) as s:
+        lead, deputy = factories.person(s, "李项目"), factories.person(s, "赵节点")
+        theirs = factories.project(s, owner=lead, unit_name="住房建设局")
+        factories.milestone(s, TODAY - timedelta(days=6), project_=theirs, name="谋划立项")  # lead's: no own owner
+        handed = factories.milestone(s, TODAY - timedelta(days=9), project_=theirs, name="组织实施")
+        handed.owner_id = deputy.id  # the deputy's, though in the lead's project
+        other = factories.milestone(s, TODAY - timedelta(days=2), project_=factories.project(s), name="阶段成果")
+        other.owner_id = deputy.id  # the deputy's, in someone else's project
+        lead_id, deputy_id = lead.id, deputy.id
+    with transaction(board.sessions) as s:
+        lead_record = portraits.official_portrait(s, lead_id, today=TODAY).figures
+        deputy_record = portraits.official_portrait(s, deputy_id, today=TODAY).figures
+    assert (lead_record.owned, lead_record.record.still_overdue, lead_record.worst_days_late) == (1, 1, 6)
+    assert (deputy_record.owned, deputy_record.record.still_overdue, deputy_record.worst_days_late) == (2, 2, 9)
+
+
+def test_unit_portrait_counts_extensions_and_returns_of_its_milestones(board) -> None:
+    # both spellings of the linked counts: per milestone (SQLite), joined apart (PostgreSQL)
+    _, unit_id = _ids(board)
+    with transaction(board.sessions) as s:
+        for code, node, kind, state in (("GX-2026-001", "阶段成果", "extension", "approved"),
+                                        ("GX-2026-004", "组织实施", "completion", "returned"),
+                                        ("GX-2026-004", "验收结项", "extension", "pending"),  # not counted
+                                        ("GX-2026-002", "阶段成果", "extension", "approved")):  # another unit
+            milestone = s.scalars(select(Milestone).join(Project, Project.id == Milestone.project_id)
+                                  .where(Project.code == code, Milestone.name == node)).one()
+            s.add(OfficialRequest(milestone_id=milestone.id, person_id=milestone.project.owner_id, kind=kind,
+                                  state=state, due_date_at_request=milestone.due_date, note="",
+                                  created_at=NOW - timedelta(days=1)))
+    with transaction(board.sessions) as s:
+        figures = portraits.unit_portrait(s, unit_id, today=TODAY).figures
+    assert (figures.extensions, figures.returns, figures.record.escalations_level2) == (1, 1, 1)

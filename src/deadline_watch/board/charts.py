@@ -1,4 +1,4 @@
-"""Server-side SVG charts for the 画像 and 督办总览 pages: no script, so the board's CSP holds.
+"""Server-side SVG charts for the 画像, 督办总览 and 考核评价 pages: no script, so the board's CSP holds.
 
 Each chart is standalone SVG text with a <title>/<desc> for screen readers and a <title>
 per bar with the exact figures (the browser shows it as a tooltip). Charts scale to their
@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING
 
-__all__ = ["Series", "column_chart_svg", "horizontal_bars_svg"]
+if TYPE_CHECKING:
+    from deadline_watch.board.evaluation import EvaluationRow
+
+__all__ = ["Series", "column_chart_svg", "horizontal_bars_svg", "bar_chart_svg"]
 
 FONT = "font-family=\"'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif\""
 
@@ -134,5 +138,63 @@ def horizontal_bars_svg(
         )
     if not labels:
         parts.append(f'<text x="{label_width}" y="{top + 16}" fill="#666">无数据</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def bar_chart_svg(rows: list[EvaluationRow], *, title: str) -> str:
+    """The evaluation's chart: on-time rate per unit or official, horizontal bars, as SVG text.
+
+    Horizontal bars leave room for long Chinese unit names; each bar carries its own
+    <title> with the exact figures, and the chart has a <title>/<desc> for screen readers.
+    """
+    label_width, bar_width, right_pad = 220, 420, 70
+    row_height, top, bottom = 30, 44, 30
+    width = label_width + bar_width + right_pad
+    height = top + max(len(rows), 1) * row_height + bottom
+    font = "font-family=\"'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif\""
+    summary = ";".join(f"{r.label}:{_percent(r.on_time_rate)}" for r in rows) or "无数据"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="chart-title chart-desc" {font} font-size="13">',
+        f'<title id="chart-title">{escape(title)}</title>',
+        f'<desc id="chart-desc">按时完成率:{escape(summary)}</desc>',
+        f'<text x="{width / 2:.0f}" y="24" text-anchor="middle" font-size="16" font-weight="bold">{escape(title)}</text>',
+    ]
+    for tick in (0, 25, 50, 75, 100):
+        x = label_width + bar_width * tick / 100
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - bottom + 4}" stroke="#ddd" stroke-width="1"/>'
+            f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle" fill="#666" font-size="11">{tick}%</text>'
+        )
+    if not rows:
+        parts.append(f'<text x="{label_width}" y="{top + 18}" fill="#666">无数据</text>')
+    for index, r in enumerate(rows):
+        y = top + index * row_height
+        label = r.label if len(r.label) <= 16 else r.label[:15] + "…"
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + 19}" text-anchor="end">{escape(label)}</text>'
+        )
+        detail = (
+            f"{r.label}: 按时完成率 {_percent(r.on_time_rate)}, 到期 {r.milestones_due}, "
+            f"按时 {r.completed_on_time}, 逾期完成 {r.completed_late}, 仍逾期 {r.still_overdue}"
+        )
+        if r.on_time_rate is None:
+            parts.append(
+                f'<g><title>{escape(detail)}</title><text x="{label_width + 6}" y="{y + 19}" fill="#888">'
+                "无到期节点</text></g>"
+            )
+            continue
+        length = bar_width * r.on_time_rate
+        colour = "#2e7d32" if r.on_time_rate >= 0.9 else "#f9a825" if r.on_time_rate >= 0.6 else "#c62828"
+        parts.append(
+            f'<g><title>{escape(detail)}</title>'
+            f'<rect x="{label_width}" y="{y + 5}" width="{length:.1f}" height="{row_height - 10}" fill="{colour}"/>'
+            f'<text x="{label_width + length + 6:.1f}" y="{y + 19}">{_percent(r.on_time_rate)}</text></g>'
+        )
     parts.append("</svg>")
     return "\n".join(parts)

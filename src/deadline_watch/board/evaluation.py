@@ -1,9 +1,9 @@
 """Evaluation of units and responsible officials over a period ("画像" of each official).
 
-Counts are computed by the database with GROUP BY (one query per table), so a month
-out of a million milestones stays well under a second. `today` comes in as a parameter:
-a completion dated after `today` does not count yet, so a report for a past date
-reads the same whenever it is produced.
+Counts are computed by the database with one GROUP BY (per official and project unit,
+summed here into both tables), so a month out of a million milestones stays well under a
+second. `today` comes in as a parameter: a completion dated after `today` does not count
+yet, so a report for a past date reads the same whenever it is produced.
 
 Which milestones count: due within [start, end], the milestone not cancelled, its
 project active or completed (suspended and cancelled projects are left out; they were
@@ -35,7 +35,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
-from html import escape
 
 from sqlalchemy import Date, and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session, aliased
@@ -63,13 +62,16 @@ __all__ = [
     "EvaluationRow",
     "Evaluation",
     "evaluate",
-    "bar_chart_svg",
     "rank_rows",
     "COUNTED_PROJECT_STATUSES",
     "milestone_measures",
     "period_filter",
     "counts_of",
     "row_of",
+    "extension_granted",
+    "request_returned",
+    "LinkedTotals",
+    "linked_totals",
 ]
 
 COUNTED_PROJECT_STATUSES = (ProjectStatus.ACTIVE.value, ProjectStatus.COMPLETED.value)
@@ -187,7 +189,31 @@ def _request_count(*conditions: ColumnElement) -> ColumnElement:
     )
 
 
-def _measures(session: Session, today: date) -> list[ColumnElement]:
+def extension_granted() -> ColumnElement[bool]:
+    """An official's request counted as an extension (延期): an extension request approved."""
+    return and_(OfficialRequest.kind == RequestKind.EXTENSION.value, OfficialRequest.state == RequestState.APPROVED.value)
+
+
+def request_returned() -> ColumnElement[bool]:
+    """An official's request counted as returned (退回): a completion or extension sent back."""
+    return OfficialRequest.state == RequestState.RETURNED.value
+
+
+def _level2_escalation() -> list[ColumnElement[bool]]:
+    """An overdue escalation that reached level 2 (counted per escalation, not per milestone)."""
+    return [Escalation.level >= ESCALATION_LEVEL, Escalation.reason == EscalationReason.OVERDUE]
+
+
+def _evidence_completion() -> ColumnElement[bool]:
+    """A completion approved on a request that carried evidence files."""
+    with_evidence = select(EvidenceFile.id).where(EvidenceFile.request_id == OfficialRequest.id).exists()
+    return and_(OfficialRequest.kind == RequestKind.COMPLETION.value,
+                OfficialRequest.state == RequestState.APPROVED.value, with_evidence)
+
+
+def _measures(session: Session, today: date, *, linked: bool = True) -> list[ColumnElement]:
+    """The aggregate columns. `linked=False` leaves out the counts taken from escalations and
+    requests (one correlated lookup per milestone each) for a table that does not show them."""
     today_ = literal(today, Date)
     due = evaluated_due_date()
     completed_known = and_(Milestone.completed_on.is_not(None), Milestone.completed_on <= today_)
@@ -204,34 +230,77 @@ def _measures(session: Session, today: date) -> list[ColumnElement]:
         (overdue, _days_between(session, today_, due)),
         else_=0,
     )
-    approved = OfficialRequest.state == RequestState.APPROVED.value
-    with_evidence = select(EvidenceFile.id).where(EvidenceFile.request_id == OfficialRequest.id).exists()
-    escalations = (
-        select(func.count(Escalation.id))
-        .where(
-            Escalation.milestone_id == Milestone.id,
-            Escalation.level >= ESCALATION_LEVEL,
-            Escalation.reason == EscalationReason.OVERDUE,
-        )
-        .correlate(Milestone)
-        .scalar_subquery()
-    )
-    return [
+    measures = [
         func.count(Milestone.id).label("due"),
         func.sum(case((on_time, 1), else_=0)).label("on_time"),
         func.sum(case((late, 1), else_=0)).label("late"),
         func.sum(case((overdue, 1), else_=0)).label("overdue"),
         func.sum(days_late).label("days_late"),
-        func.sum(escalations).label("escalations"),
-        func.sum(_request_count(OfficialRequest.kind == RequestKind.EXTENSION.value, approved)).label("extensions"),
-        func.sum(_request_count(OfficialRequest.state == RequestState.RETURNED.value)).label("returned"),
-        func.sum(_request_count(OfficialRequest.kind == RequestKind.COMPLETION.value, approved, with_evidence))
-        .label("evidence"),
         func.max(days_late).label("worst"),
+    ]
+    if not linked:
+        return measures
+    escalations = (
+        select(func.count(Escalation.id))
+        .where(Escalation.milestone_id == Milestone.id, *_level2_escalation())
+        .correlate(Milestone)
+        .scalar_subquery()
+    )
+    return measures + [
+        func.sum(escalations).label("escalations"),
+        func.sum(_request_count(extension_granted())).label("extensions"),
+        func.sum(_request_count(request_returned())).label("returned"),
+        func.sum(_request_count(_evidence_completion())).label("evidence"),
     ]
 
 
-def _period_filter(start: date, end: date) -> list[ColumnElement]:
+@dataclass(frozen=True)
+class LinkedTotals:
+    escalations: int  # level-2 overdue escalations of the milestones come due
+    extensions_granted: int  # of all the milestones, due or not
+    requests_returned: int
+    evidence_completions: int
+
+
+def linked_totals(session: Session, conditions: list[ColumnElement[bool]], *,
+                  come_due: ColumnElement[bool]) -> LinkedTotals:
+    """The counts `_measures(linked=True)` takes from escalations and requests, summed over
+    the milestones matching `conditions` (on Milestone and Project; escalations only of those
+    also matching `come_due`), counted by joining those tables: the same definitions, for a
+    caller that wants the totals of many milestones without one lookup per milestone."""
+    escalations = session.scalar(
+        select(func.count(Escalation.id))
+        .select_from(Escalation)
+        .join(Milestone, Milestone.id == Escalation.milestone_id)
+        .join(Project, Project.id == Milestone.project_id)
+        .where(*conditions, come_due, *_level2_escalation())
+    )
+    extensions, returned, evidence = session.execute(
+        select(func.count().filter(extension_granted()), func.count().filter(request_returned()),
+               func.count().filter(_evidence_completion()))
+        .select_from(OfficialRequest)
+        .join(Milestone, Milestone.id == OfficialRequest.milestone_id)
+        .join(Project, Project.id == Milestone.project_id)
+        .where(*conditions)
+    ).one()
+    return LinkedTotals(int(escalations or 0), int(extensions or 0), int(returned or 0), int(evidence or 0))
+
+
+def _period_filter(start: date, end: date, *, by_due_date: bool = False) -> list[ColumnElement]:
+    """Milestones counted for [start, end]: the evaluated due date inside, not cancelled,
+    the project active or completed.
+
+    `by_due_date=True` spells "evaluated due date inside" as two index ranges, for a query
+    that finds its milestones by date (the evaluation): due_date for milestones never
+    extended, original_due_date (a partial index) for the others. A query that finds them by
+    project (the 画像) keeps the plain form, which steers no planner onto a date range."""
+    if by_due_date:
+        inside = or_(
+            and_(Milestone.original_due_date.is_(None), Milestone.due_date >= start, Milestone.due_date <= end),
+            and_(Milestone.original_due_date >= start, Milestone.original_due_date <= end),
+        )
+        return [Milestone.status.in_(COUNTED_MILESTONE_STATUSES), inside, Project.status.in_(COUNTED_PROJECT_STATUSES),
+                has_deadline(Project.schedule)]
     return [
         Milestone.status.in_(COUNTED_MILESTONE_STATUSES),
         # an extension only moves a date later, so `due_date >= start` keeps the index range
@@ -250,10 +319,11 @@ def _counts(row) -> dict:
         "late": int(row.late or 0),
         "overdue": int(row.overdue or 0),
         "days_late": int(round(row.days_late or 0)),
-        "escalations": int(row.escalations or 0),
-        "extensions_granted": int(row.extensions or 0),
-        "requests_returned": int(row.returned or 0),
-        "evidence_completions": int(row.evidence or 0),
+        # absent when measured with linked=False
+        "escalations": int(getattr(row, "escalations", 0) or 0),
+        "extensions_granted": int(getattr(row, "extensions", 0) or 0),
+        "requests_returned": int(getattr(row, "returned", 0) or 0),
+        "evidence_completions": int(getattr(row, "evidence", 0) or 0),
     }
 
 
@@ -270,42 +340,37 @@ def evaluate(session: Session, *, start: date, end: date, today: date, co_unit: 
     with `co_unit`, only of the projects that unit assists as 协办单位."""
     if end < start:
         start, end = end, start
-    counted = _period_filter(start, end)
+    counted = _period_filter(start, end, by_due_date=True)
     if co_unit:
         counted.append(Project.id.in_(co_units.projects_assisted_by(co_unit)))
     if session.get_bind().dialect.name == "postgresql":
         # The correlated escalation count inflates the planner's cost estimate past
         # jit_above_cost; compiling the query then costs more than running it.
         session.execute(text("SET LOCAL jit = off"))
-    unit_rows = session.execute(
-        select(Unit.id, Unit.name, *_measures(session, today))
-        .select_from(Milestone)
-        .join(Project, Project.id == Milestone.project_id)
-        .join(Unit, Unit.id == Project.unit_id)
-        .where(*counted)
-        .group_by(Unit.id, Unit.name)
-        .order_by(Unit.name)
-    ).all()
-    units = rank_rows([_row(name=r.name, id=r.id, **_counts(r)) for r in unit_rows])
-
     official_unit = aliased(Unit)
-    # grouped by official and project unit too, then summed here: the unit column names the
-    # official's own unit, else the units of the projects they answer for (most milestones first)
+    # one query grouped by official and project unit, summed here twice: per unit (each
+    # milestone belongs to one project unit), and per official, whose unit column names their
+    # own unit, else the units of the projects they answer for (most milestones first). A
+    # query of its own per unit was planned from units through every project on SQLite.
     official_rows = session.execute(
         select(Person.id, Person.name, Person.mobile, official_unit.name.label("unit"),
-               Unit.name.label("project_unit"), *_measures(session, today))
+               Unit.id.label("project_unit_id"), Unit.name.label("project_unit"), *_measures(session, today))
         .select_from(Milestone)
         .join(Project, Project.id == Milestone.project_id)
         .join(Unit, Unit.id == Project.unit_id)
         .join(Person, Person.id == responsible_person_id())
         .outerjoin(official_unit, official_unit.id == Person.unit_id)
         .where(*counted)
-        .group_by(Person.id, Person.name, Person.mobile, official_unit.name, Unit.name)
+        .group_by(Person.id, Person.name, Person.mobile, official_unit.name, Unit.id, Unit.name)
         .order_by(Person.name, Person.id)
     ).all()
     merged: dict[int, dict] = {}
+    by_unit: dict[tuple[str, int], dict] = {}
     for r in official_rows:
         counts = _counts(r)
+        unit_counts = by_unit.setdefault((r.project_unit, r.project_unit_id), dict.fromkeys(counts, 0))
+        for key, value in counts.items():
+            unit_counts[key] += value
         entry = merged.setdefault(r.id, {"name": r.name, "mobile": r.mobile, "unit": r.unit, "units": [],
                                          "counts": dict.fromkeys(counts, 0)})
         entry["units"].append((-counts["due"], r.project_unit))
@@ -316,62 +381,5 @@ def evaluate(session: Session, *, start: date, end: date, today: date, co_unit: 
              unit=e["unit"] or "、".join(name for _, name in sorted(e["units"])), **e["counts"])
         for person_id, e in merged.items()
     ]
+    units = rank_rows([_row(name=name, id=unit_id, **counts) for (name, unit_id), counts in sorted(by_unit.items())])
     return Evaluation(start=start, end=end, today=today, units=units, officials=officials)
-
-
-def _percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f}%"
-
-
-def bar_chart_svg(rows: list[EvaluationRow], *, title: str) -> str:
-    """A standalone horizontal bar chart of on-time rate per row, as SVG text.
-
-    Horizontal bars leave room for long Chinese unit names; each bar carries its own
-    <title> with the exact figures, and the chart has a <title>/<desc> for screen readers.
-    """
-    label_width, bar_width, right_pad = 220, 420, 70
-    row_height, top, bottom = 30, 44, 30
-    width = label_width + bar_width + right_pad
-    height = top + max(len(rows), 1) * row_height + bottom
-    font = "font-family=\"'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif\""
-    summary = ";".join(f"{r.label}:{_percent(r.on_time_rate)}" for r in rows) or "无数据"
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="chart-title chart-desc" {font} font-size="13">',
-        f'<title id="chart-title">{escape(title)}</title>',
-        f'<desc id="chart-desc">按时完成率:{escape(summary)}</desc>',
-        f'<text x="{width / 2:.0f}" y="24" text-anchor="middle" font-size="16" font-weight="bold">{escape(title)}</text>',
-    ]
-    for tick in (0, 25, 50, 75, 100):
-        x = label_width + bar_width * tick / 100
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - bottom + 4}" stroke="#ddd" stroke-width="1"/>'
-            f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle" fill="#666" font-size="11">{tick}%</text>'
-        )
-    if not rows:
-        parts.append(f'<text x="{label_width}" y="{top + 18}" fill="#666">无数据</text>')
-    for index, r in enumerate(rows):
-        y = top + index * row_height
-        label = r.label if len(r.label) <= 16 else r.label[:15] + "…"
-        parts.append(
-            f'<text x="{label_width - 8}" y="{y + 19}" text-anchor="end">{escape(label)}</text>'
-        )
-        detail = (
-            f"{r.label}: 按时完成率 {_percent(r.on_time_rate)}, 到期 {r.milestones_due}, "
-            f"按时 {r.completed_on_time}, 逾期完成 {r.completed_late}, 仍逾期 {r.still_overdue}"
-        )
-        if r.on_time_rate is None:
-            parts.append(
-                f'<g><title>{escape(detail)}</title><text x="{label_width + 6}" y="{y + 19}" fill="#888">'
-                "无到期节点</text></g>"
-            )
-            continue
-        length = bar_width * r.on_time_rate
-        colour = "#2e7d32" if r.on_time_rate >= 0.9 else "#f9a825" if r.on_time_rate >= 0.6 else "#c62828"
-        parts.append(
-            f'<g><title>{escape(detail)}</title>'
-            f'<rect x="{label_width}" y="{y + 5}" width="{length:.1f}" height="{row_height - 10}" fill="{colour}"/>'
-            f'<text x="{label_width + length + 6:.1f}" y="{y + 19}">{_percent(r.on_time_rate)}</text></g>'
-        )
-    parts.append("</svg>")
-    return "\n".join(parts)

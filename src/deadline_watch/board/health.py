@@ -37,6 +37,7 @@ __all__ = [
     "band_for",
     "score_project",
     "project_health",
+    "scored_milestone_ids",
 ]
 
 STAGE_WEIGHTS = {"谋划立项": 1.0, "组织实施": 1.5, "阶段成果": 2.0, "验收结项": 2.5}
@@ -145,8 +146,15 @@ def score_project(milestones: Iterable[MilestoneFacts], *, extensions: int = 0, 
     return Health(score=score, band=band_for(score), deductions=ordered)
 
 
+def scored_milestone_ids(detail) -> list[int]:
+    """The milestones of a `project_page.ProjectDetail` the score counts (not cancelled):
+    whose extensions and returned requests the caller counts (`reviews.review_counts`)."""
+    return [m.id for m in detail.milestones if m.status != MilestoneStatus.CANCELLED]
+
+
 def project_health(detail, *, extensions: int = 0, returns: int = 0) -> Health:
-    """The score of a `project_page.ProjectDetail` (its milestones and escalations).
+    """The score of a `project_page.ProjectDetail` (its milestones and escalations), with
+    the extensions granted and requests returned over `scored_milestone_ids(detail)`.
 
     Days overdue are the project page's own figures (`lights.milestone_days_overdue`):
     running for a red milestone, until completion for a completed one."""

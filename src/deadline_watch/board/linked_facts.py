@@ -82,10 +82,13 @@ def latest_progress(session: Session, milestone_ids: MilestoneIds, *, limit: int
     reader = getattr(reviews, "latest_progress", None)
     if reader is None:
         return []
-    ids = list(session.scalars(milestone_ids)) if isinstance(milestone_ids, Select) else list(milestone_ids)
     found: dict = {}
-    for start in range(0, len(ids), 900):  # within every database's limit on bound values
-        found.update(reader(session, ids[start:start + 900]))
+    if isinstance(milestone_ids, Select):  # one query: the database picks the newest `limit`
+        found.update(reader(session, milestone_ids, limit=limit))
+    else:
+        ids = list(milestone_ids)
+        for start in range(0, len(ids), 900):  # within every database's limit on bound values
+            found.update(reader(session, ids[start:start + 900]))
     notes = [
         ProgressNote(milestone_id=m_id, at=p.at,
                      text=p.note + ("" if getattr(p, "percent", None) is None else f"({p.percent}%)"))

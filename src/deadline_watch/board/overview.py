@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from deadline_watch.board import charts, linked_facts
@@ -118,47 +118,71 @@ def _active_open():
     ]
 
 
-def _open_by_due(session: Session) -> Counter[date]:
-    """Open milestones of active projects per due date.
+def _not_active_projects():
+    # spelled IN (...): a range of ix_projects_status, where "!=" scans all of it
+    return select(Project.id).where(Project.status.in_([s.value for s in ProjectStatus if s is not ProjectStatus.ACTIVE]))
 
-    Counted off the (status, due_date) index alone, then the few of projects that are not
-    active are taken away: joining every open milestone to its project costs ~10x more.
-    An open milestone has no completion date (the importer and `milestones complete` set
-    both together), so the index answers "not completed" as well.
+
+@dataclass(frozen=True)
+class _OpenCounts:
+    overdue_by_due: Counter[date]  # open milestones of active projects due before today, per due date
+    lights: dict[str, int]  # red / yellow / green
+
+
+def _open_counts(session: Session, *, today: date, window: int) -> _OpenCounts:
+    """Open milestones of active projects: the overdue ones per due date, and by light.
+
+    Counted off the (status, due_date, project_id) index alone (per date only where the
+    weeks need it), then the open milestones of the few projects that are not active are
+    taken away: joining every open milestone to its project costs ~10x more. An open
+    milestone has no completion date (the importer and `milestones complete` set both
+    together), so the index answers "not completed" too.
     """
-    counts: Counter[date] = Counter()
-    for due, count in session.execute(
-        select(Milestone.due_date, func.count()).where(Milestone.status == MilestoneStatus.OPEN)
+    horizon = today + timedelta(days=window)
+    overdue: Counter[date] = Counter(dict(session.execute(
+        select(Milestone.due_date, func.count())
+        .where(Milestone.status == MilestoneStatus.OPEN, Milestone.due_date < today)
         .group_by(Milestone.due_date)
-    ):
-        counts[due] += count
-    stopped = select(Project.id).where(Project.status != ProjectStatus.ACTIVE)
+    ).all()))
+    yellow, later = session.execute(
+        select(func.sum(case((Milestone.due_date <= horizon, 1), else_=0)), func.count())
+        .where(Milestone.status == MilestoneStatus.OPEN, Milestone.due_date >= today)
+    ).one()
+    yellow, green = int(yellow or 0), int(later or 0) - int(yellow or 0)
     for due, count in session.execute(
         select(Milestone.due_date, func.count())
-        .where(Milestone.status == MilestoneStatus.OPEN, Milestone.project_id.in_(stopped))
+        .where(Milestone.status == MilestoneStatus.OPEN, Milestone.project_id.in_(_not_active_projects()))
         .group_by(Milestone.due_date)
     ):
-        counts[due] -= count
-    return counts
-
-
-def _lights(open_by_due: Counter[date], *, today: date, window: int) -> dict[str, int]:
-    horizon = today + timedelta(days=window)
-    lights = {"red": 0, "yellow": 0, "green": 0}
-    for due, count in open_by_due.items():
-        lights["red" if due < today else "yellow" if due <= horizon else "green"] += count
-    return lights
+        if due < today:
+            overdue[due] -= count
+        elif due <= horizon:
+            yellow -= count
+        else:
+            green -= count
+    overdue = Counter({due: count for due, count in overdue.items() if count})
+    return _OpenCounts(overdue, {"red": sum(overdue.values()), "yellow": yellow, "green": green})
 
 
 def _units(session: Session, *, today: date) -> tuple[list[UnitOverdue], int]:
-    # the overdue rows come off the (status, due_date, project_id) index; one lookup per row
+    """Overdue milestones per unit, and how many projects have one.
+
+    Counted per project first, off the (status, due_date, project_id) index alone, then the
+    ~55,000 projects looked up once each: joined directly, SQLite drove the query from units
+    through every project and its milestones (0.45 s instead of 0.12 s on 1M milestones)."""
+    per_project = (
+        select(Milestone.project_id, func.count().label("overdue"), func.min(Milestone.due_date).label("oldest"))
+        .where(Milestone.status == MilestoneStatus.OPEN, Milestone.due_date < today)
+        .group_by(Milestone.project_id)
+        .subquery()
+    )
     rows = session.execute(
-        select(Unit.id, Unit.name, func.count().label("overdue"), func.min(Milestone.due_date).label("oldest"),
-               func.count(func.distinct(Project.id)).label("projects"))
-        .select_from(Milestone)
-        .join(Project, Project.id == Milestone.project_id)
+        select(Unit.id, Unit.name, func.sum(per_project.c.overdue).label("overdue"),
+               func.min(per_project.c.oldest).label("oldest"), func.count().label("projects"))
+        .select_from(per_project)
+        .join(Project, Project.id == per_project.c.project_id)
         .join(Unit, Unit.id == Project.unit_id)
-        .where(*_active_open(), Milestone.due_date < today)
+        .where(Project.status == ProjectStatus.ACTIVE)
         .group_by(Unit.id, Unit.name)
     ).all()
     ordered = sorted(rows, key=lambda r: (-r.overdue, r.name))
@@ -168,7 +192,7 @@ def _units(session: Session, *, today: date) -> tuple[list[UnitOverdue], int]:
                     worst_days=days_overdue(today, r.oldest))
         for rank, r in zip(ranks, ordered, strict=True)
     ]
-    return units, sum(r.projects for r in rows)
+    return units, sum(int(r.projects) for r in rows)
 
 
 def week_starts(today: date, weeks: int = WEEKS) -> list[date]:
@@ -176,10 +200,10 @@ def week_starts(today: date, weeks: int = WEEKS) -> list[date]:
     return [monday - timedelta(days=7 * (weeks - 1 - k)) for k in range(weeks)]
 
 
-def _weeks(session: Session, open_by_due: Counter[date], *, today: date) -> list[WeekFigures]:
+def _weeks(session: Session, overdue_by_due: Counter[date], *, today: date) -> list[WeekFigures]:
     """Per week: became overdue (first overdue day, the day after the due date, inside it),
     overdue milestones completed in it, and the backlog at its end (due before the end,
-    not completed by then). Open milestones come from `open_by_due`; those completed late
+    not completed by then). Open milestones come from `overdue_by_due`; those completed late
     within the twelve weeks from one range read of the completion-date index."""
     starts = week_starts(today)
     ends = [min(start + timedelta(days=6), today) for start in starts]
@@ -188,11 +212,11 @@ def _weeks(session: Session, open_by_due: Counter[date], *, today: date) -> list
         .where(
             Milestone.completed_on >= starts[0], Milestone.completed_on <= today,
             Milestone.completed_on > Milestone.due_date, Milestone.status != MilestoneStatus.CANCELLED,
-            Milestone.project_id.not_in(select(Project.id).where(Project.status != ProjectStatus.ACTIVE)),
+            Milestone.project_id.not_in(_not_active_projects()),
         )
         .group_by(Milestone.due_date, Milestone.completed_on)
     ).all()
-    overdue_open = [(due, count) for due, count in open_by_due.items() if due < today and count]
+    overdue_open = list(overdue_by_due.items())
     weeks = []
     for start, end in zip(starts, ends, strict=True):
         first, last = start - timedelta(days=1), end - timedelta(days=1)  # due dates whose first overdue day is inside
@@ -235,13 +259,13 @@ def _longest(session: Session, *, today: date) -> list[LongOverdue]:
 
 def overview(session: Session, *, today: date, settings: Settings) -> Overview:
     units, red_projects = _units(session, today=today)
-    open_by_due = _open_by_due(session)
+    open_counts = _open_counts(session, today=today, window=reminder_days(settings))
     return Overview(
         today=today,
-        lights=_lights(open_by_due, today=today, window=reminder_days(settings)),
+        lights=open_counts.lights,
         red_projects=int(red_projects),
         units=units,
-        weeks=_weeks(session, open_by_due, today=today),
+        weeks=_weeks(session, open_counts.overdue_by_due, today=today),
         escalation_levels=_escalation_levels(session),
         referrals_month=linked_facts.referrals_made(session, start=today.replace(day=1), end=today),
         longest=_longest(session, today=today),

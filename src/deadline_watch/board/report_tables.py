@@ -17,8 +17,8 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from deadline_watch.board import dispatch_sheet, linked_facts
-from deadline_watch.board.evaluation import Evaluation, EvaluationRow, bar_chart_svg, evaluate
+from deadline_watch.board import charts, dispatch_sheet, linked_facts
+from deadline_watch.board.evaluation import Evaluation, EvaluationRow, evaluate
 from deadline_watch.board.ranking import ranked
 from deadline_watch.board.reviews import Progress, latest_progress
 from deadline_watch.board.standing import standing_counts_by_unit, with_standing_units
@@ -311,7 +311,7 @@ def monthly_report(session: Session, *, at: date, settings: Settings) -> Report:
         at=at,
         slug=f"monthly-{start:%Y-%m}",
         sheets=evaluation_sheets(result, referrals, standing),
-        chart_svg=bar_chart_svg(result.units, title=f"{label} 各单位按时完成率"),
+        chart_svg=charts.bar_chart_svg(result.units, title=f"{label} 各单位按时完成率"),
         notes=[
             f"统计期 / period: {start} — {end} (截止日期在此期间的节点 / milestones due in it); 截至 / as of {at}",
             "不含已取消节点及已暂停、已取消项目 / cancelled milestones and suspended or cancelled projects excluded",

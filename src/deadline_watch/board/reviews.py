@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from deadline_watch.board import completion
+from deadline_watch.board.evaluation import extension_granted, request_returned
 from deadline_watch.board.supervision import SupervisionError, actor_name
 from deadline_watch.core.config import Settings
 from deadline_watch.core.errors import NotFoundError
@@ -219,19 +220,37 @@ class Progress:
     official: str
 
 
-def latest_progress(session: Session, milestone_ids: list[int]) -> dict[int, Progress]:
-    """The newest 填报进展 of each milestone (project page, escalation page)."""
-    if not milestone_ids:
+def latest_progress(session: Session, milestone_ids: list[int] | sa.Select, *,
+                    limit: int | None = None) -> dict[int, Progress]:
+    """The newest 填报进展 of each milestone (project page, escalation page, 画像), newest
+    first. `milestone_ids` may be a SELECT of ids (a unit's milestones): the database then
+    picks the `limit` newest notes itself instead of the caller fetching every id."""
+    if isinstance(milestone_ids, list) and not milestone_ids:
         return {}
     newest = (
         sa.select(sa.func.max(OfficialRequest.id))
         .where(OfficialRequest.milestone_id.in_(milestone_ids), OfficialRequest.kind == RequestKind.PROGRESS.value)
         .group_by(OfficialRequest.milestone_id)
     )
-    rows = session.execute(
+    query = (
         sa.select(OfficialRequest.milestone_id, OfficialRequest.note, OfficialRequest.percent,
                   OfficialRequest.created_at, Person.name)
         .join(Person, Person.id == OfficialRequest.person_id)
         .where(OfficialRequest.id.in_(newest))
+        .order_by(OfficialRequest.created_at.desc(), OfficialRequest.id.desc())
     )
-    return {row[0]: Progress(row[1], row[2], row[3], row[4]) for row in rows}
+    if limit is not None:
+        query = query.limit(limit)
+    return {row[0]: Progress(row[1], row[2], row[3], row[4]) for row in session.execute(query)}
+
+
+def review_counts(session: Session, milestone_ids: list[int] | sa.Select) -> tuple[int, int]:
+    """(extensions granted, requests returned) over these milestones: the evaluation's
+    definitions (`evaluation.extension_granted`, `request_returned`), for the 体检 and 画像."""
+    if isinstance(milestone_ids, list) and not milestone_ids:
+        return 0, 0
+    extensions, returns = session.execute(
+        sa.select(sa.func.count().filter(extension_granted()), sa.func.count().filter(request_returned()))
+        .where(OfficialRequest.milestone_id.in_(milestone_ids))
+    ).one()
+    return int(extensions or 0), int(returns or 0)

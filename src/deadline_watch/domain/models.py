@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -276,8 +277,14 @@ class Milestone(Base):
         UniqueConstraint("project_id", "name", name="uq_milestones_project_id_name"),
         # project_id rides along so the overview counts per due date and project off the index
         Index("ix_milestones_status_due_date", "status", "due_date", "project_id"),
-        # weekly dispatch: "completed during the week" is a range over completed_on
-        Index("ix_milestones_completed_on", "completed_on"),
+        # weekly dispatch and overview: ranges of completed_on that also read these columns
+        Index("ix_milestones_completed_on", "completed_on", "due_date", "status", "project_id"),
+        # the 画像 find milestones by project and read only these (migration 0010)
+        Index("ix_milestones_project_facts", "project_id", "status", "due_date", "original_due_date", "completed_on",
+              "owner_id", "id"),
+        # the evaluation: a period's extended milestones by their original due date
+        Index("ix_milestones_original_due_date", "original_due_date",
+              sqlite_where=text("original_due_date IS NOT NULL"), postgresql_where=text("original_due_date IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from deadline_watch.board import evaluation
+from deadline_watch.board import charts, evaluation
 from deadline_watch.board.co_unit_records import co_unit_records
 from deadline_watch.core.clock import parse_day
 from deadline_watch.core.errors import DeadlineWatchError
@@ -67,7 +67,7 @@ def evaluation_page(request: Request, start: str = "", end: str = "",
         choices = co_units.co_unit_names(work.session)
         viewer = work.viewer
     # the rest works on plain rows: outside the transaction
-    chart = evaluation.bar_chart_svg(
+    chart = charts.bar_chart_svg(
         result.units, title=f"各单位按时完成率 {start_day.isoformat()} 至 {end_day.isoformat()}"
     )
     officials = sorted(

@@ -68,9 +68,10 @@ def project_page(request: Request, code: str) -> Response:
         )
         progress = reviews.latest_progress(work.session, [m.id for m in detail.milestones])
         names = people.display_names(work.session, [h.actor for h in detail.history])
+        extensions, returns = reviews.review_counts(work.session, health.scored_milestone_ids(detail))
         return page(request, "project.html", viewer=work.viewer, nav="projects", detail=detail, today=work.today,
                     people=names, done=request.query_params.get("done", ""), progress=progress,
-                    health=health.project_health(detail))
+                    health=health.project_health(detail, extensions=extensions, returns=returns))
 
 
 @router.post("/projects/{code}/milestones/{milestone_id}/reopen")
