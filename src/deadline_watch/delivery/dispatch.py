@@ -67,9 +67,13 @@ def claim_due(sessions: sessionmaker[Session], *, now: datetime, limit: int) -> 
 def claim_rows(session: Session, *, now: datetime, limit: int) -> list[ClaimedRow]:
     """The claim statement itself, in the caller's transaction (which must commit before any send).
 
-    UPDATE .. WHERE id IN (SELECT .. FOR UPDATE SKIP LOCKED LIMIT n) RETURNING id: a row
-    another transaction is claiming is skipped, not waited for and never taken twice. On
-    SQLite every write transaction is BEGIN IMMEDIATE, so claims simply run one after another.
+    PostgreSQL: WITH due AS MATERIALIZED (SELECT .. LIMIT n FOR UPDATE SKIP LOCKED)
+    UPDATE .. FROM due RETURNING id: a row another transaction is claiming is skipped, not
+    waited for and never taken twice. The CTE is materialised so the locking LIMIT runs
+    once: as an `IN (subquery)` the planner may rescan it per outer row, and each rescan
+    skips the rows this statement has just updated and takes the next ones (5 rows claimed
+    under LIMIT 3, seen in the two-worker test). On SQLite every write transaction is BEGIN
+    IMMEDIATE, so claims simply run one after another.
     """
     due = (
         sa.select(NOTIFICATIONS.c.id)
@@ -79,10 +83,13 @@ def claim_rows(session: Session, *, now: datetime, limit: int) -> list[ClaimedRo
     )
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        due = due.with_for_update(skip_locked=True)
+        locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        chosen = NOTIFICATIONS.c.id == locked.c.id
+    else:
+        chosen = NOTIFICATIONS.c.id.in_(due.scalar_subquery())
     claimed = session.execute(
         sa.update(NOTIFICATIONS)
-        .where(NOTIFICATIONS.c.id.in_(due.scalar_subquery()))
+        .where(chosen)
         .values(
             state=NotificationState.SENDING,
             # the claim's time is the database's: staleness is judged by that one clock, so
