@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from deadline_watch.domain.models import (
+    ESCALATION_SEARCH,
     Escalation,
     EscalationState,
     Milestone,
@@ -81,6 +82,30 @@ def lead_leaders(session: Session) -> list[str]:
     ))
 
 
+SEARCHED = ("code", "name", "milestone", "responsible")  # the columns of escalation_search
+
+
+def text_matches(dialect: str, text: str) -> sa.Select:
+    """Ids of the escalations whose project code, project name, milestone name or
+    responsible official's name contains `text`, ignoring case; a % or _ typed in the search
+    box matches only itself. Read off `escalation_search` (migration 0009), a trigram index."""
+    if dialect == "sqlite":
+        search = sa.table(ESCALATION_SEARCH, sa.column("rowid"), *map(sa.column, SEARCHED))
+        if len(text) >= 3:
+            # a quoted FTS5 phrase is literal (no wildcards, a " doubled); each column is
+            # matched on its own, so a match never spans two of them
+            match = sa.text(f"{ESCALATION_SEARCH} MATCH :phrase").bindparams(
+                phrase='"' + text.replace('"', '""') + '"')
+        else:  # shorter than one trigram: the index cannot help, scan the search table
+            match = sa.or_(*(search.c[name].contains(text, autoescape=True) for name in SEARCHED))
+        return sa.select(search.c.rowid).where(match)
+    search = sa.table(ESCALATION_SEARCH, sa.column("escalation_id"), *map(sa.column, SEARCHED))
+    # ILIKE on the bare columns, so the pg_trgm GIN index serves it (lower() would not)
+    pattern = "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    return sa.select(search.c.escalation_id).where(
+        sa.or_(*(search.c[name].ilike(pattern, escape="/") for name in SEARCHED)))
+
+
 def _states(state: str | None) -> list[str] | None:
     if state is None:
         return [EscalationState.OPEN.value, EscalationState.ACKNOWLEDGED.value]
@@ -111,7 +136,7 @@ def list_escalations(
         conditions.append(Escalation.state.in_(states))
     if filt.level is not None:
         conditions.append(Escalation.level == filt.level)
-    needs_project = bool(filt.unit or filt.project_level or filt.text or filt.lead_leader
+    needs_project = bool(filt.unit or filt.project_level or filt.lead_leader
                          or filt.state == "resolved_open")
     if filt.state == "resolved_open":
         conditions.append(sa.and_(Milestone.status == "open", Milestone.completed_on.is_(None)))
@@ -122,13 +147,7 @@ def list_escalations(
     if filt.project_level:
         conditions.append(Project.level == filt.project_level)
     if filt.text:
-        # autoescape: a % or _ typed in the search box matches only itself
-        conditions.append(sa.or_(
-            Project.code.icontains(filt.text, autoescape=True),
-            Project.name.icontains(filt.text, autoescape=True),
-            Milestone.name.icontains(filt.text, autoescape=True),
-            responsible.name.icontains(filt.text, autoescape=True),
-        ))
+        conditions.append(Escalation.id.in_(text_matches(session.get_bind().dialect.name, filt.text)))
 
     def filtered(statement: sa.Select) -> sa.Select:
         # Join only when a filter needs the project: the joins are on non-null foreign
@@ -140,8 +159,6 @@ def list_escalations(
             statement = statement.join(Project, Project.id == Milestone.project_id)
             if filt.unit:
                 statement = statement.join(Unit, Unit.id == Project.unit_id)
-            if filt.text:
-                statement = statement.join(responsible, responsible.id == responsible_person_id())
             if filt.lead_leader:
                 statement = statement.join(leader, leader.id == Project.lead_leader_id)
         return statement.where(*conditions)
