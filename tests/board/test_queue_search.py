@@ -73,6 +73,8 @@ def queue(sessions):
     ("002污水", set()),  # a match never spans the code and the name
     ('"三期', set()),
     ("验收 OR 实施", set()),  # no query syntax: a literal phrase
+    ("002\x1f污水", set()),  # not even with the haystack's separator in it
+    ("\x1f", set()),
 ])
 def test_search_is_a_substring_match_on_code_name_milestone_and_responsible(queue, text, codes):
     assert found(queue, text) == codes

@@ -82,28 +82,30 @@ def lead_leaders(session: Session) -> list[str]:
     ))
 
 
-SEARCHED = ("code", "name", "milestone", "responsible")  # the columns of escalation_search
+SEPARATOR = "\x1f"  # between the four texts in escalation_search's haystack
 
 
 def text_matches(dialect: str, text: str) -> sa.Select:
     """Ids of the escalations whose project code, project name, milestone name or
     responsible official's name contains `text`, ignoring case; a % or _ typed in the search
-    box matches only itself. Read off `escalation_search` (migration 0009), a trigram index."""
+    box matches only itself. Read off `escalation_search` (migration 0009): the four texts
+    joined by U+001F, indexed by trigrams; a needle holding that control character (which
+    no search box sends) matches nothing, rather than matching across two texts."""
+    search = sa.table(ESCALATION_SEARCH, sa.column("rowid"), sa.column("escalation_id"), sa.column("haystack"))
+    if SEPARATOR in text:
+        return sa.select(Escalation.id).where(sa.false())
     if dialect == "sqlite":
-        search = sa.table(ESCALATION_SEARCH, sa.column("rowid"), *map(sa.column, SEARCHED))
         if len(text) >= 3:
-            # a quoted FTS5 phrase is literal (no wildcards, a " doubled); each column is
-            # matched on its own, so a match never spans two of them
+            # FTS5 trigram, case folded; a quoted phrase is literal (no wildcards, " doubled)
             match = sa.text(f"{ESCALATION_SEARCH} MATCH :phrase").bindparams(
                 phrase='"' + text.replace('"', '""') + '"')
-        else:  # shorter than one trigram: the index cannot help, scan the search table
-            match = sa.or_(*(search.c[name].contains(text, autoescape=True) for name in SEARCHED))
+        else:  # shorter than one trigram: the index cannot help, scan the haystacks
+            match = search.c.haystack.contains(text, autoescape=True)
         return sa.select(search.c.rowid).where(match)
-    search = sa.table(ESCALATION_SEARCH, sa.column("escalation_id"), *map(sa.column, SEARCHED))
-    # ILIKE on the bare columns, so the pg_trgm GIN index serves it (lower() would not)
+    # the haystack is lower-cased; LIKE on it (not ILIKE, not lower() of it) is what the
+    # pg_trgm GIN index serves
     pattern = "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
-    return sa.select(search.c.escalation_id).where(
-        sa.or_(*(search.c[name].ilike(pattern, escape="/") for name in SEARCHED)))
+    return sa.select(search.c.escalation_id).where(search.c.haystack.like(sa.func.lower(pattern), escape="/"))
 
 
 def _states(state: str | None) -> list[str] | None:
@@ -165,10 +167,10 @@ def list_escalations(
 
     # First the page's ids, then the details of those ids only, so the last-SMS subquery
     # runs for one page rather than for every matching row. Unfiltered, the count and the
-    # ids both come straight off the (state, due_date) index; with a join, one pass with
-    # count(*) OVER () costs about half of a separate count plus the page.
+    # ids both come straight off the (state, due_date) index; with a join or a text search,
+    # one pass with count(*) OVER () costs about half of a separate count plus the page.
     ordered = (Escalation.due_date, Escalation.id)
-    if needs_project:
+    if needs_project or filt.text:
         page = session.execute(
             filtered(sa.select(Escalation.id, sa.func.count().over().label("total")))
             .order_by(*ordered)
