@@ -16,7 +16,8 @@ nothing. `board/escalation_queue.py` reads it.
 Milestones: `completed_on` is indexed only where set (its users ask for ranges), so the
 planner can no longer take `completed_on IS NULL` as a selective index walk, and
 `(status, due_date, project_id)` carries `completed_on`, so "has an open overdue node"
-is answered from that index alone.
+is answered from that index alone. Projects: the few with a schedule (recurring tasks, which
+every scan looks up) have a partial index of their own.
 """
 
 import sqlalchemy as sa
@@ -125,6 +126,8 @@ def upgrade() -> None:
                     sqlite_where=unfinished, postgresql_where=unfinished)
     op.drop_index('ix_milestones_status_due_date', table_name='milestones')
     op.create_index('ix_milestones_status_due_date', 'milestones', ['status', 'due_date', 'project_id', 'completed_on'])
+    scheduled = sa.text("schedule <> ''")
+    op.create_index('ix_projects_scheduled', 'projects', ['status'], sqlite_where=scheduled, postgresql_where=scheduled)
 
     if op.get_bind().dialect.name == 'postgresql':
         _upgrade_search_postgresql()
@@ -144,6 +147,7 @@ def downgrade() -> None:
     op.execute('DROP TABLE escalation_search')  # pg_trgm stays: other schemas may use it
     op.execute('DROP VIEW escalation_search_source')
 
+    op.drop_index('ix_projects_scheduled', table_name='projects')
     op.drop_index('ix_milestones_status_due_date', table_name='milestones')
     op.create_index('ix_milestones_status_due_date', 'milestones', ['status', 'due_date', 'project_id'])
     op.drop_index('ix_milestones_completed_on', table_name='milestones')

@@ -118,8 +118,15 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def insert_ignore(session: Session, table: sa.Table, rows: list[dict], *conflict_columns: str) -> int:
     """INSERT .. ON CONFLICT (conflict_columns) DO NOTHING; returns how many rows were new."""
+    return len(insert_new(session, table, rows, *conflict_columns))
+
+
+def insert_new(session: Session, table: sa.Table, rows: list[dict], *conflict_columns: str,
+               returning: tuple[sa.ColumnElement, ...] = ()) -> list[sa.Row]:
+    """INSERT .. ON CONFLICT (conflict_columns) DO NOTHING in one executemany; returns the
+    new rows' `returning` columns (the primary key by default), in no particular order."""
     if not rows:
-        return 0
+        return []
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -128,8 +135,8 @@ def insert_ignore(session: Session, table: sa.Table, rows: list[dict], *conflict
     else:  # pragma: no cover - only the two supported backends reach here
         raise SchemaError(f"不支持的数据库: {dialect}", f"unsupported database: {dialect}")
     statement = insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
-    result = session.execute(statement.returning(*table.primary_key.columns), rows)
-    return len(result.fetchall())
+    result = session.execute(statement.returning(*(returning or table.primary_key.columns)), rows)
+    return result.fetchall()
 
 
 def alembic_config(engine: Engine) -> Any:

@@ -231,6 +231,11 @@ class Person(Base):
 
 class Project(Base):
     __tablename__ = "projects"
+    __table_args__ = (
+        # every scan looks up the active recurring tasks: a handful among 250,000 projects
+        Index("ix_projects_scheduled", "status",
+              sqlite_where=text("schedule <> ''"), postgresql_where=text("schedule <> ''")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
