@@ -102,6 +102,17 @@ def child_baseline(db_path: Path, csv_path: Path) -> dict:
             "parse_seconds": parse_seconds, "peak_rss_mb": peak_rss_mb()}
 
 
+_DATE_SEPARATORS = str.maketrans({"年": "-", "月": "-", "日": None, "/": "-", ".": "-"})
+
+
+def plain_date(text: str) -> str | None:
+    """The four date styles of the generated file as ISO text, with no checks."""
+    if not text:
+        return None
+    year, month, day = text.translate(_DATE_SEPARATORS).split("-")
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
 def plain_rows(csv_path: Path) -> dict[str, list[tuple]]:
     """The registry parsed with `csv` alone (no validation, no normalising): rows for
     units, persons, projects and milestones with ids assigned here, in insert order."""
@@ -124,8 +135,8 @@ def plain_rows(csv_path: Path) -> dict[str, list[tuple]]:
             if code not in projects:
                 projects[code] = (len(projects) + 1, code, name, unit_id, co_units, persons[owner_mobile][0],
                                   persons[lead_mobile][0], level, "active", note, now, now)
-            milestones.append((len(milestones) + 1, projects[code][0], stage, len(milestones) % 4, due,
-                               done or None, "", "completed" if done else "open", now, now))
+            milestones.append((len(milestones) + 1, projects[code][0], stage, len(milestones) % 4, plain_date(due),
+                               plain_date(done), "", "completed" if done else "open", now, now))
     return {
         "units": [(unit_id, name, now) for name, unit_id in units.items()],
         "persons": list(persons.values()),

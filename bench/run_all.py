@@ -41,8 +41,10 @@ def benchmarks(quick: bool) -> dict[str, list[str]]:
                      *(["--count", "3000", "--caps", ""] if quick else [])],
         "dispatch-pg": ["bench_dispatch.py", "--database", PG, "--concurrency", "4", "--baseline", "2000",
                         "--caps", "", *(["--count", "3000"] if quick else [])],
-        "evaluation": ["bench_evaluation.py", *(["--runs", "2"] if quick else [])],
-        "papers": ["bench_papers.py", *(["--repeat", "5", "--runs", "1"] if quick else [])],
+        # their own files under bench/out: the /tmp defaults are shared with other checkouts
+        "evaluation": ["bench_evaluation.py", "--db", "bench/out/eval-1m.db", *(["--runs", "2"] if quick else [])],
+        "papers": ["bench_papers.py", "--db", "bench/out/papers-1m.db",
+                   *(["--repeat", "5", "--runs", "1"] if quick else [])],
         "aliyun": ["bench_aliyun.py", *(["--count", "1000", "--caps", ""] if quick else [])],
     }
 
