@@ -3,7 +3,7 @@ exactly what a substring match on the four texts finds, and follow every rename.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +16,7 @@ from deadline_watch.domain.models import Escalation, Milestone, Person, Project
 
 TODAY = date(2026, 12, 10)
 TZ = ZoneInfo("Asia/Shanghai")
-OPENED = datetime(2026, 12, 2, tzinfo=timezone.utc)
+OPENED = datetime(2026, 12, 2, tzinfo=UTC)
 
 
 def escalate(session, milestone) -> Escalation:
