@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ sys.path.insert(0, str(BENCH))
 from deadline_watch.core import db  # noqa: E402
 from deadline_watch.core.logs import configure_logging  # noqa: E402
 
-IMPORTED_AT = datetime(2026, 7, 1, 1, tzinfo=timezone.utc)
+IMPORTED_AT = datetime(2026, 7, 1, 1, tzinfo=UTC)
 
 
 def profiled(label: str, work) -> None:
