@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from deadline_watch.domain.models import Base
+from deadline_watch.domain.models import Base, declared_in_models
 
 config = context.config
 target_metadata = Base.metadata
@@ -23,6 +23,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=declared_in_models,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -157,6 +157,22 @@ def one_run(
     }
 
 
+def plain_client_rate(env: dict[str, str], count: int) -> float:
+    """The fake's own request rate: `count` POSTs of a reminder-sized form from one plain
+    httpx client loop (no database, no twilio client, no threads), in msg/s."""
+    import httpx
+
+    url = f"{env['DEADLINE_WATCH_TWILIO_BASE_URL'].rstrip('/')}/2010-04-01/Accounts/{env['TWILIO_ACCOUNT_SID']}/Messages.json"
+    body = "【高新区督办】张三同志:项目GX-bench“天府软件园三期建设”组织实施节点将于3月9日到期(还有7天),请抓紧推进。"
+    with httpx.Client(auth=(env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"])) as client:
+        started = time.perf_counter()
+        for index in range(count):
+            response = client.post(url, data={"To": f"+86138{index % 500:08d}", "From": env["TWILIO_FROM_NUMBER"],
+                                              "Body": f"{body}#{index}"})
+            assert response.status_code == 201, response.text
+        return count / (time.perf_counter() - started)
+
+
 def bench_arguments(doc: str, *, default_count: int = 10_000) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "pg"], default="sqlite")
@@ -164,6 +180,8 @@ def bench_arguments(doc: str, *, default_count: int = 10_000) -> argparse.Namesp
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--caps", default="20,100", help="comma-separated rate caps to measure (msg/s)")
     parser.add_argument("--cap-seconds", type=float, default=15.0, help="how long each capped run lasts")
+    parser.add_argument("--baseline", type=int, default=0,
+                        help="also time this many POSTs from a plain httpx loop and print the uncapped pass's ratio to it")
     return parser.parse_args()
 
 
@@ -211,7 +229,17 @@ def run_benchmark(
 
         configure_logging("error", "json", sys.stderr)
         options = {"concurrency": args.concurrency, "make_backend": make_backend, "row_fields": row_fields}
+        baseline = plain_client_rate(env, args.baseline) if getattr(args, "baseline", 0) else None
+        time.sleep(0.5)  # the fake flushes its record file before the pass counts it
         runs = [one_run(engine, settings, record, count=args.count, rate=None, **options)]
+        if baseline:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from summary import record as record_target
+
+            print(f"plain httpx client loop against the fake: {baseline:.1f} msg/s ({args.baseline} POSTs)")
+            record_target(f"delivery through {fake_command}, uncapped, concurrency {args.concurrency}, {args.database},"
+                          " vs a plain httpx loop", runs[0]["pass_msgs_per_s"] / baseline, 0.7, at_least=True,
+                          note=f"{runs[0]['pass_msgs_per_s']} vs {baseline:.0f} msg/s")
         for cap in [float(value) for value in args.caps.split(",") if value]:
             count = int(cap * args.cap_seconds)
             runs.append(one_run(engine, settings, record, count=count, rate=cap, **options))

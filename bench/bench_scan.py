@@ -24,7 +24,10 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from deadline_watch import db  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from summary import record  # noqa: E402
+
+from deadline_watch.core import db  # noqa: E402
 from deadline_watch.core.config import Settings  # noqa: E402
 from deadline_watch.core.logs import configure_logging  # noqa: E402
 from deadline_watch.watch.service import run_scan  # noqa: E402
@@ -207,6 +210,11 @@ def main() -> None:
           f"wall median {results['large']['wall_median'] / results['small']['wall_median']:.2f}x, "
           f"CPU median {results['large']['cpu_median'] / results['small']['cpu_median']:.2f}x (limit 1.5x); "
           f"large scan wall median under 5 s: {results['large']['wall_median'] < 5}")
+    large = results["large"]
+    record(f"scan + enqueue {args.window:,} due among {args.total:,} vs raw SQL (CPU median)",
+           large["cpu_median"] / large["raw_cpu_median"], 3.0)
+    record(f"scan + enqueue, {args.total:,} vs {args.window:,} registry (CPU median)",
+           large["cpu_median"] / results["small"]["cpu_median"], 1.2)
     for leftover in args.dir.glob("work.db*"):
         leftover.unlink()
 

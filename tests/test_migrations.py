@@ -7,12 +7,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from deadline_watch.core import db
-from deadline_watch.domain.models import Base
+from deadline_watch.domain.models import Base, declared_in_models
 
 
 def test_migrated_schema_matches_models(engine):
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": declared_in_models})
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
 

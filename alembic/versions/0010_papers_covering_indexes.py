@@ -1,7 +1,7 @@
 """indexes for the 单位画像, the overview's weekly figures and the evaluation's extended milestones
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
@@ -23,9 +23,11 @@ def upgrade() -> None:
                                                                'completed_on', 'owner_id', 'id'], unique=False)
         # the overview's late completions of twelve weeks and the weekly "completed this
         # week" are ranges of completed_on that also read due_date, status and project_id
+        # (still only where completed_on is set, as 0009 made it)
         batch_op.drop_index('ix_milestones_completed_on')
         batch_op.create_index('ix_milestones_completed_on', ['completed_on', 'due_date', 'status', 'project_id'],
-                              unique=False)
+                              unique=False, sqlite_where=sa.text('completed_on IS NOT NULL'),
+                              postgresql_where=sa.text('completed_on IS NOT NULL'))
         # the evaluation finds a period's extended milestones by their original due date
         # (the few with one: a partial index)
         batch_op.create_index('ix_milestones_original_due_date', ['original_due_date'], unique=False,
@@ -37,5 +39,7 @@ def downgrade() -> None:
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.drop_index('ix_milestones_original_due_date')
         batch_op.drop_index('ix_milestones_completed_on')
-        batch_op.create_index('ix_milestones_completed_on', ['completed_on'], unique=False)
+        batch_op.create_index('ix_milestones_completed_on', ['completed_on'], unique=False,
+                              sqlite_where=sa.text('completed_on IS NOT NULL'),
+                              postgresql_where=sa.text('completed_on IS NOT NULL'))
         batch_op.drop_index('ix_milestones_project_facts')

@@ -81,3 +81,24 @@ def test_a_year_of_a_monthly_task_reminds_and_escalates_each_occurrence_once(ses
     # completing one occurrence never completed the next
     assert by_month["2027年02月"].status == "open"
     assert standing_sms == 0
+
+
+def test_each_new_occurrence_is_audited_once_with_its_own_id(sessions, tmp_path):
+    from deadline_watch.domain import occurrences
+    from deadline_watch.domain.models import AuditEvent
+
+    _import(sessions, tmp_path)
+    with db.transaction(sessions) as session:
+        created = occurrences.extend(session, today=date(2027, 2, 26), now=at(date(2027, 2, 26)))
+        again = occurrences.extend(session, today=date(2027, 2, 26), now=at(date(2027, 2, 26)))
+    with sessions() as session:
+        events = session.execute(
+            sa.select(AuditEvent.entity_id, AuditEvent.after)
+            .where(AuditEvent.action == "milestone.occurrence_created").order_by(AuditEvent.id)
+        ).all()
+        names = dict(session.execute(sa.select(Milestone.id, Milestone.name)).all())
+    assert again == 0
+    assert created == len(events) - 1  # the import created December's
+    assert [names[event.entity_id] for event in events] == [event.after["name"] for event in events]
+    assert len({event.entity_id for event in events}) == len(events)
+    assert [event.after["recurrence"] for event in events] == ["monthly:25"] * len(events)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from deadline_watch.domain import co_units
 from deadline_watch.domain.models import (
+    ESCALATION_SEARCH,
     Escalation,
     EscalationState,
     Milestone,
@@ -83,6 +84,32 @@ def lead_leaders(session: Session) -> list[str]:
     ))
 
 
+SEPARATOR = "\x1f"  # between the four texts in escalation_search's haystack
+
+
+def text_matches(dialect: str, text: str) -> sa.Select:
+    """Ids of the escalations whose project code, project name, milestone name or
+    responsible official's name contains `text`, ignoring case; a % or _ typed in the search
+    box matches only itself. Read off `escalation_search` (migration 0009): the four texts
+    joined by U+001F, indexed by trigrams; a needle holding that control character (which
+    no search box sends) matches nothing, rather than matching across two texts."""
+    search = sa.table(ESCALATION_SEARCH, sa.column("rowid"), sa.column("escalation_id"), sa.column("haystack"))
+    if SEPARATOR in text:
+        return sa.select(Escalation.id).where(sa.false())
+    if dialect == "sqlite":
+        if len(text) >= 3:
+            # FTS5 trigram, case folded; a quoted phrase is literal (no wildcards, " doubled)
+            match = sa.text(f"{ESCALATION_SEARCH} MATCH :phrase").bindparams(
+                phrase='"' + text.replace('"', '""') + '"')
+        else:  # shorter than one trigram: the index cannot help, scan the haystacks
+            match = search.c.haystack.contains(text, autoescape=True)
+        return sa.select(search.c.rowid).where(match)
+    # the haystack is lower-cased; LIKE on it (not ILIKE, not lower() of it) is what the
+    # pg_trgm GIN index serves
+    pattern = "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    return sa.select(search.c.escalation_id).where(search.c.haystack.like(sa.func.lower(pattern), escape="/"))
+
+
 def _states(state: str | None) -> list[str] | None:
     if state is None:
         return [EscalationState.OPEN.value, EscalationState.ACKNOWLEDGED.value]
@@ -113,7 +140,7 @@ def list_escalations(
         conditions.append(Escalation.state.in_(states))
     if filt.level is not None:
         conditions.append(Escalation.level == filt.level)
-    needs_project = bool(filt.unit or filt.project_level or filt.text or filt.lead_leader
+    needs_project = bool(filt.unit or filt.project_level or filt.lead_leader
                          or filt.state == "resolved_open")
     if filt.state == "resolved_open":
         conditions.append(sa.and_(Milestone.status == "open", Milestone.completed_on.is_(None)))
@@ -128,13 +155,7 @@ def list_escalations(
     if filt.project_level:
         conditions.append(Project.level == filt.project_level)
     if filt.text:
-        # autoescape: a % or _ typed in the search box matches only itself
-        conditions.append(sa.or_(
-            Project.code.icontains(filt.text, autoescape=True),
-            Project.name.icontains(filt.text, autoescape=True),
-            Milestone.name.icontains(filt.text, autoescape=True),
-            responsible.name.icontains(filt.text, autoescape=True),
-        ))
+        conditions.append(Escalation.id.in_(text_matches(session.get_bind().dialect.name, filt.text)))
 
     def filtered(statement: sa.Select) -> sa.Select:
         # Join only when a filter needs the project: the joins are on non-null foreign
@@ -146,18 +167,16 @@ def list_escalations(
             statement = statement.join(Project, Project.id == Milestone.project_id)
             if filt.unit:
                 statement = statement.join(Unit, Unit.id == Project.unit_id)
-            if filt.text:
-                statement = statement.join(responsible, responsible.id == responsible_person_id())
             if filt.lead_leader:
                 statement = statement.join(leader, leader.id == Project.lead_leader_id)
         return statement.where(*conditions)
 
     # First the page's ids, then the details of those ids only, so the last-SMS subquery
     # runs for one page rather than for every matching row. Unfiltered, the count and the
-    # ids both come straight off the (state, due_date) index; with a join, one pass with
-    # count(*) OVER () costs about half of a separate count plus the page.
+    # ids both come straight off the (state, due_date) index; with a join or a text search,
+    # one pass with count(*) OVER () costs about half of a separate count plus the page.
     ordered = (Escalation.due_date, Escalation.id)
-    if needs_project:
+    if needs_project or filt.text:
         page = session.execute(
             filtered(sa.select(Escalation.id, sa.func.count().over().label("total")))
             .order_by(*ordered)

@@ -26,10 +26,14 @@ from deadline_watch.domain.models import (
 __all__ = ["project_board", "project_board_count"]
 
 
-def _light_condition(light: str, *, today: date, window: int):
-    """EXISTS a milestone of this project with the given light (red, yellow or green)."""
+def _light_condition(light: str, *, today: date, window: int, counting: bool = False):
+    """The project has a milestone with the given light (red, yellow or green).
+
+    Paging walks the code index and probes each project's milestones (EXISTS), stopping at
+    the page's end; counting reads the matching milestones off the (status, due_date,
+    project_id, completed_on) index once (IN), instead of probing all 250,000 projects.
+    """
     open_milestone = [
-        Milestone.project_id == Project.id,
         Milestone.status == MilestoneStatus.OPEN,
         Milestone.completed_on.is_(None),
     ]
@@ -42,7 +46,9 @@ def _light_condition(light: str, *, today: date, window: int):
         due = [Milestone.due_date > horizon]
     else:
         raise ValueError(f"light filter must be red, yellow or green, not {light!r}")
-    return select(Milestone.id).where(*open_milestone, *due).exists()
+    if counting:
+        return Project.id.in_(select(Milestone.project_id).where(*open_milestone, *due))
+    return select(Milestone.id).where(Milestone.project_id == Project.id, *open_milestone, *due).exists()
 
 
 def _board_filters(
@@ -53,6 +59,7 @@ def _board_filters(
     *,
     today: date | None = None,
     window: int = 0,
+    counting: bool = False,
 ) -> list:
     """Conditions on `projects` alone: the unit name and the owner's name go through
     subqueries on their own tables, so no filter needs a join (unit_id and owner_id are
@@ -77,7 +84,7 @@ def _board_filters(
     if light:
         if today is None:
             raise ValueError("a light filter needs today")
-        conditions.append(_light_condition(light, today=today, window=window))
+        conditions.append(_light_condition(light, today=today, window=window, counting=counting))
     return conditions
 
 
@@ -106,7 +113,7 @@ def project_board_count(
     """
     window = reminder_days(settings) if settings is not None else 0
     query = select(func.count(Project.id)).where(
-        *_board_filters(unit, level, text, light, today=today, window=window)
+        *_board_filters(unit, level, text, light, today=today, window=window, counting=True)
     )
     return session.scalar(query.where(*_co_unit_filter(co_unit))) or 0
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import queue
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -53,6 +54,9 @@ from deadline_watch.sms.base import OutgoingSms, SmsBackend
 NOTIFICATIONS = Notification.__table__
 
 RECORD_GROUP = 200  # most outcomes recorded in one transaction
+# how long the recorder waits for more outcomes before writing a group: against a fast
+# provider, a group per finished request meant a transaction (and a WAL commit) per few SMS
+RECORD_LINGER_SECONDS = 0.005
 
 
 # ---------------------------------------------------------------- claim
@@ -279,9 +283,10 @@ def _record_as_they_finish(
 ) -> None:
     while remaining:
         group = [finished.get()]
-        while len(group) < RECORD_GROUP:
+        until = time.monotonic() + RECORD_LINGER_SECONDS
+        while len(group) < min(RECORD_GROUP, remaining):
             try:
-                group.append(finished.get_nowait())
+                group.append(finished.get(timeout=max(until - time.monotonic(), 0)))
             except queue.Empty:
                 break
         remaining -= len(group)

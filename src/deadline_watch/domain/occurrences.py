@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from deadline_watch.core import db
@@ -21,27 +21,37 @@ from deadline_watch.domain.recurrence import KINDS, Recurrence, RecurrenceError
 
 
 def recurring_projects(session: Session) -> list[tuple[int, str, date | None, int]]:
-    """Active recurring projects: (id, rule, latest occurrence due date, highest position)."""
-    latest = (
-        select(Milestone.project_id, func.max(Milestone.due_date).label("last_due"),
-               func.max(Milestone.position).label("last_position"))
-        .group_by(Milestone.project_id)
+    """Active recurring projects: (id, rule, latest occurrence due date, highest position).
+
+    The recurring projects are found first (off the partial index ix_projects_scheduled,
+    whose condition the literal `schedule <> ''` repeats), and only their milestones are
+    aggregated: every scan calls this, and a registry has few recurring tasks among
+    hundreds of thousands of projects."""
+    recurring = (
+        select(Project.id, Project.schedule)
+        .where(Project.schedule != literal_column("''"),
+               Project.status == ProjectStatus.ACTIVE.value,
+               func.substr(Project.schedule, 1, 4).in_({kind[:4] for kind in KINDS}))
         .subquery()
     )
     rows = session.execute(
-        select(Project.id, Project.schedule, latest.c.last_due, latest.c.last_position)
-        .outerjoin(latest, latest.c.project_id == Project.id)
-        .where(Project.status == ProjectStatus.ACTIVE.value,
-               func.substr(Project.schedule, 1, 4).in_({kind[:4] for kind in KINDS}))
+        select(recurring.c.id, recurring.c.schedule, func.max(Milestone.due_date).label("last_due"),
+               func.max(Milestone.position).label("last_position"))
+        .select_from(recurring)
+        .outerjoin(Milestone, Milestone.project_id == recurring.c.id)
+        .group_by(recurring.c.id, recurring.c.schedule)
     )
     return [(row.id, row.schedule, row.last_due, row.last_position or 0) for row in rows]
 
 
 def extend(session: Session, *, today: date, now: datetime, ahead: int = 1, actor: str = "watch",
            start: date | None = None) -> int:
-    """Create the missing occurrences of every active recurring task; returns how many."""
-    created = 0
-    events = []
+    """Create the missing occurrences of every active recurring task; returns how many.
+
+    One insert for all of them, whose RETURNING names the new rows (a concurrent scan's
+    rows are not ours to audit), and one batch of audit events."""
+    rows = []
+    rules = {}
     for project_id, rule, last_due, last_position in recurring_projects(session):
         try:
             recurrence = Recurrence.parse(rule)
@@ -50,26 +60,21 @@ def extend(session: Session, *, today: date, now: datetime, ahead: int = 1, acto
         first = (last_due if last_due is not None else max(start or today, today))
         dues = [due for due in recurrence.occurrences(start=first, today=today, ahead=ahead)
                 if last_due is None or due > last_due]
-        rows = []
+        rules[project_id] = rule
         for offset, due in enumerate(dues, start=1):
             rows.append({
                 "project_id": project_id, "name": recurrence.label(due), "position": last_position + offset,
                 "due_date": due, "status": MilestoneStatus.OPEN.value, "evidence": "",
                 "created_at": now, "updated_at": now,
             })
-        if not rows:
-            continue
-        inserted = db.insert_ignore(session, Milestone.__table__, rows, "project_id", "name")
-        if not inserted:
-            continue
-        created += inserted
-        for row in rows:
-            milestone_id = session.scalar(
-                select(Milestone.id).where(Milestone.project_id == project_id, Milestone.name == row["name"])
-            )
-            events.append(dict(at=now, actor=actor, action="milestone.occurrence_created", entity_type="milestone",
-                               entity_id=milestone_id, before=None,
-                               after={"name": row["name"], "due_date": row["due_date"], "recurrence": rule}))
+    new = db.insert_new(session, Milestone.__table__, rows, "project_id", "name",
+                        returning=(Milestone.id, Milestone.project_id, Milestone.name, Milestone.due_date))
+    events = [
+        dict(at=now, actor=actor, action="milestone.occurrence_created", entity_type="milestone",
+             entity_id=row.id, before=None,
+             after={"name": row.name, "due_date": row.due_date, "recurrence": rules[row.project_id]})
+        for row in sorted(new, key=lambda row: row.id)
+    ]
     if events:
         audit.record_many(session, events)
-    return created
+    return len(new)
