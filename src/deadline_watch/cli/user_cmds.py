@@ -29,7 +29,6 @@ def _read_password(password_stdin: bool) -> str:
 @click.option("--mobile", help="Mobile number; a supervisor with one is notified at escalation level 2.")
 @click.option("--display-name", help="How SMS and the board address the user, e.g. 王督查 (required with --mobile for a supervisor).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
-@click.option("--display-name", help="How the board names the account in histories (e.g. 张督办).")
 @click.pass_obj
 def users_add(app: AppContext, username: str, role: str, mobile: str | None, password_stdin: bool,
               display_name: str | None) -> None:
