@@ -94,7 +94,7 @@ def _names(session: Session, person_ids: set[int]) -> dict[int, str]:
     ordered = sorted(person_ids)
     for start in range(0, len(ordered), 900):  # within every database's limit on bound values
         chunk = ordered[start:start + 900]
-        names.update(session.execute(select(Person.id, Person.name).where(Person.id.in_(chunk))).tuples().all())
+        names.update(session.execute(select(Person.id, Person.name).where(Person.id.in_(chunk))).all())
     return names
 
 
@@ -105,7 +105,7 @@ def dispatch_blocks(session: Session, *, at: date) -> list[UnitBlock]:
         | ((Milestone.completed_on > at) & (Milestone.status != MilestoneStatus.CANCELLED))
     )
     # names of units and people are read once into maps: three joins fewer per backlog row
-    units = dict(session.execute(select(Unit.id, Unit.name)).tuples().all())
+    units = dict(session.execute(select(Unit.id, Unit.name)).all())
     rows = session.execute(
         select(
             Milestone.id, Project.code, Project.name, Milestone.name, Project.unit_id,
@@ -120,7 +120,7 @@ def dispatch_blocks(session: Session, *, at: date) -> list[UnitBlock]:
         ))
         .where(Project.status == ProjectStatus.ACTIVE, Milestone.due_date < at, open_on_at,
                has_deadline(Project.schedule))
-    ).tuples().all()
+    ).all()
     people_ids = {r[5] for r in rows} | {r[6] for r in rows if r[6] is not None}
     people = _names(session, people_ids)
     ids = [r[0] for r in rows]
