@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from deadline_watch.core.db import insert_many
 from deadline_watch.domain.models import AuditEvent
 
 
@@ -52,10 +52,12 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> int:
     if not events:
         return 0
     rows = [
-        {**event, "before": _plain_flat(event.get("before")), "after": _plain_flat(event.get("after"))}
+        {"at": event["at"], "actor": event["actor"], "action": event["action"],
+         "entity_type": event["entity_type"], "entity_id": event["entity_id"],
+         "before": _plain_flat(event.get("before")), "after": _plain_flat(event.get("after"))}
         for event in events
     ]
-    session.execute(insert(AuditEvent.__table__), rows)
+    insert_many(session, AuditEvent.__table__, rows)
     return len(rows)
 
 

@@ -182,10 +182,10 @@ class _Validator:
         values = [cells[position] if position is not None and position < width else None
                   for position in self.order]
         try:
-            has_nul = "\x00" in "".join(values)  # type: ignore[arg-type]
-        except TypeError:  # None or a typed XLSX cell among them
-            has_nul = any(isinstance(value, str) and "\x00" in value for value in values)
-        if has_nul:
+            text = "".join(values)  # type: ignore[arg-type]
+        except TypeError:  # None (a column the file lacks) or a typed XLSX cell among them
+            text = "".join([value for value in values if isinstance(value, str)])
+        if "\x00" in text:
             for key, value in zip(KEYS, values, strict=True):
                 if isinstance(value, str) and "\x00" in value:
                     # PostgreSQL cannot store NUL; it is never meant in a spreadsheet cell
@@ -193,7 +193,9 @@ class _Validator:
                               "单元格含有空字符 (NUL)", "the cell contains a NUL character")
             self.parsed.rows_invalid += 1
             return
-        if any(isinstance(value, str) and len(value) > self.max_cell_chars for value in values):
+        # no text cell is longer than all of them together: the common row skips the search
+        if len(text) > self.max_cell_chars and any(
+                isinstance(value, str) and len(value) > self.max_cell_chars for value in values):
             for key, value in zip(KEYS, values, strict=True):
                 if isinstance(value, str) and len(value) > self.max_cell_chars:
                     self.fail(line, key, value, f"单元格过长: 最多 {self.max_cell_chars} 个字符",
