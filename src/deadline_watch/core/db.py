@@ -144,14 +144,16 @@ def insert_new(session: Session, table: sa.Table, rows: list[dict], *conflict_co
     return result.fetchall()
 
 
-def insert_many(session: Session, table: sa.Table, rows: list[dict]) -> None:
+def insert_many(session: Session, table: sa.Table, rows: list[dict], *, json_text: tuple[str, ...] = ()) -> None:
     """One executemany INSERT handed straight to the driver, in the session's transaction.
 
     Each value goes through its column type's bind processor, exactly what SQLAlchemy would
     send; what is skipped is SQLAlchemy's own per-row executemany work, which cost more than
     the driver's insert for the 100,000-row registry import (issue 17). All rows have the
     keys of the first; columns left out get their scalar Python default, as with
-    `insert()`. Nothing is returned (see `max_id` for finding the new rows)."""
+    `insert()`. The `json_text` columns (JSON columns) get text already serialized, sent
+    as it is (cast to JSON on PostgreSQL). Nothing is returned (see `max_id` for finding
+    the new rows)."""
     if not rows:
         return
     connection = session.connection()
@@ -162,9 +164,13 @@ def insert_many(session: Session, table: sa.Table, rows: list[dict]) -> None:
     if defaults:
         names += list(defaults)
         rows = [{**defaults, **row} for row in rows]
-    compiled = sa.insert(table).values({name: sa.bindparam(name) for name in names}).compile(dialect=dialect)
+    values: dict[str, Any] = {name: sa.bindparam(name) for name in names}
+    for name in json_text:
+        text = sa.bindparam(name, type_=sa.Text())
+        values[name] = text if dialect.name == "sqlite" else sa.cast(text, table.c[name].type)
+    compiled = sa.insert(table).values(values).compile(dialect=dialect)
     order = list(compiled.positiontup or ()) if compiled.positional else names
-    processors = [_bind_processor(table.c[name].type, dialect) for name in order]
+    processors = [None if name in json_text else _bind_processor(table.c[name].type, dialect) for name in order]
     params: list[Any] = []
     for row in rows:
         values = tuple(row[name] if process is None else process(row[name])

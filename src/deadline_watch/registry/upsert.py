@@ -42,15 +42,15 @@ def _insert_returning(session: Session, table, rows: Iterable[dict], *key_column
     INSERT .. RETURNING batching was most of the write time, issue 17); the new rows are the
     ones above the highest id before it whose key is ours (a concurrent writer's rows have
     other keys: the keys are unique)."""
-    rows = list(rows)
-    if not rows:
-        return {}
     columns = [table.c[name] for name in key_columns]
     single = len(key_columns) == 1
-    wanted = {row[key_columns[0]] if single else tuple(row[name] for name in key_columns) for row in rows}
+    wanted: set = set()
     before = max_id(session, table)
-    for batch in _batches(rows, 20 * BATCH):
+    for batch in _batches(rows):
+        wanted.update(row[key_columns[0]] if single else tuple(row[name] for name in key_columns) for row in batch)
         insert_many(session, table, batch)
+    if not wanted:
+        return {}
     ids: dict = {}
     for row in session.execute(select(table.c.id, *columns).where(table.c.id > before)):
         key = row[1] if single else tuple(row[1:])

@@ -179,11 +179,13 @@ class _Validator:
         report = self.report
         errors_before = len(report.errors)
         width = len(cells)
-        values = [cells[position] if position is not None and position < width else None
+        # a column the file lacks, or a short row, reads as an empty cell ("" keeps the
+        # join below on its quick path: every CSV cell is text)
+        values = [cells[position] if position is not None and position < width else ""
                   for position in self.order]
         try:
             text = "".join(values)  # type: ignore[arg-type]
-        except TypeError:  # None (a column the file lacks) or a typed XLSX cell among them
+        except TypeError:  # an XLSX cell that is empty (None) or typed (a date, a number)
             text = "".join([value for value in values if isinstance(value, str)])
         if "\x00" in text:
             for key, value in zip(KEYS, values, strict=True):
