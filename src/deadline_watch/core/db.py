@@ -145,15 +145,16 @@ def insert_new(session: Session, table: sa.Table, rows: list[dict], *conflict_co
 
 
 def insert_many(session: Session, table: sa.Table, rows: list[dict], *, json_text: tuple[str, ...] = ()) -> None:
-    """One executemany INSERT handed straight to the driver, in the session's transaction.
+    """Many rows inserted straight through the driver, in the session's transaction: one
+    executemany INSERT on SQLite, one COPY on PostgreSQL (triggers and constraints apply
+    as to an INSERT).
 
     Each value goes through its column type's bind processor, exactly what SQLAlchemy would
     send; what is skipped is SQLAlchemy's own per-row executemany work, which cost more than
     the driver's insert for the 100,000-row registry import (issue 17). All rows have the
     keys of the first; columns left out get their scalar Python default, as with
-    `insert()`. The `json_text` columns (JSON columns) get text already serialized, sent
-    as it is (cast to JSON on PostgreSQL). Nothing is returned (see `max_id` for finding
-    the new rows)."""
+    `insert()`. The `json_text` columns (JSON columns) get text already serialized, stored
+    as it is. Nothing is returned (see `max_id` for finding the new rows)."""
     if not rows:
         return
     connection = session.connection()
@@ -164,19 +165,26 @@ def insert_many(session: Session, table: sa.Table, rows: list[dict], *, json_tex
     if defaults:
         names += list(defaults)
         rows = [{**defaults, **row} for row in rows]
-    values: dict[str, Any] = {name: sa.bindparam(name) for name in names}
-    for name in json_text:
-        text = sa.bindparam(name, type_=sa.Text())
-        values[name] = text if dialect.name == "sqlite" else sa.cast(text, table.c[name].type)
-    compiled = sa.insert(table).values(values).compile(dialect=dialect)
-    order = list(compiled.positiontup or ()) if compiled.positional else names
-    processors = [None if name in json_text else _bind_processor(table.c[name].type, dialect) for name in order]
-    params: list[Any] = []
-    for row in rows:
-        values = tuple(row[name] if process is None else process(row[name])
-                       for name, process in zip(order, processors, strict=True))
-        params.append(values if compiled.positional else dict(zip(order, values, strict=True)))
-    connection.exec_driver_sql(compiled.string, params)
+    if dialect.name == "sqlite":
+        compiled = sa.insert(table).values({
+            name: sa.bindparam(name, type_=sa.Text()) if name in json_text else sa.bindparam(name) for name in names
+        }).compile(dialect=dialect)
+        names = list(compiled.positiontup or ())
+    processors = [None if name in json_text else _bind_processor(table.c[name].type, dialect) for name in names]
+    params = [tuple(row[name] if process is None else process(row[name])
+                    for name, process in zip(names, processors, strict=True)) for row in rows]
+    if dialect.name == "sqlite":
+        connection.exec_driver_sql(compiled.string, params)
+        return
+    quote = dialect.identifier_preparer.quote
+    copy_sql = f"COPY {dialect.identifier_preparer.format_table(table)} ({', '.join(map(quote, names))}) FROM STDIN"
+    try:
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for values in params:
+                copy.write_row(values)
+    except dialect.loaded_dbapi.Error as exc:  # raised as SQLAlchemy raises it (IntegrityError, ...)
+        raise sa.exc.DBAPIError.instance(copy_sql, None, exc, dialect.loaded_dbapi.Error,
+                                         dialect=dialect) from exc
 
 
 def _bind_processor(type_: sa.types.TypeEngine, dialect: sa.Dialect) -> Any:
