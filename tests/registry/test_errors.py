@@ -215,3 +215,25 @@ def test_utf16_tab_separated_unicode_text_from_excel_is_read(no_db):
     errors, report = errors_of(no_db, content)
     assert errors == [(3, "项目级别", "乡级")]
     assert report.encoding == "utf-16"
+
+
+@pytest.mark.parametrize("milestone_cells", [
+    {"due_date": "2027/3/32"}, {"due_date": ""}, {"milestone": ""}, {"milestone": "节" * 300},
+    {"completed_on": "昨天"}, {"milestone": "", "due_date": "", "completed_on": "昨天"},
+    {"due_date": "2026-13-01", "completed_on": "2026/2/30"},
+])
+@pytest.mark.parametrize("schedule", ["", "长期", "每月25日"])
+def test_a_row_after_a_valid_row_of_its_project_gets_the_errors_it_gets_alone(no_db, milestone_cells, schedule):
+    """Validation rechecks only the milestone cells of a row whose project cells equal the
+    previous valid row's; its errors must be exactly those of the full check."""
+    valid = project_rows(schedule=schedule)[0]
+    if schedule == "长期":
+        valid.update(milestone="", due_date="")
+    bad = {**valid, "milestone": "组织实施", "due_date": "2026-12-27", **milestone_cells}
+
+    def errors(rows):
+        return [(e.line, e.column, e.value, e.reason_zh, e.reason_en) for e in errors_of(no_db, csv_bytes(rows))[1].errors]
+
+    after_valid, alone = errors([valid, bad]), errors([bad, valid])
+    assert alone  # every case is an error: the test can fail
+    assert after_valid == [(3, *error[1:]) for error in alone if error[0] == 2]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from deadline_watch.core.db import insert_many
 from deadline_watch.domain.models import AuditEvent
 
 
@@ -48,26 +49,25 @@ def record(
 
 def record_many(session: Session, events: list[dict[str, Any]]) -> int:
     """Add many audit events with one executemany INSERT (bulk imports); each dict has
-    the keyword arguments of `record`. Same conversion of dates, same table."""
+    the keyword arguments of `record`. Same conversion of dates, same table, and the same
+    JSON text the column type would write (`json.dumps` of `_plain(value)`; None as null)."""
     if not events:
         return 0
     rows = [
-        {**event, "before": _plain_flat(event.get("before")), "after": _plain_flat(event.get("after"))}
+        {"at": event["at"], "actor": event["actor"], "action": event["action"],
+         "entity_type": event["entity_type"], "entity_id": event["entity_id"],
+         "before": _json_text(event.get("before")), "after": _json_text(event.get("after"))}
         for event in events
     ]
-    session.execute(insert(AuditEvent.__table__), rows)
+    insert_many(session, AuditEvent.__table__, rows, json_text=("before", "after"))
     return len(rows)
 
 
-def _plain_flat(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    """`_plain` for the usual flat dict, without recursing per value (bulk imports)."""
-    if value is None:
-        return None
-    plain = {}
-    for key, item in value.items():
-        if isinstance(item, (date, datetime)):
-            item = item.isoformat()
-        elif isinstance(item, (dict, list, tuple)):
-            item = _plain(item)
-        plain[key] = item
-    return plain
+def _iso(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# json.dumps's own settings, with dates written as `_plain` writes them: one pass, no copy
+_json_text = json.JSONEncoder(default=_iso).encode

@@ -87,7 +87,18 @@ _MIDNIGHT = re.compile(r"(?:[ T]0{1,2}:00(?::00(?:\.0+)?)?)?", re.ASCII)
 
 def parse_date(value: object) -> date:
     """A date from a real date cell or text in one of the documented styles, within 2000-2100."""
-    day = _any_date(value)
+    if type(value) is str:
+        return _text_date(value)
+    return _in_range(_any_date(value))
+
+
+@lru_cache(maxsize=4096)
+def _text_date(text: str) -> date:
+    """`parse_date` of a text cell, cached by the raw text (a registry repeats its dates)."""
+    return _in_range(_any_date(text))
+
+
+def _in_range(day: date) -> date:
     if not EARLIEST <= day <= LATEST:
         raise CellError(f"日期超出 {EARLIEST.year}-{LATEST.year} 年范围", f"date outside {EARLIEST.year}-{LATEST.year}")
     return day

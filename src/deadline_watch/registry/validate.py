@@ -167,10 +167,14 @@ class _Validator:
         # code -> milestone -> position, counting invalid rows too so that skipping one
         # row does not shift the positions of the rows after it
         self.positions: dict[str, dict[str, int]] = {}
+        # the project cells of the last row that passed every check, and its project
+        self.last_project_cells: list[object] | None = None
+        self.last_project: ProjectRow | None = None
 
     def use_header(self, header: HeaderMap) -> None:
         self.header = header
         self.order = [header.index.get(key) for key in KEYS]
+        self.last_project_cells = None
 
     # ------------------------------------------------------------ one row
     # This runs once per row of files with 100,000 rows: plain locals, no closures.
@@ -179,13 +183,15 @@ class _Validator:
         report = self.report
         errors_before = len(report.errors)
         width = len(cells)
-        values = [cells[position] if position is not None and position < width else None
+        # a column the file lacks, or a short row, reads as an empty cell ("" keeps the
+        # join below on its quick path: every CSV cell is text)
+        values = [cells[position] if position is not None and position < width else ""
                   for position in self.order]
         try:
-            has_nul = "\x00" in "".join(values)  # type: ignore[arg-type]
-        except TypeError:  # None or a typed XLSX cell among them
-            has_nul = any(isinstance(value, str) and "\x00" in value for value in values)
-        if has_nul:
+            text = "".join(values)  # type: ignore[arg-type]
+        except TypeError:  # an XLSX cell that is empty (None) or typed (a date, a number)
+            text = "".join([value for value in values if isinstance(value, str)])
+        if "\x00" in text:
             for key, value in zip(KEYS, values, strict=True):
                 if isinstance(value, str) and "\x00" in value:
                     # PostgreSQL cannot store NUL; it is never meant in a spreadsheet cell
@@ -193,7 +199,9 @@ class _Validator:
                               "单元格含有空字符 (NUL)", "the cell contains a NUL character")
             self.parsed.rows_invalid += 1
             return
-        if any(isinstance(value, str) and len(value) > self.max_cell_chars for value in values):
+        # no text cell is longer than all of them together: the common row skips the search
+        if len(text) > self.max_cell_chars and any(
+                isinstance(value, str) and len(value) > self.max_cell_chars for value in values):
             for key, value in zip(KEYS, values, strict=True):
                 if isinstance(value, str) and len(value) > self.max_cell_chars:
                     self.fail(line, key, value, f"单元格过长: 最多 {self.max_cell_chars} 个字符",
@@ -203,6 +211,11 @@ class _Validator:
         (code_raw, name_raw, unit_raw, lead_raw, lead_mobile_raw, owner_raw, owner_mobile_raw,
          milestone_raw, due_raw, completed_raw, co_units_raw, level_raw, note_raw,
          schedule_raw, phrase_raw) = values
+        project_cells = values[:7] + values[10:]
+        if project_cells == self.last_project_cells:
+            self._same_project_row(line, self.last_project, milestone_raw, due_raw, completed_raw, schedule_raw)
+            return
+        self.last_project_cells = None
         code = clean_text(code_raw)
         name = clean_text(name_raw)
         unit = clean_text(unit_raw)
@@ -215,9 +228,8 @@ class _Validator:
         schedule = self.schedule(line, schedule_raw) if schedule_raw else ""
         # a standing or recurring task may stand on a row of its own, with no dated node
         undated = bool(schedule) and not milestone and not clean_text(due_raw)
-        if is_standing(schedule) and not undated:  # 长期 has no deadline: nothing to remind
-            self.fail(line, "schedule", schedule_raw, "长期任务没有截止日期: 节点和截止日期应留空",
-                      "a standing task (长期) has no deadline: leave 节点 and 截止日期 empty")
+        if is_standing(schedule) and not undated:
+            self.standing_with_deadline(line, schedule_raw)
         if not (code and name and unit and owner_name and (milestone or undated)):
             for key, value, raw in (("project_code", code, code_raw), ("project_name", name, name_raw),
                                     ("unit", unit, unit_raw), ("owner", owner_name, owner_raw),
@@ -228,8 +240,7 @@ class _Validator:
                                 ("unit", unit, unit_raw), ("owner", owner_name, owner_raw),
                                 ("lead_leader", lead_name, lead_raw), ("milestone", milestone, milestone_raw)):
             if value and len(value) > _LIMITS[key]:
-                self.fail(line, key, raw, f"过长: 最多 {_LIMITS[key]} 个字符",
-                          f"too long: at most {_LIMITS[key]} characters")
+                self.too_long(line, key, raw)
         if code and len(code) <= _LIMITS["project_code"] and not PROJECT_CODE.fullmatch(code):
             self.fail(line, "project_code", code_raw,
                       "项目编号只能含字母、数字、汉字和 - _ .(不以 . 开头)",
@@ -273,11 +284,51 @@ class _Validator:
             self.bad_projects.add(code)
             return
         self.project_rows[code] = self.project_rows.get(code, 0) + 1
+        self.last_project_cells, self.last_project = project_cells, project
         if undated:
             return
         assert due_date is not None
         self._add_milestone(line, project, MilestoneRow(milestone, due_date, completed_on, line,
                                                         self.positions[code][milestone]))
+
+    def _same_project_row(self, line: int, project: ProjectRow, milestone_raw: object, due_raw: object,
+                          completed_raw: object, schedule_raw: object) -> None:
+        """The rest of `row` for a row whose project cells equal the previous valid row's (a
+        project's rows usually follow each other): those cells passed every check then and
+        would again, so only the milestone's cells are checked, with the same errors."""
+        report, code = self.report, project.code
+        errors_before = len(report.errors)
+        milestone = clean_text(milestone_raw)
+        undated = bool(project.schedule) and not milestone and not clean_text(due_raw)
+        if is_standing(project.schedule) and not undated:
+            self.standing_with_deadline(line, schedule_raw)
+        if not (milestone or undated):
+            self.missing(line, "milestone", milestone_raw)
+        if milestone and len(milestone) > _LIMITS["milestone"]:
+            self.too_long(line, "milestone", milestone_raw)
+        due_date = None if undated else self.day(line, "due_date", due_raw)
+        completed_on = self.day(line, "completed_on", completed_raw)
+        if milestone:
+            self.parsed.seen_milestones.add((code, milestone))
+            positions = self.positions.setdefault(code, {})
+            positions.setdefault(milestone, len(positions) + 1)
+        if len(report.errors) > errors_before:
+            self.parsed.rows_invalid += 1
+            return
+        self.project_rows[code] += 1
+        if undated:
+            return
+        assert due_date is not None
+        self._add_milestone(line, project, MilestoneRow(milestone, due_date, completed_on, line,
+                                                        self.positions[code][milestone]))
+
+    def standing_with_deadline(self, line: int, schedule_raw: object) -> None:
+        # 长期 has no deadline: nothing to remind
+        self.fail(line, "schedule", schedule_raw, "长期任务没有截止日期: 节点和截止日期应留空",
+                  "a standing task (长期) has no deadline: leave 节点 and 截止日期 empty")
+
+    def too_long(self, line: int, key: str, raw: object) -> None:
+        self.fail(line, key, raw, f"过长: 最多 {_LIMITS[key]} 个字符", f"too long: at most {_LIMITS[key]} characters")
 
     def fail(self, line: int, key: str, value: object, reason_zh: str, reason_en: str) -> None:
         self.report.add_error(line, self.header.title(key), cell_text(value), reason_zh, reason_en)
