@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +144,58 @@ def insert_new(session: Session, table: sa.Table, rows: list[dict], *conflict_co
     statement = insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
     result = session.execute(statement.returning(*(returning or table.primary_key.columns)), rows)
     return result.fetchall()
+
+
+def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], *conflict_columns: str) -> int:
+    """`insert_ignore` for many rows as one driver-level executemany, without RETURNING;
+    returns how many rows were new (the driver's summed row count).
+
+    For the scan's outbox rows (issue 17): SQLAlchemy's per-row statement building and bind
+    processing cost as much as rendering the SMS. Each column's bind processor still runs
+    (the same conversions as an ORM insert), but only once per distinct date or datetime.
+    Every row carries the same keys; column defaults are not applied, so a column with a
+    default must be given (ValueError otherwise).
+    """
+    if not rows:
+        return 0
+    connection = session.connection()
+    dialect = connection.dialect
+    keys = list(rows[0])
+    missing = [column.key for column in table.columns if column.default is not None and column.key not in keys]
+    if missing:
+        raise ValueError(f"insert_ignore_many needs every defaulted column: {missing}")
+    quote = dialect.identifier_preparer.quote
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(table.c[key].name) for key in keys)})"
+        f" VALUES ({', '.join([marker] * len(keys))})"
+        f" ON CONFLICT ({', '.join(quote(name) for name in conflict_columns)}) DO NOTHING"
+    )
+    processors = [_once_per_instant(table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) for key in keys]
+    values = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
+    parameters = [
+        tuple(value if process is None else process(value) for process, value in zip(processors, values(row)))
+        for row in rows
+    ]
+    return max(connection.exec_driver_sql(sql, parameters).rowcount, 0)
+
+
+def _once_per_instant(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """`process` remembering its result for dates and datetimes (a scan's rows share a few)."""
+    if process is None:
+        return None
+    done: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        if type(value) not in (date, datetime):
+            return process(value)
+        try:
+            return done[value]
+        except KeyError:
+            done[value] = result = process(value)
+            return result
+
+    return remembered
 
 
 def alembic_config(engine: Engine) -> Any:
