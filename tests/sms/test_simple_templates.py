@@ -53,3 +53,17 @@ def test_an_override_with_a_filter_still_renders_through_jinja(tmp_path):
         assert rendered.body == "【高新区督办】汪伟:GX-1"
     finally:
         clear_template_cache()
+
+
+@pytest.mark.parametrize("source", [
+    "", "plain {text} with braces }{ and {{ '{' }}x", "{{ a }}", "{a}{{ a }}{{ b }}}",
+    "{% if a %}{% elif b %}B{{ b }}{% else %}E{% endif %}!", "{% if b %}{{ a }}{% endif %}{% if a %}[{{ b }}]{% endif %}\n",
+])
+def test_simple_sources_render_like_jinja(source):
+    environment = jinja2.Environment(loader=jinja2.DictLoader({"t.j2": source}), undefined=jinja2.StrictUndefined,
+                                     trim_blocks=True)
+    simple = compile_simple(environment, "t.j2")
+    for a, b in itertools.product(("", "x{y}", 0, None), ("", "中", 7)):
+        expected = environment.get_template("t.j2").render(a=a, b=b)
+        assert simple is None or simple({"a": a, "b": b}) == expected
+    assert simple is not None or "'{'" in source

@@ -12,6 +12,7 @@ None and the caller renders with Jinja2 as before.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from operator import itemgetter
 from typing import Union
 
 import jinja2
@@ -35,10 +36,6 @@ class _Choice:
         self.otherwise = otherwise
 
 
-class _Missing(Exception):
-    """A variable the values do not hold: Jinja2 (StrictUndefined) must say which."""
-
-
 def compile_simple(environment: jinja2.Environment, name: str) -> Callable[[Mapping[str, object]], str | None] | None:
     """`name` as a callable of its variables (None when it returns None: a variable is
     missing, let Jinja2 raise), or None when the template is not that simple."""
@@ -46,14 +43,13 @@ def compile_simple(environment: jinja2.Environment, name: str) -> Callable[[Mapp
     pieces = _pieces(environment.parse(source).body)
     if pieces is None:
         return None
+    compiled = _compiled(pieces)
 
     def render(values: Mapping[str, object]) -> str | None:
-        out: list[str] = []
         try:
-            _emit(pieces, values, out)
-        except _Missing:
+            return compiled(values)
+        except KeyError:
             return None
-        return "".join(out)
 
     return render
 
@@ -90,21 +86,52 @@ def _choice(node: nodes.If) -> _Choice | None:
     return None if otherwise is None else _Choice(branches, otherwise)
 
 
-def _emit(pieces: list[Piece], values: Mapping[str, object], out: list[str]) -> None:
-    for piece in pieces:
+Render = Callable[[Mapping[str, object]], str]  # raises KeyError for a missing variable
+
+
+def _compiled(pieces: list[Piece]) -> Render:
+    """Runs of text and printed variables become one `str.format` each (`{!s}` is
+    `str(value)`); a choice picks its branch per message."""
+    parts: list[Render] = []
+    text: list[str] = []
+    names: list[str] = []
+    for piece in [*pieces, None]:
         if type(piece) is str:
-            out.append(piece)
+            text.append(piece.replace("{", "{{").replace("}", "}}"))
         elif type(piece) is _Print:
-            if piece not in values:
-                raise _Missing
-            out.append(str(values[piece]))
+            text.append("{!s}")
+            names.append(piece)
         else:
-            assert isinstance(piece, _Choice)
-            for test, branch in piece.branches:
-                if test not in values:
-                    raise _Missing
-                if values[test]:
-                    _emit(branch, values, out)
-                    break
-            else:
-                _emit(piece.otherwise, values, out)
+            if text:
+                parts.append(_run("".join(text), tuple(names)))
+                text, names = [], []
+            if isinstance(piece, _Choice):
+                parts.append(_choose(piece))
+    if not parts:
+        return lambda values: ""
+    if len(parts) == 1:
+        return parts[0]
+    return lambda values: "".join([part(values) for part in parts])
+
+
+def _run(pattern: str, names: tuple[str, ...]) -> Render:
+    if not names:
+        constant = pattern.format()
+        return lambda values: constant
+    get = itemgetter(*names)
+    if len(names) == 1:
+        return lambda values: pattern.format(get(values))
+    return lambda values: pattern.format(*get(values))
+
+
+def _choose(choice: _Choice) -> Render:
+    branches = [(test, _compiled(body)) for test, body in choice.branches]
+    otherwise = _compiled(choice.otherwise)
+
+    def choose(values: Mapping[str, object]) -> str:
+        for test, render in branches:
+            if values[test]:
+                return render(values)
+        return otherwise(values)
+
+    return choose
