@@ -6,7 +6,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -171,12 +170,12 @@ def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], *con
         f" VALUES ({', '.join([marker] * len(keys))})"
         f" ON CONFLICT ({', '.join(quote(name) for name in conflict_columns)}) DO NOTHING"
     )
-    processors = [_once_per_instant(table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) for key in keys]
-    values = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
-    parameters = [
-        tuple(value if process is None else process(value) for process, value in zip(processors, values(row)))
-        for row in rows
-    ]
+    columns = []  # column by column: one map() per column, not a generator per row
+    for key in keys:
+        values = [row[key] for row in rows]
+        process = _once_per_instant(table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
+        columns.append(values if process is None else list(map(process, values)))
+    parameters = list(zip(*columns))
     return max(connection.exec_driver_sql(sql, parameters).rowcount, 0)
 
 
