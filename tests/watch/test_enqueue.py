@@ -104,3 +104,25 @@ def test_list_notifications_filters_by_state(sessions):
         assert len(outbox_rows.list_notifications(session, state="pending")) == 1
         assert outbox_rows.list_notifications(session, state="sent") == []
         assert len(outbox_rows.list_notifications(session, state="all")) == 1
+
+
+def test_driver_level_insert_writes_the_same_row_as_sqlalchemy(sessions):
+    """The scan's executemany (db.insert_ignore_many) stores what the SQLAlchemy insert stores."""
+    milestone_id, person_id = setup(sessions)
+    now = at(DUE - timedelta(days=7), 9)
+    columns = [column for column in Notification.__table__.columns if column.key not in ("id", "dedup_key")]
+    with db.transaction(sessions) as session:
+        row = outbox.intent_row(intent(milestone_id, person_id, 7), fast_settings(), now=now)
+        other = outbox.intent_row(intent(milestone_id, person_id, 3), fast_settings(), now=now)
+        assert db.insert_ignore(session, Notification.__table__, [row], "dedup_key") == 1
+        assert db.insert_ignore_many(session, Notification.__table__, [row, other], "dedup_key") == 1
+        assert db.insert_ignore_many(session, Notification.__table__, [row, other], "dedup_key") == 0
+    with db.transaction(sessions) as session:
+        stored = session.execute(sa.select(*columns).order_by(Notification.id)).all()
+    first, second = (row._asdict() for row in stored)
+    assert (second.pop("days_left"), first.pop("days_left")) == (3, 7)
+    assert second.pop("body") == first.pop("body").replace("剩余7天", "剩余3天")
+    assert second.pop("template_params") == {**first.pop("template_params"), "remaining": "剩余3天"}
+    assert (first.pop("next_attempt_at"), second.pop("next_attempt_at")) == (
+        intent(milestone_id, person_id, 7).send_at, intent(milestone_id, person_id, 3).send_at)
+    assert second == first and first["created_at"] == now

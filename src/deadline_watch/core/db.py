@@ -144,6 +144,40 @@ def insert_new(session: Session, table: sa.Table, rows: list[dict], *conflict_co
     return result.fetchall()
 
 
+def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], *conflict_columns: str) -> int:
+    """`insert_ignore` for many rows as one driver-level executemany, without RETURNING;
+    returns how many rows were new (the driver's summed row count).
+
+    For the scan's outbox rows (issue 17): SQLAlchemy's per-row statement building and bind
+    processing cost as much as rendering the SMS. Each column's bind processor still runs
+    (the same conversions as an ORM insert), remembered for the value it saw last.
+    Every row carries the same keys; column defaults are not applied, so a column with a
+    default must be given (ValueError otherwise).
+    """
+    if not rows:
+        return 0
+    connection = session.connection()
+    dialect = connection.dialect
+    keys = list(rows[0])
+    missing = [column.key for column in table.columns if column.default is not None and column.key not in keys]
+    if missing:
+        raise ValueError(f"insert_ignore_many needs every defaulted column: {missing}")
+    quote = dialect.identifier_preparer.quote
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(table.c[key].name) for key in keys)})"
+        f" VALUES ({', '.join([marker] * len(keys))})"
+        f" ON CONFLICT ({', '.join(quote(name) for name in conflict_columns)}) DO NOTHING"
+    )
+    columns = []  # column by column: one map() per column, not a generator per row
+    for key in keys:
+        values = [row[key] for row in rows]
+        process = _bind_processor(table.c[key].type, dialect)
+        columns.append(values if process is None else list(map(process, values)))
+    parameters = list(zip(*columns))
+    return max(connection.exec_driver_sql(sql, parameters).rowcount, 0)
+
+
 def insert_many(session: Session, table: sa.Table, rows: list[dict], *, json_text: tuple[str, ...] = ()) -> None:
     """Many rows inserted straight through the driver, in the session's transaction: one
     executemany INSERT on SQLite, one COPY on PostgreSQL (triggers and constraints apply

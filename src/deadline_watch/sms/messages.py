@@ -12,6 +12,7 @@ Reminders are kept within `sms.max_segments` segments, escalation notices one mo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -23,6 +24,7 @@ from deadline_watch.core.config import Settings
 from deadline_watch.core.errors import ConfigError
 from deadline_watch.domain import labels
 from deadline_watch.sms.segments import count_segments
+from deadline_watch.sms.simple_templates import compile_simple
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "sms"
 ELLIPSIS = "…"
@@ -77,6 +79,13 @@ def _template(templates_dir: str | None, name: str) -> jinja2.Template:
         return _environment(templates_dir).get_template(f"{name}.j2")
     except jinja2.TemplateNotFound:
         raise ConfigError(f"找不到短信模板 {name}.j2", f"SMS template {name}.j2 not found") from None
+
+
+@lru_cache(maxsize=64)
+def _simple(templates_dir: str | None, name: str) -> Callable[[Mapping[str, object]], str | None] | None:
+    """The template as a plain callable when it only prints and tests variables (issue 17)."""
+    _template(templates_dir, name)  # the same ConfigError when it does not exist
+    return compile_simple(_environment(templates_dir), f"{name}.j2")
 
 
 def clip(text: str, limit: int = VARIABLE_LIMIT) -> str:
@@ -150,14 +159,17 @@ def render_sms(template: str, settings: Settings, **context: object) -> Rendered
     project name does not fit, the shortest version is returned (the count says how long
     it is).
     """
-    compiled = _template(str(settings.sms.templates_dir) if settings.sms.templates_dir else None, template)
+    templates_dir = str(settings.sms.templates_dir) if settings.sms.templates_dir else None
+    simple = _simple(templates_dir, template)
     values = {"signature": signature_text(settings), "contact": settings.sms.contact or "", "link": "", **context}
 
     def attempt(project_name: str) -> RenderedSms:
         shortened = {**values, "project_name": project_name}
         params = template_params(template, settings, shortened)
+        variables = {**shortened, **params}
+        text = simple(variables) if simple is not None else None
         try:
-            body = compiled.render(**{**shortened, **params}).strip()
+            body = (text if text is not None else _template(templates_dir, template).render(**variables)).strip()
         except jinja2.UndefinedError as exc:
             raise ConfigError(
                 f"短信模板 {template}.j2 使用了未定义的变量: {exc.message}",
@@ -184,5 +196,6 @@ def render_sms(template: str, settings: Settings, **context: object) -> Rendered
 
 
 def clear_template_cache() -> None:
+    _simple.cache_clear()
     _template.cache_clear()
     _environment.cache_clear()

@@ -101,7 +101,7 @@ def enqueue(
             intent_row(intent, settings, now=now, link=urls.get(intent.recipient.id, ""))
             for intent in fresh[start : start + _INSERT_CHUNK]
         ]
-        inserted += db.insert_ignore(session, table, rows, "dedup_key")
+        inserted += db.insert_ignore_many(session, table, rows, "dedup_key")
     for intent in reviving:
         if _revive(session, intent, settings, now=now, link=urls.get(intent.recipient.id, "")):
             inserted += 1

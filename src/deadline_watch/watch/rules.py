@@ -90,15 +90,21 @@ def due_reminder_offset(days_left: int, offsets: list[int]) -> int | None:
 
 
 def plan_reminder(
-    facts: MilestoneFacts, *, settings: Settings, now: datetime, send_at: datetime | None = None
+    facts: MilestoneFacts,
+    *,
+    settings: Settings,
+    now: datetime,
+    send_at: datetime | None = None,
+    today: date | None = None,
 ) -> SmsIntent | None:
     """The reminder this milestone should have right now (None when none is due).
 
-    `send_at` is `send_window_opening(now, settings)`, passed in when planning many at once."""
+    `send_at` is `send_window_opening(now, settings)` and `today` the local date of `now`,
+    passed in when planning many at once."""
     if not facts.watched or facts.pending_review or facts.owner is None or not facts.owner.reachable:
         return None
     tz, mode = settings.tz, settings.reminders.day_mode
-    today = local_date(now, tz)
+    today = today or local_date(now, tz)
     if facts.due_date < today:
         return None  # overdue: the escalation rule takes over
     offset = due_reminder_offset(count_days_left(today, facts.due_date, mode), settings.reminders.days_before)
@@ -125,8 +131,8 @@ def plan_reminder(
 
 
 def plan_reminders(milestones: list[MilestoneFacts], *, settings: Settings, now: datetime) -> list[SmsIntent]:
-    send_at = send_window_opening(now, settings)
-    intents = (plan_reminder(facts, settings=settings, now=now, send_at=send_at) for facts in milestones)
+    send_at, today = send_window_opening(now, settings), local_date(now, settings.tz)
+    intents = (plan_reminder(facts, settings=settings, now=now, send_at=send_at, today=today) for facts in milestones)
     return [intent for intent in intents if intent is not None]
 
 
