@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
 
-from sqlalchemy import Date, and_, case, func, literal, or_, select, text
+from sqlalchemy import Date, and_, case, func, literal, or_, select, text, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -295,11 +295,18 @@ def _period_filter(start: date, end: date, *, by_due_date: bool = False) -> list
     extended, original_due_date (a partial index) for the others. A query that finds them by
     project (the 画像) keeps the plain form, which steers no planner onto a date range."""
     if by_due_date:
-        inside = or_(
-            and_(Milestone.original_due_date.is_(None), Milestone.due_date >= start, Milestone.due_date <= end),
-            and_(Milestone.original_due_date >= start, Milestone.original_due_date <= end),
-        )
-        return [Milestone.status.in_(COUNTED_MILESTONE_STATUSES), inside, Project.status.in_(COUNTED_PROJECT_STATUSES),
+        # Each branch is one index range, and the query is driven by the ids they select: as
+        # an OR beside the joins, SQLite (with no statistics) walked every project and its
+        # milestones, or every counted milestone off `status` alone (1.6-15 s at 1,000,000
+        # milestones). The extended branch tests the status on an expression (`status || ''`)
+        # that no index serves, so that its range is read off the partial original_due_date index.
+        never_extended = select(Milestone.id).where(
+            Milestone.status.in_(COUNTED_MILESTONE_STATUSES), Milestone.due_date >= start,
+            Milestone.due_date <= end, Milestone.original_due_date.is_(None))
+        extended = select(Milestone.id).where(
+            Milestone.original_due_date >= start, Milestone.original_due_date <= end,
+            Milestone.status.concat("").in_(COUNTED_MILESTONE_STATUSES))
+        return [Milestone.id.in_(union_all(never_extended, extended)), Project.status.in_(COUNTED_PROJECT_STATUSES),
                 has_deadline(Project.schedule)]
     return [
         Milestone.status.in_(COUNTED_MILESTONE_STATUSES),
