@@ -35,6 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
+from operator import add, itemgetter
+from types import SimpleNamespace
 
 from sqlalchemy import Date, and_, case, func, literal, or_, select, text, union_all
 from sqlalchemy.orm import Session, aliased
@@ -370,7 +372,7 @@ def evaluate(session: Session, *, start: date, end: date, today: date, co_unit: 
     # milestone belongs to one project unit), and per official, whose unit column names their
     # own unit, else the units of the projects they answer for (most milestones first). A
     # query of its own per unit was planned from units through every project on SQLite.
-    official_rows = session.execute(
+    result = session.execute(
         select(Person.id, Person.name, Person.mobile, official_unit.name.label("unit"),
                Unit.id.label("project_unit_id"), Unit.name.label("project_unit"), *_measures(session, today))
         .select_from(Milestone)
@@ -381,23 +383,38 @@ def evaluate(session: Session, *, start: date, end: date, today: date, co_unit: 
         .where(*counted)
         .group_by(Person.id, Person.name, Person.mobile, official_unit.name, Unit.id, Unit.name)
         .order_by(Person.name, Person.id)
-    ).all()
+    )
+    # Summed as plain numbers in row order (~34,000 rows at 1,000,000 milestones: per row,
+    # two map(add)s instead of two dicts) and read by `_counts` once per unit and official.
+    # Every group has a milestone, so no sum is NULL; days late are whole days, so summing
+    # before `_counts` rounds gives the same totals.
+    summed = ("due", "on_time", "late", "overdue", "days_late", "escalations", "extensions", "returned", "evidence")
+    columns = list(result.keys())
+    summed_of = itemgetter(*(columns.index(name) for name in summed))  # by position: Row attributes cost more
     merged: dict[int, dict] = {}
-    by_unit: dict[tuple[str, int], dict] = {}
-    for r in official_rows:
-        counts = _counts(r)
-        unit_counts = by_unit.setdefault((r.project_unit, r.project_unit_id), dict.fromkeys(counts, 0))
-        for key, value in counts.items():
-            unit_counts[key] += value
-        entry = merged.setdefault(r.id, {"name": r.name, "mobile": r.mobile, "unit": r.unit, "units": [],
-                                         "counts": dict.fromkeys(counts, 0)})
-        entry["units"].append((-counts["due"], r.project_unit))
-        for key, value in counts.items():
-            entry["counts"][key] += value
+    by_unit: dict[tuple[str, int], list] = {}
+    for r in result.all():
+        person_id, name, mobile, own_unit, project_unit_id, project_unit = r[:6]
+        values = summed_of(r)
+        unit_key = (project_unit, project_unit_id)
+        unit_totals = by_unit.get(unit_key)
+        by_unit[unit_key] = values if unit_totals is None else list(map(add, unit_totals, values))
+        entry = merged.get(person_id)
+        if entry is None:
+            merged[person_id] = {"name": name, "mobile": mobile, "unit": own_unit,
+                                 "units": [(-values[0], project_unit)], "counts": values}
+        else:
+            entry["units"].append((-values[0], project_unit))
+            entry["counts"] = list(map(add, entry["counts"], values))
+
+
+    def counts(totals) -> dict:
+        return _counts(SimpleNamespace(**dict(zip(summed, totals))))
+
     officials = [
         _row(name=e["name"], id=person_id, mobile=e["mobile"],
-             unit=e["unit"] or "、".join(name for _, name in sorted(e["units"])), **e["counts"])
+             unit=e["unit"] or "、".join(name for _, name in sorted(e["units"])), **counts(e["counts"]))
         for person_id, e in merged.items()
     ]
-    units = rank_rows([_row(name=name, id=unit_id, **counts) for (name, unit_id), counts in sorted(by_unit.items())])
+    units = rank_rows([_row(name=name, id=unit_id, **counts(totals)) for (name, unit_id), totals in sorted(by_unit.items())])
     return Evaluation(start=start, end=end, today=today, units=units, officials=officials)
