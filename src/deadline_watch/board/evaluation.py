@@ -411,7 +411,7 @@ def evaluate(session: Session, *, start: date, end: date, today: date, co_unit: 
             entry["counts"] = list(map(add, entry["counts"], values))
 
     def counts(totals) -> dict:
-        return _counts(SimpleNamespace(**dict(zip(summed, totals))))
+        return _counts(SimpleNamespace(**dict(zip(summed, totals, strict=True))))
 
     officials = [
         _row(name=e["name"], id=person_id, mobile=e["mobile"],
