@@ -13,16 +13,10 @@ Categories, as of `today`:
 - completed late: completed_on > due_date;
 - still overdue: not completed and due_date < today;
 - the rest (due later in the period) is "not yet due".
-`on_time_rate` is completed on time / milestones that have come due (on time + late +
-still overdue): blank (None), not 0 %, while nothing has come due — on the 1st of a month
-every milestone of the month is still ahead. `avg_days_late` averages days late over late
-completions (completed_on - due_date) and still-overdue milestones (today - due_date).
+The rows, the on-time rate and the 排名 rule are `board.evaluation_rows`.
 `escalations_level2` counts overdue escalations of those milestones that reached level 2.
-
-排名 (`rank_rows`): by on-time rate, highest first; equal rates share a rank (1, 2, 2, 4);
-within a tie, fewer still-overdue milestones, then fewer completed late, then the name;
-rows with no rate are unranked and listed last. An official's unit is their own unit when
-the registry gives one, else the unit(s) of the projects they answer for in the period.
+An official's unit is their own unit when the registry gives one, else the unit(s) of the
+projects they answer for in the period.
 
 An approved extension moves a milestone's due date but not its evaluation: "due date"
 above is the original one (`original_due_date`, else `due_date`). The officials' side adds
@@ -32,9 +26,8 @@ on a request that carried evidence files).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
-from fractions import Fraction
 from operator import add, itemgetter
 from types import SimpleNamespace
 
@@ -42,6 +35,7 @@ from sqlalchemy import Date, and_, case, func, literal, or_, select, text, union
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from deadline_watch.board.evaluation_rows import Evaluation, EvaluationRow, make_row, rank_rows
 from deadline_watch.domain import co_units
 from deadline_watch.domain.models import (
     Escalation,
@@ -80,95 +74,6 @@ COUNTED_PROJECT_STATUSES = (ProjectStatus.ACTIVE.value, ProjectStatus.COMPLETED.
 # spelled as IN (...) rather than != 'cancelled' so the (status, due_date) index is used
 COUNTED_MILESTONE_STATUSES = (MilestoneStatus.OPEN.value, MilestoneStatus.COMPLETED.value)
 ESCALATION_LEVEL = 2
-
-
-@dataclass(frozen=True)
-class EvaluationRow:
-    name: str
-    milestones_due: int
-    completed_on_time: int
-    completed_late: int
-    still_overdue: int
-    on_time_rate: float | None  # completed_on_time / milestones come due; None when none has
-    avg_days_late: float | None  # None when nothing was late
-    escalations_level2: int
-    id: int | None = None
-    mobile: str | None = None  # officials only
-    unit: str | None = None  # officials only: their own unit, else the unit of their projects
-    not_yet_due: int = 0
-    days_late_total: int = 0
-    extensions_granted: int = 0
-    requests_returned: int = 0
-    evidence_completions: int = 0
-    rank: int | None = None  # 排名 by on-time rate (rank_rows); None: nothing came due
-
-    @property
-    def come_due(self) -> int:
-        return self.completed_on_time + self.completed_late + self.still_overdue
-
-    @property
-    def label(self) -> str:
-        """Name as shown in tables: an official's name with the mobile that identifies them."""
-        return f"{self.name} ({self.mobile})" if self.mobile else self.name
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    start: date
-    end: date
-    today: date
-    units: list[EvaluationRow]
-    officials: list[EvaluationRow]
-
-    @property
-    def total(self) -> EvaluationRow:
-        """All units together (each milestone belongs to exactly one unit)."""
-        return _row(
-            name="合计",
-            due=sum(r.milestones_due for r in self.units),
-            on_time=sum(r.completed_on_time for r in self.units),
-            late=sum(r.completed_late for r in self.units),
-            overdue=sum(r.still_overdue for r in self.units),
-            days_late=sum(r.days_late_total for r in self.units),
-            escalations=sum(r.escalations_level2 for r in self.units),
-            extensions_granted=sum(r.extensions_granted for r in self.units),
-            requests_returned=sum(r.requests_returned for r in self.units),
-            evidence_completions=sum(r.evidence_completions for r in self.units),
-        )
-
-
-def _row(*, name: str, due: int, on_time: int, late: int, overdue: int, days_late: int, escalations: int, **extra) -> EvaluationRow:
-    late_count = late + overdue
-    come_due = on_time + late + overdue
-    return EvaluationRow(
-        name=name,
-        milestones_due=due,
-        completed_on_time=on_time,
-        completed_late=late,
-        still_overdue=overdue,
-        on_time_rate=(on_time / come_due) if come_due else None,
-        avg_days_late=(days_late / late_count) if late_count else None,
-        escalations_level2=escalations,
-        not_yet_due=due - on_time - late - overdue,
-        days_late_total=days_late,
-        **extra,
-    )
-
-
-def rank_rows(rows: list[EvaluationRow]) -> list[EvaluationRow]:
-    """The rows in ranking order with `rank` set (see the module docstring for the rule)."""
-    rated = [r for r in rows if r.come_due]
-    unrated = sorted((r for r in rows if not r.come_due), key=lambda r: r.name)
-
-    def exact(r: EvaluationRow) -> Fraction:
-        return Fraction(r.completed_on_time, r.come_due)
-
-    rated.sort(key=lambda r: (-exact(r), r.still_overdue, r.completed_late, r.name))
-    ranked: list[EvaluationRow] = []
-    for position, r in enumerate(rated, start=1):
-        shares = ranked and exact(ranked[-1]) == exact(r)
-        ranked.append(replace(r, rank=ranked[-1].rank if shares else position))
-    return ranked + [replace(r, rank=None) for r in unrated]
 
 
 def _days_between(session: Session, later: ColumnElement, earlier: ColumnElement) -> ColumnElement:
@@ -352,7 +257,7 @@ def _counts(row) -> dict:
 milestone_measures = _measures
 period_filter = _period_filter
 counts_of = _counts
-row_of = _row
+row_of = make_row
 
 
 def evaluate(session: Session, *, start: date, end: date, today: date, co_unit: str | None = None) -> Evaluation:
@@ -414,9 +319,9 @@ def evaluate(session: Session, *, start: date, end: date, today: date, co_unit: 
         return _counts(SimpleNamespace(**dict(zip(summed, totals, strict=True))))
 
     officials = [
-        _row(name=e["name"], id=person_id, mobile=e["mobile"],
+        make_row(name=e["name"], id=person_id, mobile=e["mobile"],
              unit=e["unit"] or "、".join(name for _, name in sorted(e["units"])), **counts(e["counts"]))
         for person_id, e in merged.items()
     ]
-    units = rank_rows([_row(name=name, id=unit_id, **counts(totals)) for (name, unit_id), totals in sorted(by_unit.items())])
+    units = rank_rows([make_row(name=name, id=unit_id, **counts(totals)) for (name, unit_id), totals in sorted(by_unit.items())])
     return Evaluation(start=start, end=end, today=today, units=units, officials=officials)
