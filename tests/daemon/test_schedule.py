@@ -33,7 +33,7 @@ def test_every_job_coalesces_never_overlaps_and_tolerates_a_late_start():
     scheduler.start(paused=True)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"scan", "delivery", "weekly_report", "monthly_report", "monthly_bulletin"}
+        assert set(jobs) == {"scan", "delivery", "weekly_report", "monthly_report", "monthly_bulletin", "statistics"}
         for job in jobs.values():
             assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time >= 60
         assert jobs["scan"].trigger.interval == timedelta(seconds=300)
@@ -178,3 +178,25 @@ def test_bulletin_job_writes_docx_and_html_of_the_month_before(engine, sessions,
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["bulletin-2026-11.docx", "bulletin-2026-11.html"]
     written = [entry for entry in logs if entry["event"] == "report.written"]
     assert written and written[0]["kind"] == "bulletin"
+
+
+def test_statistics_job_runs_nightly_and_gives_sqlite_its_planner_statistics(engine, sessions, backend):
+    scheduler, _ = scheduler_for(fast_settings(), at(date(2026, 12, 2), 10))
+    scheduler.start(paused=True)
+    try:
+        trigger = scheduler.get_job("statistics").trigger
+        assert trigger.get_next_fire_time(None, at(date(2026, 12, 2), 10)) == datetime(2026, 12, 3, 3, 0, tzinfo=TZ)
+    finally:
+        scheduler.shutdown(wait=False)
+    with db.transaction(sessions) as session:
+        f.milestone(session, date(2026, 11, 10))
+    app = AppContext(settings=fast_settings(), clock=FixedClock(at(date(2026, 12, 2), 3)), engine_override=engine)
+    with capture_logs() as logs:
+        WatchJobs(app, RecordingBackend()).statistics()
+    refreshed = [entry for entry in logs if entry["event"] == "db.statistics_refreshed"]
+    if backend == "sqlite":
+        with db.transaction(sessions) as session:
+            analysed = set(session.execute(sa.text("SELECT tbl FROM sqlite_stat1")).scalars())
+        assert {"milestones", "projects"} <= analysed and refreshed
+    else:
+        assert not refreshed  # autovacuum keeps PostgreSQL's statistics

@@ -242,6 +242,16 @@ def max_id(session: Session, table: sa.Table) -> int:
     return session.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
 
 
+def refresh_statistics(session: Session) -> bool:
+    """Give SQLite's planner statistics (ANALYZE): without them it plans a million-row
+    database as if every table were small, and some board queries then read every
+    milestone. PostgreSQL's autovacuum keeps its own; nothing is done there. True when run."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    session.execute(sa.text("ANALYZE"))
+    return True
+
+
 def alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 

@@ -2,7 +2,8 @@
 
 Jobs: scan every `scheduler.scan_interval_seconds`, delivery every
 `scheduler.delivery_interval_seconds`, the weekly report on Mondays at 09:00, and the
-monthly report and the month's 通报 on the 1st at 09:00 (configured timezone). Every job coalesces missed
+monthly report and the month's 通报 on the 1st at 09:00, and the database's planner statistics
+nightly at 03:00 (configured timezone). Every job coalesces missed
 runs into one, never overlaps itself, and SIGTERM/SIGINT stop the daemon within seconds.
 """
 
@@ -22,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from deadline_watch.core.context import AppContext
-from deadline_watch.core.db import DATABASE_FAULTS, database_clock, describe_fault, transaction
+from deadline_watch.core.db import DATABASE_FAULTS, database_clock, describe_fault, refresh_statistics, transaction
 from deadline_watch.core.errors import ClockError
 from deadline_watch.core.lease import Lease, holder_id
 from deadline_watch.core.logs import get_logger
@@ -36,6 +37,7 @@ from deadline_watch.sms.base import SmsBackend
 from deadline_watch.watch.service import record_tick, run_scan
 
 REPORT_HOUR = 9
+STATISTICS_HOUR = 3  # a quiet hour: ANALYZE takes a few seconds on a large SQLite file
 
 
 def job_defaults(settings) -> dict:
@@ -198,6 +200,17 @@ class WatchJobs:
         self.log.info("report.written", kind="bulletin", files=files)
 
 
+    def statistics(self) -> None:
+        """The planner's statistics, refreshed nightly (SQLite; see db.refresh_statistics)."""
+        self._run("statistics", "statistics", self._statistics)
+
+    def _statistics(self, sessions: sessionmaker[Session], now: datetime) -> None:
+        with transaction(sessions) as session:
+            refreshed = refresh_statistics(session)
+        if refreshed:
+            self.log.info("db.statistics_refreshed")
+
+
 def build_scheduler(
     app: AppContext,
     jobs: WatchJobs,
@@ -243,6 +256,13 @@ def build_scheduler(
         CronTrigger(day=1, hour=REPORT_HOUR, minute=0, timezone=tz),
         id="monthly_bulletin",
         name="monthly bulletin",
+        misfire_grace_time=6 * 3600,
+    )
+    scheduler.add_job(
+        jobs.statistics,
+        CronTrigger(hour=STATISTICS_HOUR, minute=0, timezone=tz),
+        id="statistics",
+        name="planner statistics",
         misfire_grace_time=6 * 3600,
     )
     return scheduler
