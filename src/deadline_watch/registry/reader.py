@@ -25,7 +25,7 @@ from deadline_watch.registry.source import (
     Opener,
     RegistrySource,
     Row,
-    too_many_rows,
+    count_line,
 )
 from deadline_watch.registry.xlsx_reader import open_xlsx, sheet_names
 
@@ -240,10 +240,7 @@ def _csv_rows(text: io.TextIOWrapper, delimiter: str, limits: ImportLimits, budg
                     line=line + 1,
                 ) from None
             line += 1
-            if line > limits.max_rows:
-                too_many_rows(limits)
-            if line % 1000 == 0:
-                budget.check(line)
+            count_line(line, limits, budget)
             # export neutralises formula-like text with an apostrophe: read it back as written
             if any(cell[:1] == "'" for cell in record):
                 record = [restore_csv_text(cell) for cell in record]

@@ -165,9 +165,7 @@ class RowValidator:
         if code:
             self.parsed.seen_codes.add(code)
             if milestone:
-                self.parsed.seen_milestones.add((code, milestone))
-                positions = self.positions.setdefault(code, {})
-                positions.setdefault(milestone, len(positions) + 1)
+                self._seen_milestone(code, milestone)
         if len(report.errors) > errors_before:
             self.parsed.rows_invalid += 1
             return
@@ -192,6 +190,12 @@ class RowValidator:
         self._add_milestone(line, project, MilestoneRow(milestone, due_date, completed_on, line,
                                                         self.positions[code][milestone]))
 
+    def _seen_milestone(self, code: str, milestone: str) -> None:
+        """The milestone is in the file (for --prune) and has its place in the project's order."""
+        self.parsed.seen_milestones.add((code, milestone))
+        positions = self.positions.setdefault(code, {})
+        positions.setdefault(milestone, len(positions) + 1)
+
     def _same_project_row(self, line: int, project: ProjectRow, milestone_raw: object, due_raw: object,
                           completed_raw: object, schedule_raw: object) -> None:
         """The rest of `row` for a row whose project cells equal the previous valid row's (a
@@ -210,9 +214,7 @@ class RowValidator:
         due_date = None if undated else self.day(line, "due_date", due_raw)
         completed_on = self.day(line, "completed_on", completed_raw)
         if milestone:
-            self.parsed.seen_milestones.add((code, milestone))
-            positions = self.positions.setdefault(code, {})
-            positions.setdefault(milestone, len(positions) + 1)
+            self._seen_milestone(code, milestone)
         if len(report.errors) > errors_before:
             self.parsed.rows_invalid += 1
             return

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from deadline_watch.registry.limits import ImportLimits
+from deadline_watch.registry.limits import Budget, ImportLimits
 from deadline_watch.registry.problems import FileProblem
 
 CHUNK = 1 << 20
@@ -45,3 +45,12 @@ def too_many_rows(limits: ImportLimits) -> None:
         f"the file has more than {limits.max_rows} rows; split it",
         line=limits.max_rows + 1,
     )
+
+
+def count_line(line: int, limits: ImportLimits, budget: Budget) -> None:
+    """Every reader calls this for each spreadsheet line it yields: the row cap and, every
+    thousand lines, the time budget."""
+    if line > limits.max_rows:
+        too_many_rows(limits)
+    if line % 1000 == 0:
+        budget.check(line)

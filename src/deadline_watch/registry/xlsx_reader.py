@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from deadline_watch.registry.limits import DAMAGED_MEMBER, MAX_COLUMNS, Budget, ImportLimits, inspect_xlsx
 from deadline_watch.registry.problems import FileProblem
-from deadline_watch.registry.source import XLSX_MAGIC, Opener, RegistrySource, Row, too_many_rows
+from deadline_watch.registry.source import XLSX_MAGIC, Opener, RegistrySource, Row, count_line
 
 
 def sheet_names(opener: Opener, filename: str) -> list[str]:
@@ -125,10 +125,7 @@ def _xlsx_rows(workbook, worksheet, stream: BinaryIO, progress: dict,
                     line=line + 1,
                 ) from None
             line += 1
-            if line > limits.max_rows:
-                too_many_rows(limits)
-            if line % 1000 == 0:
-                budget.check(line)
+            count_line(line, limits, budget)
             progress["row"] = line
             cells = list(values)
             if merged:
