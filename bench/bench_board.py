@@ -20,7 +20,7 @@ import sqlite3
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -37,7 +37,7 @@ from deadline_watch.web import create_app
 
 OUT = Path(__file__).resolve().parent / "out"
 DB_PATH = OUT / "board-1m.db"
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 23)
 PROJECTS = 250_000
 STAGES = ("谋划立项", "组织实施", "阶段成果", "验收结项")

@@ -20,8 +20,8 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -34,7 +34,7 @@ from deadline_watch.domain.models import Milestone, Notification, Person, Projec
 from deadline_watch.fakes.twilio import max_in_window
 from deadline_watch.sms.twilio_backend import twilio_backend_from_settings
 
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai: inside the send window
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai: inside the send window
 PG_URL = os.environ.get("DEADLINE_WATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -24,11 +24,11 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NOW = datetime(2026, 7, 1, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 7, 1, 1, 0, tzinfo=UTC)
 
 
 def peak_rss_mb() -> float:

@@ -23,7 +23,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -41,7 +41,7 @@ from deadline_watch.core.config import Settings
 from deadline_watch.core.context import AppContext
 from deadline_watch.web import create_app
 
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, TODAY there
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, TODAY there
 
 
 def percentile(values: list[float], q: float) -> float:

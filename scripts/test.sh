@@ -22,6 +22,8 @@ fi
 # The architecture is part of the build: an upward or circular import fails it.
 echo "lint-imports: checking the layer contract"
 .venv/bin/lint-imports --no-cache
+echo "ruff: checking the code"
+.venv/bin/ruff check src tests bench alembic
 
 set +e
 .venv/bin/python -m pytest "$@"

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from deadline_watch.core.clock import FixedClock
 from deadline_watch.core.config import Settings
-from deadline_watch.fakes.aliyun import FakeAliyun
 from deadline_watch.domain.links import link_prefix
+from deadline_watch.fakes.aliyun import FakeAliyun
 from deadline_watch.sms.aliyun_backend import aliyun_backend_from_settings
 from deadline_watch.sms.aliyun_templates import TEMPLATE_TEXTS, template_text
 

@@ -7,7 +7,7 @@ on the model.
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from deadline_watch.domain.models import Milestone, Notification, Person, Project, Unit
 from deadline_watch.sms.base import OutgoingSms
 
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 _counter = itertools.count(1)
 
 

@@ -9,7 +9,7 @@ each read in all four places.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 from argon2 import PasswordHasher
@@ -32,7 +32,7 @@ WAIVED = date(2026, 11, 10)
 
 def at(day: date, hour: int = 10) -> datetime:
     """`hour` o'clock in Shanghai on `day`, as UTC."""
-    return datetime.combine(day, time(hour - 8), tzinfo=timezone.utc)
+    return datetime.combine(day, time(hour - 8), tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)

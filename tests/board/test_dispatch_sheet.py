@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import factories as f
 from deadline_watch.board.dispatch_sheet import dispatch_blocks, dispatch_rows
@@ -10,7 +10,7 @@ from deadline_watch.core.db import transaction
 from deadline_watch.domain.models import Escalation
 
 AT = date(2026, 11, 23)
-NOW = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 
 def test_units_ranked_with_ties_and_items_carry_level_state_and_leader(sessions) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import event, select
@@ -14,7 +14,7 @@ from deadline_watch.board.evaluation import EvaluationRow, evaluate, period_filt
 from deadline_watch.core.db import transaction
 from deadline_watch.domain.models import Escalation, Milestone, MilestoneStatus, Project
 
-NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 20)
 START, END = date(2026, 11, 1), date(2026, 11, 30)
 SVG = "{http://www.w3.org/2000/svg}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event
@@ -18,7 +18,7 @@ from deadline_watch.domain import audit
 from deadline_watch.domain.models import Escalation, Notification, User
 
 TODAY = date(2026, 11, 20)
-NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
 
 def light(due: date, completed_on: date | None = None, status: str = "open", project_status: str = "active", window: int = 7) -> Light:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -221,7 +221,7 @@ def test_unknown_format_is_a_user_error(weekly) -> None:
 
 def test_scheduled_weekly_report_writes_xlsx_and_csv(week_registry, settings, tmp_path) -> None:
     settings = settings.model_copy(update={"reports": settings.reports.model_copy(update={"dir": tmp_path / "out"})})
-    now = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shanghai
+    now = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
     paths = report_files.write_scheduled_report(week_registry, settings, "weekly", now=now)
     assert [p.name for p in paths] == ["weekly-2026-W47.xlsx", "weekly-2026-W47.csv"]
     assert load_workbook(paths[0])["本周新增逾期"].max_row == 3 + 3  # title, subtitle, header, three rows
@@ -231,7 +231,7 @@ def test_scheduled_weekly_report_writes_xlsx_and_csv(week_registry, settings, tm
 
 def test_scheduled_monthly_report_uses_local_date(sessions, settings, tmp_path) -> None:
     settings = settings.model_copy(update={"reports": settings.reports.model_copy(update={"dir": tmp_path})})
-    now = datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc)  # 1 December 01:00 in Shanghai
+    now = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)  # 1 December 01:00 in Shanghai
     paths = report_files.write_scheduled_report(sessions, settings, "monthly", now=now)
     assert [p.name for p in paths] == ["monthly-2026-11.xlsx", "monthly-2026-11.csv"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +15,7 @@ from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import NotFoundError
 from deadline_watch.domain.models import AuditEvent, Escalation
 
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Shanghai")
 
 

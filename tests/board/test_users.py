@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -14,7 +14,7 @@ from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import NotFoundError
 from deadline_watch.domain.models import AuditEvent, LoginFailures, Person
 
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)

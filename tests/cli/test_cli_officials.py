@@ -1,7 +1,7 @@
 """`officials link MOBILE` and `reviews list` through the real CLI entry point."""
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import factories as f
 from deadline_watch.cli import main
@@ -11,7 +11,7 @@ from deadline_watch.officials import requests
 from deadline_watch.officials.links import check_link
 
 DUE = date(2026, 12, 8)
-NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
 
 def run(capsys, db_url, *args):
@@ -30,7 +30,7 @@ def test_officials_link_prints_a_working_link_and_refuses_unknown_numbers(sessio
     assert code == 0 and out.startswith("https://dub.example.gov.cn/m/")
     settings = Settings.model_validate({"web": {"secret_key": "cli-secret-" + "x" * 30}})
     with db.transaction(sessions) as session:
-        assert check_link(session, out.strip().rsplit("/", 1)[1], settings, now=datetime.now(timezone.utc)).person_id == owner.id
+        assert check_link(session, out.strip().rsplit("/", 1)[1], settings, now=datetime.now(UTC)).person_id == owner.id
     code, _, err = run(capsys, db_url, "officials", "link", "13700000000")
     assert code == 1 and "13700000000" in err
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -13,7 +13,7 @@ from deadline_watch.domain.models import AuditEvent, Notification
 from deadline_watch.fakes.twilio import FakeTwilio
 from delivery_rows import queue
 
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
 def file_config(tmp_path) -> str:

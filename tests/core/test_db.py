@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -24,7 +24,7 @@ def test_invalid_url_is_a_schema_error():
 
 
 def test_insert_ignore_skips_existing_keys(sessions):
-    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 23, tzinfo=UTC)
     table = Unit.__table__
     with db.transaction(sessions) as session:
         first = db.insert_ignore(session, table, [{"name": "A", "created_at": now}], "name")
@@ -39,7 +39,7 @@ def test_insert_ignore_skips_existing_keys(sessions):
 
 
 def test_transaction_rolls_back_on_error(sessions):
-    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 23, tzinfo=UTC)
     with pytest.raises(RuntimeError):
         with db.transaction(sessions) as session:
             session.add(AuditEvent(at=now, actor="t", action="x", entity_type="unit", entity_id=1))

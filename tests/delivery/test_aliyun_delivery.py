@@ -17,8 +17,8 @@ from aliyun_support import PUBLIC_URL, SIGN_NAME, TEMPLATE_CODES, aliyun_setting
 from deadline_watch.core import db
 from deadline_watch.daemon.tick import run_tick
 from deadline_watch.delivery.dispatch import run_delivery_pass
-from deadline_watch.domain.models import Escalation, Notification
 from deadline_watch.domain.links import link_prefix
+from deadline_watch.domain.models import Escalation, Notification
 from deadline_watch.sms.aliyun_templates import fill, kind_of
 from watch_support import at
 

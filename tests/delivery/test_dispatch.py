@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from deadline_watch.sms.base import OutgoingSms, SendResult
 from delivery_rows import age_claims, queue
 
 # 10:00 in Asia/Shanghai: inside the default 08:30-20:00 send window
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
 class RecordingBackend:
@@ -89,18 +89,18 @@ def test_rows_not_yet_due_are_left_alone(sessions) -> None:
 
 
 def test_outside_send_window_nothing_is_sent_and_due_rows_wait_for_the_opening(sessions) -> None:
-    night = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)  # 22:00 in Shanghai
+    night = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai
     queue(sessions, 3, now=night)
     backend = RecordingBackend()
     result = run_delivery_pass(sessions, backend, fast_settings(), now=night, limiter=unlimited())
     assert backend.accepted == [] and result.deferred == 3
-    opening = datetime(2026, 3, 3, 0, 30, tzinfo=timezone.utc)  # 08:30 next morning
+    opening = datetime(2026, 3, 3, 0, 30, tzinfo=UTC)  # 08:30 next morning
     assert {row.next_attempt_at for row in rows(sessions)} == {opening}
     assert send_window_opening(night, Settings()) == opening
 
 
 def test_in_workdays_mode_a_deferred_row_waits_for_the_next_working_day(sessions) -> None:
-    friday_night = datetime(2026, 3, 6, 14, 0, tzinfo=timezone.utc)  # Fri 22:00 in Shanghai
+    friday_night = datetime(2026, 3, 6, 14, 0, tzinfo=UTC)  # Fri 22:00 in Shanghai
     workdays = fast_settings().model_copy(
         update={"reminders": Settings().reminders.model_copy(update={"day_mode": "workdays"})}
     )
@@ -108,9 +108,9 @@ def test_in_workdays_mode_a_deferred_row_waits_for_the_next_working_day(sessions
     backend = RecordingBackend()
     result = run_delivery_pass(sessions, backend, workdays, now=friday_night, limiter=unlimited())
     assert backend.accepted == [] and result.deferred == 2
-    monday_opening = datetime(2026, 3, 9, 0, 30, tzinfo=timezone.utc)  # Mon 08:30 in Shanghai
+    monday_opening = datetime(2026, 3, 9, 0, 30, tzinfo=UTC)  # Mon 08:30 in Shanghai
     assert {row.next_attempt_at for row in rows(sessions)} == {monday_opening}
-    saturday_noon = datetime(2026, 3, 7, 4, 0, tzinfo=timezone.utc)
+    saturday_noon = datetime(2026, 3, 7, 4, 0, tzinfo=UTC)
     assert send_window_opening(saturday_noon, workdays) == monday_opening
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -134,7 +134,7 @@ def test_batches_are_small_enough_to_finish_inside_the_claim_timeout() -> None:
 
 def test_delivery_through_twilio_holds_the_cap_at_the_provider(sessions) -> None:
     """End to end: real twilio client, concurrency 8, the fake's receive times checked."""
-    now = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
     rate = 10
     queue(sessions, 25, now=now, mobiles=[f"+86136{n:08d}" for n in range(1, 6)])
     with FakeTwilio(seed=1) as fake:

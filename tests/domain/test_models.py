@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -158,4 +158,4 @@ def test_instants_are_stored_in_utc(engine, sessions):
     if isinstance(raw, str):  # SQLite keeps text
         assert raw.startswith("2026-11-23 01:30:00")
     else:
-        assert raw.astimezone(timezone.utc).hour == 1
+        assert raw.astimezone(UTC).hour == 1

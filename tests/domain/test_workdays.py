@@ -1,6 +1,6 @@
 """Calendar days vs Chinese working days, the 调休 Saturdays, the 2027 fallback, the send window."""
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from structlog.testing import capture_logs
@@ -93,8 +93,8 @@ def test_workdays_mode_waits_over_the_spring_festival_and_uses_the_tiaoxiu_satur
 
 
 def test_window_is_read_in_the_configured_zone_whatever_zone_now_is_in():
-    utc_now = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)  # 00:00 on Dec 1 in Shanghai
+    utc_now = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 00:00 on Dec 1 in Shanghai
     assert next_send_time(utc_now, WINDOW, TZ) == at(date(2026, 12, 1), 8, 30)
-    assert next_send_time(datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc), WINDOW, TZ) == datetime(
-        2026, 12, 1, 1, 0, tzinfo=timezone.utc
+    assert next_send_time(datetime(2026, 12, 1, 1, 0, tzinfo=UTC), WINDOW, TZ) == datetime(
+        2026, 12, 1, 1, 0, tzinfo=UTC
     )  # 09:00 in Shanghai

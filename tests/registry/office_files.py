@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 # 2026-12-01 10:00 in Beijing: the sheets are for 2027
-NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 HEADER = ["序号", "重点任务", "牵头领导", "主办单位", "协办单位", "责任人", "完成时限", "具体措施"]
 TASKS = [
     ["1", "推进天府软件园三期主体建设", "郭刚", "新经济发展局", "规划和自然资源局、住房和城乡建设局", "杜萍明",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from deadline_watch.registry.columns import COLUMNS
@@ -12,7 +12,7 @@ from deadline_watch.registry.columns import COLUMNS
 ZH = [column.zh for column in COLUMNS]
 EN = [column.key for column in COLUMNS]
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "deadline_watch" / "data" / "registry_sample.csv"
-NOW = datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 
 
 def row(**values: object) -> dict:
@@ -42,7 +42,7 @@ def project_rows(code: str = "GX-1", **values: object) -> list[dict]:
     """The four canonical milestones of one project."""
     dates = ["2026-10-21", "2026-12-27", "2027-03-04", "2027-05-06"]
     stages = ["谋划立项", "组织实施", "阶段成果", "验收结项"]
-    return [row(project_code=code, milestone=stage, due_date=due, **values) for stage, due in zip(stages, dates)]
+    return [row(project_code=code, milestone=stage, due_date=due, **values) for stage, due in zip(stages, dates, strict=True)]
 
 
 def csv_bytes(rows: list[dict], *, headers: list[str] = ZH, encoding: str = "utf-8-sig",

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from deadline_watch.core.db import transaction
 from deadline_watch.domain.models import Notification
 from delivery_rows import age_claims
 
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, inside the send window
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, inside the send window
 AFTER_TIMEOUT = timedelta(seconds=301)
 MOBILES = [f"+86139{n:08d}" for n in range(1, 6)]
 CRASH_POINTS = ["before_claim_commit", "after_claim_commit", "after_send", "after_send:5"]

@@ -37,7 +37,7 @@ def seed(sessions) -> dict[str, int]:
             f.milestone(session, TODAY + timedelta(days=index % 8), project_=f.project(session, lead_leader=leader))
         for index in range(15):
             f.milestone(session, TODAY - timedelta(days=1 + index % 5), project_=f.project(session, lead_leader=leader))
-        for index in range(10):
+        for _ in range(10):
             milestone = f.milestone(session, TODAY - timedelta(days=8), project_=f.project(session, lead_leader=leader))
             session.add(Escalation(dedup_key=f"overdue:{milestone.id}:{milestone.due_date.isoformat()}",
                                    milestone_id=milestone.id, due_date=milestone.due_date, level=1, state="open",

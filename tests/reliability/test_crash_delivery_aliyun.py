@@ -31,6 +31,7 @@ from deadline_watch.domain.models import Notification
 from deadline_watch.fakes.aliyun import Scripted
 from deadline_watch.sms.aliyun_templates import variables
 from delivery_rows import queue
+
 ALIYUN_SMS = f'contact = "{CONTACT}"\n'
 ALIYUN_TABLE = f'[sms.aliyun]\nsign_name = "{SIGN_NAME}"\ntemplates = {{ ' + ", ".join(
     f'{kind} = "{code}"' for kind, code in TEMPLATE_CODES.items()

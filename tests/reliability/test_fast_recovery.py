@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from delivery_child import counts, received, start_deliver, write_config
@@ -17,7 +17,7 @@ from deadline_watch.domain.models import Notification
 from deadline_watch.fakes.twilio import FakeTwilio
 from delivery_rows import age_claims, queue
 
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, inside the send window
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, inside the send window
 STALE = 300
 
 

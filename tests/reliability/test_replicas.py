@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ from deadline_watch.fakes.twilio import FakeTwilio
 from delivery_rows import queue
 from watch_support import RecordingBackend, fast_settings
 
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, inside the send window
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, inside the send window
 FAR_DUE = datetime(2027, 9, 1).date()  # milestones nowhere near a reminder or an escalation
 
 
@@ -137,7 +137,7 @@ def test_leader_killed_another_daemon_sends_within_the_bound(sessions, db_url, t
 
 def test_two_daemons_write_each_report_once(engine, sessions, tmp_path) -> None:
     settings = fast_settings(reports__dir=tmp_path / "reports")
-    clock = FixedClock(datetime(2026, 3, 1, 1, 0, tzinfo=timezone.utc))  # the 1st, 09:00 in Shanghai
+    clock = FixedClock(datetime(2026, 3, 1, 1, 0, tzinfo=UTC))  # the 1st, 09:00 in Shanghai
     first = WatchJobs(AppContext(settings=settings, clock=clock, engine_override=engine), None)
     second = WatchJobs(AppContext(settings=settings, clock=clock, engine_override=engine), None)
     with capture_logs() as logs:

@@ -12,7 +12,7 @@ BEGIN IMMEDIATE, so there the scan cannot slip between the supervisor's read and
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -26,8 +26,8 @@ from deadline_watch.domain.models import AuditEvent, Escalation, Milestone, User
 from deadline_watch.watch.service import scan_and_enqueue
 
 DUE = date(2026, 11, 1)
-OPENED = datetime(2026, 11, 10, 2, 0, tzinfo=timezone.utc)
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+OPENED = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 WAIT = 60  # seconds a thread waits for the other before the test gives up (never reached when green)
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from deadline_watch.domain.models import Notification, NotificationState
 from deadline_watch.fakes.twilio import FakeTwilio
 from delivery_rows import age_claims, queue
 
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 MOBILES = [f"+86137{n:08d}" for n in range(1, 8)]
 
 
@@ -27,7 +27,7 @@ def test_two_delivery_processes_send_each_message_exactly_once(sessions, db_url,
     with FakeTwilio(seed=1, latency_ms=20) as fake:
         workers = [start_deliver(fake, config, db_url, now=NOW) for _ in range(2)]
         outputs = [worker.communicate(timeout=120) for worker in workers]
-        for worker, (_stdout, stderr) in zip(workers, outputs):
+        for worker, (_stdout, stderr) in zip(workers, outputs, strict=True):
             assert worker.returncode == 0, stderr
         sent = [counts(stdout)["sent"] for stdout, _ in outputs]
         got = received(fake)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache
 
 import chinese_calendar
 import pytest
@@ -140,7 +140,7 @@ def build_registry(sessions, rng: random.Random, first: date, last: date, count:
             else:
                 world.exists.add(mid)
             roll = rng.random()
-            when = lambda lo, hi: datetime.combine(  # noqa: E731
+            when = lambda lo, hi, due=due: datetime.combine(  # noqa: E731
                 due + timedelta(days=rng.randrange(lo, hi)), rng.choice(EVENT_TIMES), tzinfo=TZ
             )
             if roll < 0.20:
@@ -202,7 +202,7 @@ def apply_change(sessions, world: World, change: Change) -> None:
 # ------------------------------------------------------------------ the oracle
 
 
-@lru_cache(maxsize=None)
+@cache
 def is_working(day: date) -> bool:
     return chinese_calendar.is_workday(day)
 
@@ -224,7 +224,7 @@ def next_opening(now: datetime, mode: str) -> datetime:
     return datetime.combine(day, WINDOW[0], tzinfo=TZ)
 
 
-@lru_cache(maxsize=None)
+@cache
 def left(today: date, due: date, mode: str) -> int:
     if mode == "calendar":
         return (due - today).days
@@ -448,7 +448,7 @@ def check(sessions, oracle: Oracle, backend: RecordingBackend, mode: str) -> Non
     assert not wrong_time, f"sent at other instants than expected: {[(k, expected[k], actual[k]) for k in wrong_time[:3]]}"
     # no stale day counts and none for completed milestones at the time of sending
     unit = "天" if mode == "calendar" else "个工作日"
-    for key, (when, intent) in oracle.sent.items():
+    for key, (_when, intent) in oracle.sent.items():
         body = sent_rows[key].body
         if intent.rule == "reminder":
             assert (f"剩余{intent.days}{unit}" in body) or (intent.days == 0 and "今天是截止日" in body), body

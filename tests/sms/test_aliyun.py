@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -15,16 +15,16 @@ from aliyun_support import CONTACT, PUBLIC_URL, SIGN_NAME, TEMPLATE_CODES, aliyu
 from deadline_watch.cli import main
 from deadline_watch.core.config import load_settings
 from deadline_watch.core.errors import ConfigError, SmsError
+from deadline_watch.domain.links import link_prefix, link_url
 from deadline_watch.fakes.aliyun import FakeAliyun, Scripted
 from deadline_watch.sms.aliyun_backend import mainland_number, require_aliyun_settings
-from deadline_watch.domain.links import link_prefix, link_url
 from deadline_watch.sms.aliyun_templates import OFFICIALS_KINDS, TEMPLATE_TEXTS, fill, kind_of, template_text, variables
 from deadline_watch.sms.error_codes import ErrorClass, classify
 from deadline_watch.sms.messages import LINKED_TEMPLATES, clear_template_cache, date_text, level_text, render_sms
 from deadline_watch.sms.segments import count_segments
 from factories import outgoing_sms
 
-NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 # Realistic long names from a district's key-project list
 LONG_PROJECT = "成都高新区天府国际生物城新一代生物医药创新孵化园区三期基础设施建设工程"
 LONG_UNIT = "成都高新区新经济发展局(成都高新区数字经济产业发展服务中心)"

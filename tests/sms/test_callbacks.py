@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from deadline_watch.domain.models import AuditEvent, Escalation, Notification, P
 from deadline_watch.fakes.twilio import FakeTwilio, new_sid
 from deadline_watch.sms.twilio_backend import twilio_backend_from_settings
 
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 TOKEN = "status-token"
 PUBLIC = "https://dw.example.gov.cn"
 PUBLIC_STATUS_URL = PUBLIC + "/twilio/status"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from deadline_watch.sms.console import ConsoleBackend
 from deadline_watch.sms.factory import make_backend
 from deadline_watch.sms.file import FileBackend
 
-NOW = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
 def message(body: str = "【高新区督办】您负责的项目节点7天后到期", to: str = "+8613800138000", **extra) -> OutgoingSms:

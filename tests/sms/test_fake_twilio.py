@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -26,7 +26,7 @@ from deadline_watch.delivery.receipts import verify_signature
 from deadline_watch.fakes.twilio import FakeTwilio, Scripted, load_recorded, max_in_window
 from deadline_watch.sms.twilio_backend import BaseUrlHttpClient
 
-T0 = datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
 TO = "+8613800138000"
 OTHER = "+8613900139000"
 

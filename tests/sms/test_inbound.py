@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from deadline_watch.delivery.unreachable import mark_opted_out
 from deadline_watch.domain.models import AuditEvent, Person
 from deadline_watch.fakes.twilio import FakeTwilio, new_sid
 
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 TOKEN = "inbound-token"
 PUBLIC = "https://dw.example.gov.cn"
 URL = PUBLIC + "/twilio/inbound"

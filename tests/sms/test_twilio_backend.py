@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -23,7 +23,7 @@ from deadline_watch.sms.twilio_backend import (
     twilio_backend_from_settings,
 )
 
-T0 = datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
 TO = "+8613800138000"
 BODY = "【高新区督办】张三同志:您负责的“天府软件园三期建设”项目“组织实施”节点将于03月09日到期,请抓紧推进并在督办平台上传完成佐证材料,如有困难请及时报告。"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -21,7 +21,7 @@ from deadline_watch.domain.models import Escalation, Notification
 from deadline_watch.web import create_app
 
 # 2026-11-23 10:00 in Shanghai
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 23)
 PASSWORD = "correct-horse-1"
 SECRET = "test-secret-key-for-the-board-0123456789"

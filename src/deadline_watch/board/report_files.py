@@ -131,7 +131,7 @@ def _render_xlsx(report: Report) -> bytes:
         for row in sheet.rows:
             ws.append([
                 cell(ws, value, fmt=fmt) if fmt and value is not None else neutralise(value, ws)
-                for value, fmt in zip(row, formats)
+                for value, fmt in zip(row, formats, strict=False)
             ])
         if report.kind == "monthly" and sheet.name == "按单位" and sheet.rows:
             rate_col = 1 + [c.kind for c in sheet.columns].index("percent")
@@ -163,7 +163,7 @@ def _render_csv(report: Report) -> bytes:
         writer.writerow([neutralise(sheet.title)])
         writer.writerow([c.header for c in sheet.columns])
         for row in sheet.rows:
-            writer.writerow([neutralise(_text(value, c.kind)) for value, c in zip(row, sheet.columns)])
+            writer.writerow([neutralise(_text(value, c.kind)) for value, c in zip(row, sheet.columns, strict=False)])
     # the BOM makes Excel on Windows read the file as UTF-8 instead of GBK
     return buffer.getvalue().encode("utf-8-sig")
 
@@ -204,7 +204,7 @@ def _render_html(report: Report, stylesheet: str | None = None) -> bytes:
         for row in sheet.rows:
             is_total = "合计" in row[:2] and sheet.name == "按单位"
             parts.append('<tr class="total">' if is_total else "<tr>")
-            for value, column in zip(row, sheet.columns):
+            for value, column in zip(row, sheet.columns, strict=False):
                 css = ' class="num"' if column.kind in ("int", "percent", "float") else ""
                 parts.append(f"<td{css}>{escape(_text(value, column.kind))}</td>")
             parts.append("</tr>")

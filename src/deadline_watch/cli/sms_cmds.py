@@ -33,7 +33,7 @@ def fake_server_options(default_port: int) -> Callable[[Callable[..., Any]], Cal
     return add
 
 
-def serve_fake(fake: "LocalFake", *, host: str, port: int, title: str) -> None:
+def serve_fake(fake: LocalFake, *, host: str, port: int, title: str) -> None:
     """Start `fake`, print the environment that points deadline-watch at it, serve until Ctrl-C."""
     try:
         fake.start()
@@ -136,7 +136,7 @@ def fake_aliyun_command(
 
 @click.command("aliyun-templates")
 @click.pass_obj
-def aliyun_templates_command(app: "AppContext") -> None:
+def aliyun_templates_command(app: AppContext) -> None:
     """Print the Alibaba Cloud template texts this configuration needs, to file exactly as shown."""
     from deadline_watch.sms.aliyun_backend import texts_to_file
 
@@ -150,7 +150,7 @@ def aliyun_templates_command(app: "AppContext") -> None:
               help="Deliver as if it were this instant (ISO 8601; without an offset: the configured timezone).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object.")
 @click.pass_obj
-def deliver_command(app: "AppContext", now_text: str | None, as_json: bool) -> None:
+def deliver_command(app: AppContext, now_text: str | None, as_json: bool) -> None:
     """Run one delivery pass: reconcile stale claims, send every due SMS, record the outcomes."""
     import json
     import sys
@@ -199,7 +199,7 @@ def deliver_command(app: "AppContext", now_text: str | None, as_json: bool) -> N
 @click.command("resend")
 @click.argument("notification_id", type=int)
 @click.pass_obj
-def resend_command(app: "AppContext", notification_id: int) -> None:
+def resend_command(app: AppContext, notification_id: int) -> None:
     """Put a failed, undelivered or cancelled SMS back in the queue for the next delivery pass."""
     from deadline_watch.core.db import transaction
     from deadline_watch.delivery.resend import requeue

@@ -6,7 +6,7 @@ Instants are timezone-aware; milestone dates are plain `date`s in the configured
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -51,7 +51,7 @@ def utc(instant: datetime) -> datetime:
     """The same instant in UTC; refuses naive datetimes, which would be ambiguous."""
     if instant.tzinfo is None:
         raise ValueError("naive datetime: attach a timezone first")
-    return instant.astimezone(timezone.utc)
+    return instant.astimezone(UTC)
 
 
 def local_date(instant: datetime, tz: ZoneInfo) -> date:

@@ -6,11 +6,13 @@ that the TOML file can be committed to an operations repository.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tomllib
+from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal, Mapping
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -74,7 +76,7 @@ class EscalationSettings(_Section):
         if not value:
             raise ValueError("needs at least one level")
         ordered = sorted(value, key=lambda lv: lv.after_days_overdue)
-        for lower, higher in zip(ordered, ordered[1:]):
+        for lower, higher in itertools.pairwise(ordered):
             if higher.level <= lower.level or higher.after_days_overdue == lower.after_days_overdue:
                 raise ValueError("levels must rise strictly with after_days_overdue")
         return ordered

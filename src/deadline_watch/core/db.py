@@ -174,7 +174,7 @@ def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], *con
         values = [row[key] for row in rows]
         process = _bind_processor(table.c[key].type, dialect)
         columns.append(values if process is None else list(map(process, values)))
-    parameters = list(zip(*columns))
+    parameters = list(zip(*columns, strict=True))
     return max(connection.exec_driver_sql(sql, parameters).rowcount, 0)
 
 

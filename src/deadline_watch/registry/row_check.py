@@ -289,7 +289,7 @@ class RowValidator:
 
     def _project_agrees(self, line: int, first: ProjectRow, signature: tuple) -> bool:
         agree = True
-        for (attribute, key), now in zip(PROJECT_FIELDS, signature):
+        for (attribute, key), now in zip(PROJECT_FIELDS, signature, strict=True):
             before = getattr(first, attribute)
             if before != now:
                 agree = False

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -208,7 +208,7 @@ class TwilioBackend:
         if since.tzinfo is None:
             raise ValueError("find_sent needs an aware `since`")
         # the library formats the datetime without converting it: give it UTC
-        after = (since - RECONCILE_SLACK).astimezone(timezone.utc)
+        after = (since - RECONCILE_SLACK).astimezone(UTC)
         with classified_errors():
             listed = self.client.messages.list(to=to, date_sent_after=after, page_size=100, limit=1000)
             found = self._matches(listed, body, after)

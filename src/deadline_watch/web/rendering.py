@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse
 
 from deadline_watch.board.lights import Light
 from deadline_watch.core.logs import mask_mobile
+from deadline_watch.domain import labels
 from deadline_watch.domain.models import (
     EscalationReason,
     EscalationState,
@@ -26,7 +27,6 @@ from deadline_watch.domain.models import (
     Resolution,
     UserRole,
 )
-from deadline_watch.domain import labels
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"

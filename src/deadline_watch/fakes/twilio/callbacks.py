@@ -7,8 +7,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator

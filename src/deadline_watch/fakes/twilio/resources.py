@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -81,7 +81,7 @@ def list_page(account_sid: str, messages: list[FakeMessage], query: dict[str, st
 
 
 def _rfc2822(instant: datetime | None) -> str | None:
-    return format_datetime(instant.astimezone(timezone.utc)) if instant else None
+    return format_datetime(instant.astimezone(UTC)) if instant else None
 
 
 def _parse_filter(value: str) -> tuple[datetime, bool]:
@@ -89,14 +89,14 @@ def _parse_filter(value: str) -> tuple[datetime, bool]:
     text = value.strip()
     if len(text) == 10:
         day = datetime.strptime(text, "%Y-%m-%d")
-        return day.replace(tzinfo=timezone.utc), True
+        return day.replace(tzinfo=UTC), True
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)), False
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), False
 
 
 def _date_matches(sent: datetime, key: str, value: str) -> bool:
     bound, date_only = _parse_filter(value)
     if date_only:
-        day, target = sent.astimezone(timezone.utc).date(), bound.date()
+        day, target = sent.astimezone(UTC).date(), bound.date()
         return {"DateSent": day == target, "DateSent<": day <= target, "DateSent>": day >= target}[key]
     return {"DateSent": sent == bound, "DateSent<": sent <= bound, "DateSent>": sent >= bound}[key]

@@ -11,9 +11,10 @@ and can post signed status callbacks. The real `twilio` client is pointed at it 
 from __future__ import annotations
 
 from collections import deque
-from datetime import timezone
+from collections.abc import Iterable
+from datetime import UTC
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from deadline_watch.core.clock import Clock, SystemClock
@@ -252,7 +253,7 @@ class FakeTwilio(LocalFake):
             messaging_service_sid=form.get("MessagingServiceSid") or None,
             body=form.get("Body", ""),
             status_callback=form.get("StatusCallback") or None,
-            received_at=self.clock.now().astimezone(timezone.utc),
+            received_at=self.clock.now().astimezone(UTC),
             handed_over=not self.hold_in_queue,
             num_segments=max(1, count_segments(form.get("Body", ""))),
         )
