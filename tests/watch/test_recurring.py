@@ -102,3 +102,21 @@ def test_each_new_occurrence_is_audited_once_with_its_own_id(sessions, tmp_path)
     assert [names[event.entity_id] for event in events] == [event.after["name"] for event in events]
     assert len({event.entity_id for event in events}) == len(events)
     assert [event.after["recurrence"] for event in events] == ["monthly:25"] * len(events)
+
+
+@pytest.mark.parametrize("ahead", [1, 2, 3])
+def test_extending_twice_on_one_day_keeps_exactly_ahead_upcoming_occurrences(sessions, tmp_path, ahead):
+    from deadline_watch.domain import occurrences
+
+    _import(sessions, tmp_path)
+    today = date(2027, 2, 26)  # February's 25th has passed: March's is the next one
+    with db.transaction(sessions) as session:
+        occurrences.extend(session, today=today, now=at(today), ahead=ahead)
+        again = occurrences.extend(session, today=today, now=at(today), ahead=ahead)
+    with sessions() as session:
+        dues = sorted(session.scalars(sa.select(Milestone.due_date).where(Milestone.status == "open")))
+    assert again == 0
+    upcoming = [due for due in dues if due >= today]
+    assert upcoming == [date(2027, 3 + n, 25) for n in range(ahead)]
+    # the series starts in the title's year (2027); the periods passed since are there once each
+    assert [due for due in dues if due < today] == [date(2027, 1, 25), date(2027, 2, 25)]

@@ -57,7 +57,10 @@ def extend(session: Session, *, today: date, now: datetime, ahead: int = 1, acto
             recurrence = Recurrence.parse(rule)
         except RecurrenceError:
             continue  # not a recurrence rule ("standing" or a future kind): nothing to create
-        first = (last_due if last_due is not None else max(start or today, today))
+        # From the last occurrence while it is past (the periods since are created, overdue);
+        # once it is upcoming, from today: the `ahead` upcoming ones are counted from today,
+        # and those that already exist (due <= last_due) are left out below.
+        first = last_due if last_due is not None and last_due < today else max(start or today, today)
         dues = [due for due in recurrence.occurrences(start=first, today=today, ahead=ahead)
                 if last_due is None or due > last_due]
         rules[project_id] = rule
