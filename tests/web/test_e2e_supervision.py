@@ -27,7 +27,7 @@ from watch_support import RecordingBackend, fast_settings
 
 from .chinese_text import english_words
 from .conftest import NOW, PASSWORD, TODAY, board_settings, seed_board
-from .test_e2e_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, LiveServer, _require_browser
+from .test_e2e_browser import ARTIFACTS, LiveServer, _require_browser, launched_chromium
 from .test_no_english import DISPLAY_NAMES
 
 pytestmark = pytest.mark.browser
@@ -56,12 +56,8 @@ def live(sqlite_template, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(live):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def open_tab(browser, live, viewport=None):

@@ -24,7 +24,7 @@ from deadline_watch.web import create_app
 from officials.evidence_samples import pdf, png
 
 from .conftest import NOW, PASSWORD, SECRET, TODAY, seed_board
-from .test_e2e_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, LiveServer, _require_browser
+from .test_e2e_browser import ARTIFACTS, LiveServer, _require_browser, launched_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -61,12 +61,8 @@ def loop(sqlite_template, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(loop):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def new_page(browser, loop, **options):
