@@ -23,6 +23,7 @@ from deadline_watch.board.report_tables import monthly_period
 from deadline_watch.board.standing import standing_counts_by_unit, with_standing_units
 from deadline_watch.core.config import Settings
 from deadline_watch.core.errors import ConfigError
+from deadline_watch.core.templates import overridable_environment
 from deadline_watch.sms.messages import date_text
 
 __all__ = ["Bulletin", "monthly_bulletin", "bulletin_text", "WORST_UNITS_NAMED"]
@@ -87,12 +88,7 @@ def monthly_bulletin(session, *, at: date, settings: Settings) -> Bulletin:
 
 @lru_cache(maxsize=8)
 def _environment(templates_dir: str | None) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = []
-    if templates_dir:
-        loaders.append(jinja2.FileSystemLoader(templates_dir))
-    loaders.append(jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES)))
-    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
-                             autoescape=False, trim_blocks=True, lstrip_blocks=True)
+    env = overridable_environment(templates_dir, PACKAGE_TEMPLATES, lstrip_blocks=True)
     env.filters["pct"] = lambda rate: "—" if rate is None else f"{rate * 100:.1f}%"
     env.filters["days"] = lambda value: "—" if value is None else f"{value:.1f}"
     env.filters["date_zh"] = date_text

@@ -22,6 +22,7 @@ import jinja2
 
 from deadline_watch.core.config import Settings
 from deadline_watch.core.errors import ConfigError
+from deadline_watch.core.templates import overridable_environment
 from deadline_watch.domain import labels
 from deadline_watch.sms.segments import count_segments
 from deadline_watch.sms.simple_templates import compile_simple
@@ -46,18 +47,8 @@ class RenderedSms:
 
 @lru_cache(maxsize=8)
 def _environment(templates_dir: str | None) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = []
-    if templates_dir:
-        loaders.append(jinja2.FileSystemLoader(templates_dir))
-    loaders.append(jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES)))
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        auto_reload=False,  # templates are read once per process (clear_template_cache)
-        keep_trailing_newline=False,
-        trim_blocks=True,
-    )
+    # templates are read once per process (clear_template_cache)
+    return overridable_environment(templates_dir, PACKAGE_TEMPLATES, auto_reload=False)
 
 
 def date_text(day: date) -> str:
