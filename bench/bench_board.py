@@ -130,15 +130,15 @@ COPIED_TABLES = {  # table -> columns, in foreign-key order; the board user is c
 }
 
 
-def build_postgres(sqlite_path: Path) -> str:
+def build_postgres(sqlite_path: Path, schema: str = PG_SCHEMA) -> str:
     """Copy the SQLite data set into a fresh PostgreSQL schema with COPY; returns its URL."""
     import psycopg
 
-    scoped = migrated_schema(PG_URL, PG_SCHEMA)
+    scoped = migrated_schema(PG_URL, schema)
     started = time.perf_counter()
     source = sqlite3.connect(sqlite_path)
     plain = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, options=f"-csearch_path={PG_SCHEMA} -ctimezone=UTC") as con, con.cursor() as cur:
+    with psycopg.connect(plain, options=f"-csearch_path={schema} -ctimezone=UTC") as con, con.cursor() as cur:
         for table, columns in COPIED_TABLES.items():
             with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as sink:
                 for row in source.execute(f"SELECT {columns} FROM {table}"):
@@ -150,7 +150,7 @@ def build_postgres(sqlite_path: Path) -> str:
         # that lets PostgreSQL answer from an index alone (after COPY it must visit the table)
         cur.execute(f"VACUUM (ANALYZE) {', '.join(COPIED_TABLES)}")
     source.close()
-    print(f"copied into PostgreSQL schema {PG_SCHEMA} in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    print(f"copied into PostgreSQL schema {schema} in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     return scoped
 
 
@@ -169,10 +169,20 @@ def main() -> int:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the database even if cached")
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--postgres", action="store_true", help=f"run on PostgreSQL ({PG_URL}, schema {PG_SCHEMA})")
+    parser.add_argument("--dir", type=Path, default=OUT, help="where the SQLite database is cached (default bench/out)")
+    parser.add_argument("--schema", default=PG_SCHEMA, help=f"PostgreSQL schema to fill (default {PG_SCHEMA})")
+    parser.add_argument("--reuse-schema", action="store_true", help="use the PostgreSQL schema as it is (no copy)")
+    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
     args = parser.parse_args()
-    if args.rebuild or not DB_PATH.exists():
-        build(DB_PATH)
-    url = build_postgres(DB_PATH) if args.postgres else f"sqlite:///{DB_PATH}"
+    db_path = args.dir / DB_PATH.name
+    if args.rebuild or not db_path.exists():
+        build(db_path)
+    if not args.postgres:
+        url = f"sqlite:///{db_path}"
+    elif args.reuse_schema:
+        url = f"{PG_URL}?options=-csearch_path%3D{args.schema}"
+    else:
+        url = build_postgres(db_path, args.schema)
     engine = db.make_engine(url)
     sessions = db.session_factory(engine)
     users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -207,6 +217,8 @@ def main() -> int:
     print(f"{'case':40} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
     p95: dict[str, float] = {}
     for name, (path, params) in cases.items():
+        if args.only not in name:
+            continue
         repeat = args.repeat if "evaluation" not in name else max(args.repeat // 4, 5)
         server_ms(client.get(path, params=params))  # warm the cache
         timings = [server_ms(client.get(path, params=params)) for _ in range(repeat)]

@@ -76,12 +76,32 @@ class EscalationRow:
         return values
 
 
+def _lead_leaders_statement() -> sa.Select:
+    """The few distinct leaders are found by skipping along `ix_projects_lead_leader_id`
+    (one index seek per leader: the smallest id above the last one); each is kept if one of
+    its projects is active. (A join of persons and projects read all 250,000 projects.)"""
+    first = sa.select(sa.func.min(Project.lead_leader_id).label("id")).where(Project.lead_leader_id.is_not(None))
+    leaders = first.cte("leaders", recursive=True)
+    above = aliased(Project, name="above")
+    following = sa.select(
+        sa.select(sa.func.min(above.lead_leader_id)).where(above.lead_leader_id > leaders.c.id).scalar_subquery()
+    ).where(leaders.c.id.is_not(None))
+    leaders = leaders.union_all(following)
+    leads_active = (
+        sa.select(Project.id).where(Project.lead_leader_id == Person.id, Project.status == "active").exists()
+    )
+    return (
+        sa.select(Person.name).join(leaders, leaders.c.id == Person.id).where(leads_active)
+        .distinct().order_by(Person.name)
+    )
+
+
+_LEAD_LEADERS = _lead_leaders_statement()  # built once: it has no parameters
+
+
 def lead_leaders(session: Session) -> list[str]:
-    """Names of the lead leaders of active projects, for the queue's filter."""
-    return list(session.scalars(
-        sa.select(Person.name).join(Project, Project.lead_leader_id == Person.id)
-        .where(Project.status == "active").distinct().order_by(Person.name)
-    ))
+    """Names of the lead leaders of active projects, for the queue's filter (every page)."""
+    return list(session.scalars(_LEAD_LEADERS))
 
 
 SEPARATOR = "\x1f"  # between the four texts in escalation_search's haystack
