@@ -234,7 +234,9 @@ def _filter_board(s) -> None:
     for unit_name in ("住建局", "教育局"):
         for level in ("省级", "市级", None):
             for owner in (zhang, li):
-                for lights_ in (("red", "green"), ("yellow",), ("grey",), ()):
+                # two red and two yellow nodes in some projects: a count of lit milestones
+                # rather than of projects would be too high
+                for lights_ in (("red", "green", "red"), ("yellow", "yellow"), ("grey",), ()):
                     n += 1
                     p = f.project(s, f"F-{n:03d}", name="学校新建工程" if n % 3 == 0 else "道路改造",
                                   unit_name=unit_name, level=level, owner=owner)
