@@ -33,7 +33,7 @@ from deadline_watch.core import db
 from deadline_watch.core.clock import FixedClock
 from deadline_watch.core.config import Settings
 from deadline_watch.core.context import AppContext
-from deadline_watch.web import create_app
+from deadline_watch.web.server import serving_app
 
 OUT = Path(__file__).resolve().parent / "out"
 DB_PATH = OUT / "board-1m.db"
@@ -190,7 +190,7 @@ def main() -> int:
         if users.list_users(session) == []:
             users.add_user(session, username="bench", role="supervisor", password="bench-password", now=NOW)
     settings = Settings.model_validate({"web": {"secret_key": "bench-secret-key-0123456789abcdef"}})
-    app = create_app(AppContext(settings, clock=FixedClock(NOW), engine_override=engine))
+    app = serving_app(AppContext(settings, clock=FixedClock(NOW), engine_override=engine))  # as `serve` builds it
     client = TestClient(app, follow_redirects=False)
     page = client.get("/login").text
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
