@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event
 
 import factories as f
+from deadline_watch.board import project_board as project_board_module
 from deadline_watch.board.lights import Light, classify
 from deadline_watch.board.project_board import project_board, project_board_count
 from deadline_watch.board.project_page import project_detail
@@ -285,6 +286,21 @@ def test_board_count_equals_rows_listed_without_limit_for_each_filter(sessions, 
         assert total == 48
     if filters.get("text") == "张伟":
         assert total == 24 and {p.owner for p in rows} == {"张伟"}
+
+
+@pytest.mark.parametrize("few_not_active", [1, 10_000])
+def test_light_count_alone_equals_rows_however_many_projects_are_not_active(
+    sessions, settings, monkeypatch, few_not_active
+) -> None:
+    """A light with no other filter is counted off the milestones; on SQLite, with many
+    projects not active (here: FEW_NOT_ACTIVE lowered to 1), through the other filters' IN."""
+    monkeypatch.setattr(project_board_module, "FEW_NOT_ACTIVE", few_not_active)
+    with transaction(sessions) as s:
+        _filter_board(s)
+    with transaction(sessions) as s:
+        for light_ in ("red", "yellow", "green"):
+            rows = project_board(s, today=TODAY, settings=settings, light=light_)
+            assert project_board_count(s, today=TODAY, settings=settings, light=light_) == len(rows) > 0
 
 
 def test_board_page_is_in_code_order_across_limit_and_offset(sessions, settings) -> None:
