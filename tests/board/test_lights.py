@@ -327,3 +327,17 @@ def test_board_count_without_filters_reads_projects_alone(sessions, engine, sett
         stop()
     # no join: an unfiltered count is a walk of the projects.status index
     assert all(" JOIN " not in statement.upper() for statement in statements)
+
+
+def test_board_names_who_answers_for_each_node(sessions, settings) -> None:
+    """A node's own owner when it has one, else the project's owner (responsible_person_id)."""
+    with transaction(sessions) as s:
+        lead, deputy = f.person(s, name="项目负责人"), f.person(s, name="节点负责人")
+        p = f.project(s, "R-001", owner=lead)
+        f.milestone(s, TODAY + timedelta(days=3), project_=p, name="谋划立项")
+        own = f.milestone(s, TODAY + timedelta(days=30), project_=p, name="组织实施")
+        own.owner_id = deputy.id
+        s.flush()
+    with transaction(sessions) as s:
+        (row,) = project_board(s, today=TODAY, settings=settings)
+    assert {m.name: m.owner for m in row.milestones} == {"谋划立项": "项目负责人", "组织实施": "节点负责人"}

@@ -216,6 +216,11 @@ def project_board(
     by_project: dict[int, list[MilestoneLight]] = defaultdict(list)
     statuses = {row[0]: row[6] for row in projects}
     responsible = aliased(Person)
+    # the responsible official's name by primary key, per milestone: as an outer join on
+    # coalesce(...), PostgreSQL hashed all 20,000 persons for the page's 400 milestones
+    responsible_name = (
+        select(responsible.name).where(responsible.id == responsible_person_id()).scalar_subquery()
+    )
     milestone_rows = session.execute(
         select(
             Milestone.id,
@@ -225,11 +230,10 @@ def project_board(
             Milestone.due_date,
             Milestone.completed_on,
             Milestone.status,
-            responsible.name,
+            responsible_name,
             Milestone.review_pending_since.is_not(None),
         )
         .join(Project, Project.id == Milestone.project_id)
-        .outerjoin(responsible, responsible.id == responsible_person_id())
         .where(Milestone.project_id.in_(list(statuses)))
         .order_by(Milestone.project_id, Milestone.position, Milestone.due_date, Milestone.id)
     ).all()
