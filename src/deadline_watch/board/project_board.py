@@ -27,8 +27,8 @@ __all__ = ["project_board", "project_board_count"]
 
 
 def _lit_milestone(light: str, *, today: date, window: int) -> list:
-    """Conditions on `milestones` alone: the milestone shows `light` (red, yellow or green)
-    while its project is active (lights.classify)."""
+    """Conditions on `milestones` alone: the milestone would show `light` (red, yellow or
+    green) if its project is active (lights.classify); the project is checked elsewhere."""
     open_milestone = [
         Milestone.status == MilestoneStatus.OPEN,
         Milestone.completed_on.is_(None),
@@ -59,7 +59,7 @@ def _light_condition(light: str, *, today: date, window: int, counting: bool = F
     return select(Milestone.id).where(Milestone.project_id == Project.id, *lit).exists()
 
 
-FEW_NOT_ACTIVE = 10_000  # SQLite: below this many projects not active, count as below
+FEW_NOT_ACTIVE = 10_000  # SQLite: a light alone is counted off the milestones below this many inactive projects
 
 
 def _lit_projects_count(session: Session, light: str, *, today: date, window: int) -> int | None:
