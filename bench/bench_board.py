@@ -130,10 +130,12 @@ COPIED_TABLES = {  # table -> columns, in foreign-key order; the board user is c
 }
 
 
-def build_postgres(sqlite_path: Path, schema: str = PG_SCHEMA) -> str:
-    """Copy the SQLite data set into a fresh PostgreSQL schema with COPY; returns its URL."""
+def build_postgres(sqlite_path: Path, schema: str | None = None) -> str:
+    """Copy the SQLite data set into a fresh PostgreSQL schema with COPY (default: the module's
+    PG_SCHEMA at call time, which bench_co_units sets); returns its URL."""
     import psycopg
 
+    schema = schema or PG_SCHEMA
     scoped = migrated_schema(PG_URL, schema)
     started = time.perf_counter()
     source = sqlite3.connect(sqlite_path)
