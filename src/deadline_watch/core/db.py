@@ -150,7 +150,7 @@ def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], *con
 
     For the scan's outbox rows (issue 17): SQLAlchemy's per-row statement building and bind
     processing cost as much as rendering the SMS. Each column's bind processor still runs
-    (the same conversions as an ORM insert), remembered for the value it saw last.
+    (the same conversions as an ORM insert), once per distinct value object.
     Every row carries the same keys; column defaults are not applied, so a column with a
     default must be given (ValueError otherwise).
     """
@@ -173,7 +173,13 @@ def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], *con
     for key in keys:
         values = [row[key] for row in rows]
         process = _bind_processor(table.c[key].type, dialect)
-        columns.append(values if process is None else list(map(process, values)))
+        if process is not None:
+            # each distinct object converted once: a scan's rows share a few date and
+            # instant objects (issue 17); ids are unique while `rows` holds the values
+            distinct = {id(value): value for value in values}
+            converted = {object_id: process(value) for object_id, value in distinct.items()}
+            values = [converted[id(value)] for value in values]
+        columns.append(values)
     parameters = list(zip(*columns, strict=True))
     return max(connection.exec_driver_sql(sql, parameters).rowcount, 0)
 

@@ -16,7 +16,7 @@ from deadline_watch.core import db
 from deadline_watch.core.config import Settings
 from deadline_watch.domain import links
 from deadline_watch.domain.models import Notification, NotificationState
-from deadline_watch.sms.messages import LINKED_TEMPLATES, render_sms
+from deadline_watch.sms.messages import LINKED_TEMPLATES, MessageRenderer, message_renderer
 from deadline_watch.watch.rules import SmsIntent
 
 _INSERT_CHUNK = 1000
@@ -30,8 +30,12 @@ REVIVABLE_ERROR = "cancelled: recipient_changed"
 REVIVABLE_ERRORS = (REVIVABLE_ERROR, "cancelled: pending_review")
 
 
-def intent_row(intent: SmsIntent, settings: Settings, *, now: datetime, link: str = "") -> dict:
-    rendered = render_sms(intent.template, settings, **intent.context, link=link)
+def intent_row(intent: SmsIntent, settings: Settings, *, now: datetime, link: str = "",
+               renderer: MessageRenderer | None = None) -> dict:
+    """The outbox row of `intent`; `renderer` is `message_renderer(intent.template, settings)`,
+    passed in when writing many."""
+    renderer = renderer or message_renderer(intent.template, settings)
+    rendered = renderer.render({**intent.context, "link": link})
     return {
         "dedup_key": intent.dedup_key,
         "milestone_id": intent.milestone_id,
@@ -96,11 +100,15 @@ def enqueue(
                       key=lambda intent: intent.dedup_key)
     urls = official_links(session, fresh + reviving, settings, now=now)
     inserted = 0
+    renderers: dict[str, MessageRenderer] = {}
     for start in range(0, len(fresh), _INSERT_CHUNK):
-        rows = [
-            intent_row(intent, settings, now=now, link=urls.get(intent.recipient.id, ""))
-            for intent in fresh[start : start + _INSERT_CHUNK]
-        ]
+        rows = []
+        for intent in fresh[start : start + _INSERT_CHUNK]:
+            renderer = renderers.get(intent.template)
+            if renderer is None:
+                renderer = renderers[intent.template] = message_renderer(intent.template, settings)
+            rows.append(intent_row(intent, settings, now=now, link=urls.get(intent.recipient.id, ""),
+                                   renderer=renderer))
         inserted += db.insert_ignore_many(session, table, rows, "dedup_key")
     for intent in reviving:
         if _revive(session, intent, settings, now=now, link=urls.get(intent.recipient.id, "")):
@@ -113,6 +121,8 @@ def enqueue(
 def official_links(session: Session, intents: list[SmsIntent], settings: Settings, *, now: datetime) -> dict[int, str]:
     """The personal link of every official or lead leader these SMS go to (none without
     `web.public_url`); each link's validity now runs from this SMS."""
+    if not links.links_enabled(settings):
+        return {}
     holders = [
         links.LinkHolder(intent.recipient.id, intent.recipient.mobile)
         for intent in intents
