@@ -109,42 +109,42 @@ def template_params(template: str, settings: Settings, context: Mapping[str, obj
     return _template_params(template, clip(settings.sms.contact or ""), context)
 
 
-def _text(context: Mapping[str, object], key: str) -> str:
-    value = context.get(key)
+def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
 def _template_params(template: str, contact: str, context: Mapping[str, object]) -> dict[str, str]:
     """`template_params` with the clipped contact given (the same for every message)."""
+    get = context.get
     if template == "sign_in_code":  # the officials' sign-in code: no project
-        return {"passcode": _text(context, "passcode"), "minutes": _text(context, "minutes")}
+        return {"passcode": _text(get("passcode")), "minutes": _text(get("minutes"))}
     params = {
-        "name": clip(_text(context, "person_name")),
-        "code": clip(_text(context, "project_code")),
-        "project": clip(_text(context, "project_name")),
-        "node": clip(_text(context, "milestone")),
-        "due": _text(context, "due_date_text"),
+        "name": clip(_text(get("person_name"))),
+        "code": clip(_text(get("project_code"))),
+        "project": clip(_text(get("project_name"))),
+        "node": clip(_text(get("milestone"))),
+        "due": _text(get("due_date_text")),
     }
     if template in ("request_returned", "reply_acknowledged"):  # the officials' own requests
         if template == "request_returned":
-            params["reason"] = clip(_text(context, "reason"))
-        if context.get("link"):
-            params["link"] = _text(context, "link")
+            params["reason"] = clip(_text(get("reason")))
+        if get("link"):
+            params["link"] = _text(get("link"))
         params["contact"] = contact
         return params
     if template == "reminder":
-        days_left = context.get("days_left")
-        params["remaining"] = "今天是截止日" if days_left == 0 else f"剩余{days_left}{_text(context, 'day_unit')}"
+        days_left = get("days_left")
+        params["remaining"] = "今天是截止日" if days_left == 0 else f"剩余{days_left}{_text(get('day_unit'))}"
     else:
-        params["overdue"] = _text(context, "days_overdue")
-        params["level"] = _text(context, "level_text")
+        params["overdue"] = _text(get("days_overdue"))
+        params["level"] = _text(get("level_text"))
     if template in ("escalation_lead_leader", "escalation_supervisors"):
-        params["unit"] = clip(_text(context, "unit"))
-        params["owner"] = clip(_text(context, "owner_name"))
+        params["unit"] = clip(_text(get("unit")))
+        params["owner"] = clip(_text(get("owner_name")))
     if template != "escalation_supervisors":
         params["contact"] = contact
-    if context.get("link"):
-        params["link"] = _text(context, "link")
+    if get("link"):
+        params["link"] = _text(get("link"))
     return params
 
 
@@ -184,8 +184,9 @@ class MessageRenderer:
         self.contact = clip(contact)
         self.limits = (limit, linked_limit)
 
-    def render(self, context: Mapping[str, object]) -> RenderedSms:
-        values = {**self.defaults, **context}
+    def render(self, context: Mapping[str, object], **more: object) -> RenderedSms:
+        """`render_sms(template, settings, **context, **more)`."""
+        values = {**self.defaults, **context, **more}
         full_name = clip(str(values.get("project_name", "")))
         best = self._attempt(values, full_name)
         limit = self.limits[bool(values["link"])]
@@ -204,9 +205,14 @@ class MessageRenderer:
         return best
 
     def _attempt(self, values: dict[str, object], project_name: str) -> RenderedSms:
-        values["project_name"] = project_name  # `values` is render's own copy
+        """The message with this project name. `values` is render's own copy: it becomes
+        the template's variables, the message's params over the context (a param that is
+        also a context name — unit, link, contact — reads the same when computed again
+        from itself, so a later attempt gets the same params)."""
+        values["project_name"] = project_name
         params = _template_params(self.template, self.contact, values)
-        variables = {**values, **params}
+        values.update(params)
+        variables = values
         text = self.simple(variables) if self.simple is not None else None
         try:
             body = (text if text is not None else _template(self.templates_dir, self.template).render(**variables))

@@ -20,6 +20,7 @@ from deadline_watch.sms.messages import LINKED_TEMPLATES, MessageRenderer, messa
 from deadline_watch.watch.rules import SmsIntent
 
 _INSERT_CHUNK = 1000
+_PENDING = NotificationState.PENDING.value
 
 # A reminder cancelled only because its recipient stopped being the milestone's owner was
 # never sent; if that person becomes the owner again (a re-import undone), the same key
@@ -35,7 +36,7 @@ def intent_row(intent: SmsIntent, settings: Settings, *, now: datetime, link: st
     """The outbox row of `intent`; `renderer` is `message_renderer(intent.template, settings)`,
     passed in when writing many."""
     renderer = renderer or message_renderer(intent.template, settings)
-    rendered = renderer.render({**intent.context, "link": link})
+    rendered = renderer.render(intent.context, link=link)
     return {
         "dedup_key": intent.dedup_key,
         "milestone_id": intent.milestone_id,
@@ -49,7 +50,7 @@ def intent_row(intent: SmsIntent, settings: Settings, *, now: datetime, link: st
         "template": intent.template,
         "template_params": rendered.params,
         "segments": rendered.segments,
-        "state": NotificationState.PENDING.value,
+        "state": _PENDING,
         "attempts": 0,
         "next_attempt_at": intent.send_at or now,
         "created_at": now,
