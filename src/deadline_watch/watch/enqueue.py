@@ -79,16 +79,14 @@ def enqueue(
     keys = [intent.dedup_key for intent in intents]
     existing: set[str] = set()
     revivable: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        for key, state, last_error in session.execute(
-            sa.select(Notification.dedup_key, Notification.state, Notification.last_error).where(
-                Notification.dedup_key.in_(chunk)
-            )
-        ):
-            existing.add(key)
-            if state == NotificationState.CANCELLED.value and last_error in REVIVABLE_ERRORS:
-                revivable.add(key)
+    for key, state, last_error in session.execute(
+        sa.select(Notification.dedup_key, Notification.state, Notification.last_error).where(
+            db.in_values(session, Notification.dedup_key, keys)
+        )
+    ):
+        existing.add(key)
+        if state == NotificationState.CANCELLED.value and last_error in REVIVABLE_ERRORS:
+            revivable.add(key)
     # one global order of inserts, so two concurrent scans on PostgreSQL wait for each
     # other on the first shared key instead of deadlocking across two keys
     fresh = sorted(

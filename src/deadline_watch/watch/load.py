@@ -14,6 +14,7 @@ from operator import itemgetter
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from deadline_watch.core import db
 from deadline_watch.domain.board_items import RESOLVED_BY_FACTS, EscalationFacts
 from deadline_watch.domain.models import (
     Escalation,
@@ -315,9 +316,9 @@ def pending_to_check(
     )
     rows = list(session.connection().execute(base.where(changed)))
     seen = {row.id for row in rows}
-    for start in range(0, len(milestone_ids), 500):
-        chunk = milestone_ids[start : start + 500]
-        statement = base.where(Notification.rule == "reminder", Notification.milestone_id.in_(chunk))
+    if milestone_ids:
+        statement = base.where(Notification.rule == "reminder",
+                               db.in_values(session, Notification.milestone_id, milestone_ids))
         rows.extend(row for row in session.connection().execute(statement) if row.id not in seen)
     return [PendingFacts(**{**row._asdict(), "recipient_opted_out": bool(row.recipient_opted_out),
                           "milestone_pending_review": bool(row.milestone_pending_review)}) for row in rows]
