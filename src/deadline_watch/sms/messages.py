@@ -38,7 +38,7 @@ LINKED_TEMPLATES = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RenderedSms:
     body: str
     segments: int
