@@ -144,7 +144,8 @@ def reminder_candidates(session: Session, *, today: date, window_days: int) -> l
     # no `completed_on IS NULL` here: SQLite would pick the completed_on index and walk
     # every open milestone; MilestoneFacts.watched checks it on the few rows returned
     result = session.connection().execute(statement)
-    return list(map(_FactsReader(result), result))
+    # all() fetches the rows at once; iterating fetched them one call at a time
+    return list(map(_FactsReader(result), result.all()))
 
 
 def escalation_candidates(
