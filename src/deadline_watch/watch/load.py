@@ -144,8 +144,7 @@ def reminder_candidates(session: Session, *, today: date, window_days: int) -> l
     # no `completed_on IS NULL` here: SQLite would pick the completed_on index and walk
     # every open milestone; MilestoneFacts.watched checks it on the few rows returned
     result = session.connection().execute(statement)
-    # all() fetches the rows at once; iterating fetched them one call at a time
-    return list(map(_FactsReader(result), result.all()))
+    return list(map(_FactsReader(result), result))
 
 
 def escalation_candidates(
