@@ -1,6 +1,7 @@
 """The profiles behind docs/benchmarks.md's issue 17 section (pyinstrument, not timed figures).
 
     .venv/bin/python bench/profile_hot_paths.py scan       # one tick on bench/out/scan/total-1000000.db (bench_scan.py builds it)
+    .venv/bin/python bench/profile_hot_paths.py scan-cprofile [DB]  # the same under cProfile, by own time
     .venv/bin/python bench/profile_hot_paths.py import     # first import + re-import of bench/out/registry_100k.csv, SQLite
     .venv/bin/python bench/profile_hot_paths.py import-pg  # first import into PostgreSQL schema bench_import_prof
     .venv/bin/python bench/profile_hot_paths.py dispatch   # one uncapped delivery pass of 3,000 SMS through the fake Twilio
@@ -50,6 +51,25 @@ def scan() -> None:
     profiled("scan + enqueue, 10,000 due among 1,000,000", lambda: run_scan(sessions, Settings(), now=now))
 
 
+def scan_cprofile(template: Path) -> None:
+    """One tick under cProfile, sorted by own time (pyinstrument's samples hide the many
+    small per-reminder calls)."""
+    import cProfile
+    import pstats
+
+    from deadline_watch.core.config import Settings
+    from deadline_watch.watch.service import run_scan
+
+    work = Path(tempfile.mkdtemp()) / "scan.db"
+    shutil.copyfile(template, work)
+    sessions = db.session_factory(db.make_engine(f"sqlite:///{work}"))
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    profile = cProfile.Profile()
+    profile.runcall(run_scan, sessions, Settings(), now=now)
+    print(f"===== scan + enqueue under cProfile, {template.name}")
+    pstats.Stats(profile).sort_stats("tottime").print_stats(40)
+
+
 def registry_import(url: str | None) -> None:
     from pg_schema import migrated_schema
 
@@ -96,6 +116,8 @@ def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else ""
     if what == "scan":
         scan()
+    elif what == "scan-cprofile":
+        scan_cprofile(Path(sys.argv[2]) if len(sys.argv) > 2 else BENCH / "out/scan/total-1000000.db")
     elif what == "import":
         registry_import(None)
     elif what == "import-pg":

@@ -1,4 +1,7 @@
-from deadline_watch.sms.segments import count_segments, is_gsm7
+from hypothesis import given
+from hypothesis import strategies as st
+
+from deadline_watch.sms.segments import GSM7_BASIC, GSM7_EXTENSION, count_segments, is_gsm7
 
 
 def test_plain_ascii_fits_160_in_one_segment_and_153_per_part_after():
@@ -30,3 +33,21 @@ def test_characters_outside_the_bmp_take_two_ucs2_units():
 
 def test_empty_text_is_zero_segments():
     assert count_segments("") == 0
+
+
+# the definition before issue 17 (a character-by-character test), kept as the oracle
+def _units_spelled_out(text: str) -> int:
+    if all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text):
+        return sum(2 if char in GSM7_EXTENSION else 1 for char in text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+@given(st.text(alphabet=st.sampled_from(GSM7_BASIC + GSM7_EXTENSION), min_size=140, max_size=400)
+       | st.text(alphabet=st.sampled_from(GSM7_BASIC + "中【】😀é€ü"), min_size=60, max_size=200)
+       | st.text(max_size=200))
+def test_segment_count_agrees_with_the_character_by_character_definition(text):
+    assert is_gsm7(text) == all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text)
+    for end in range(len(text) + 1):  # every prefix: one of them sits on a segment boundary
+        units = _units_spelled_out(text[:end])
+        single, multi = (160, 153) if is_gsm7(text[:end]) else (70, 67)
+        assert count_segments(text[:end]) == (0 if units == 0 else 1 if units <= single else -(-units // multi))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -144,13 +145,27 @@ def insert_new(session: Session, table: sa.Table, rows: list[dict], *conflict_co
     return result.fetchall()
 
 
+def in_values(session: Session, column: sa.ColumnElement, values: list) -> sa.ColumnElement[bool]:
+    """`column IN values` with the values bound as one parameter, however many: a JSON
+    array read by `json_each` on SQLite, an array compared with `= ANY` on PostgreSQL; both
+    still search the column's index. SQLAlchemy renders an ordinary IN's values one by one
+    at every execution, which cost more than the queries for the scan's 10,000 keys (issue 17).
+    The values are ints or strings."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+    listed = sa.func.json_each(sa.bindparam(None, json.dumps(list(values)), type_=sa.Text()))
+    return column.in_(sa.select(sa.column("value")).select_from(listed))
+
+
 def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], *conflict_columns: str) -> int:
     """`insert_ignore` for many rows as one driver-level executemany, without RETURNING;
     returns how many rows were new (the driver's summed row count).
 
     For the scan's outbox rows (issue 17): SQLAlchemy's per-row statement building and bind
     processing cost as much as rendering the SMS. Each column's bind processor still runs
-    (the same conversions as an ORM insert), remembered for the value it saw last.
+    (the same conversions as an ORM insert), once per distinct value object.
     Every row carries the same keys; column defaults are not applied, so a column with a
     default must be given (ValueError otherwise).
     """
@@ -173,7 +188,13 @@ def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], *con
     for key in keys:
         values = [row[key] for row in rows]
         process = _bind_processor(table.c[key].type, dialect)
-        columns.append(values if process is None else list(map(process, values)))
+        if process is not None:
+            # each distinct object converted once: a scan's rows share a few date and
+            # instant objects (issue 17); ids are unique while `rows` holds the values
+            distinct = {id(value): value for value in values}
+            converted = {object_id: process(value) for object_id, value in distinct.items()}
+            values = [converted[id(value)] for value in values]
+        columns.append(values)
     parameters = list(zip(*columns, strict=True))
     return max(connection.exec_driver_sql(sql, parameters).rowcount, 0)
 

@@ -38,7 +38,7 @@ LINKED_TEMPLATES = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RenderedSms:
     body: str
     segments: int
@@ -98,7 +98,7 @@ def segment_limit(template: str, settings: Settings, *, linked: bool = False) ->
     return settings.sms.max_segments + (0 if template == "reminder" and not linked else 1)
 
 
-def template_params(template: str, settings: Settings, context: dict) -> dict[str, str]:
+def template_params(template: str, settings: Settings, context: Mapping[str, object]) -> dict[str, str]:
     """The template variables of one message: strings within the provider's variable limit.
 
     Names (docs/sms.md): name, code, project, node, due, remaining (reminder), overdue and
@@ -106,39 +106,45 @@ def template_params(template: str, settings: Settings, context: dict) -> dict[st
     request), contact, link (when the message carries the official's personal link: the
     Aliyun backend sends its token alone, to a `*_link` template holding the prefix).
     """
-    def text(key: str) -> str:
-        value = context.get(key)
-        return "" if value is None else str(value)
+    return _template_params(template, clip(settings.sms.contact or ""), context)
 
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _template_params(template: str, contact: str, context: Mapping[str, object]) -> dict[str, str]:
+    """`template_params` with the clipped contact given (the same for every message)."""
+    get = context.get
     if template == "sign_in_code":  # the officials' sign-in code: no project
-        return {"passcode": text("passcode"), "minutes": text("minutes")}
+        return {"passcode": _text(get("passcode")), "minutes": _text(get("minutes"))}
     params = {
-        "name": clip(text("person_name")),
-        "code": clip(text("project_code")),
-        "project": clip(text("project_name")),
-        "node": clip(text("milestone")),
-        "due": text("due_date_text"),
+        "name": clip(_text(get("person_name"))),
+        "code": clip(_text(get("project_code"))),
+        "project": clip(_text(get("project_name"))),
+        "node": clip(_text(get("milestone"))),
+        "due": _text(get("due_date_text")),
     }
     if template in ("request_returned", "reply_acknowledged"):  # the officials' own requests
         if template == "request_returned":
-            params["reason"] = clip(text("reason"))
-        if context.get("link"):
-            params["link"] = text("link")
-        params["contact"] = clip(settings.sms.contact or "")
+            params["reason"] = clip(_text(get("reason")))
+        if get("link"):
+            params["link"] = _text(get("link"))
+        params["contact"] = contact
         return params
     if template == "reminder":
-        days_left = context.get("days_left")
-        params["remaining"] = "今天是截止日" if days_left == 0 else f"剩余{days_left}{text('day_unit')}"
+        days_left = get("days_left")
+        params["remaining"] = "今天是截止日" if days_left == 0 else f"剩余{days_left}{_text(get('day_unit'))}"
     else:
-        params["overdue"] = text("days_overdue")
-        params["level"] = text("level_text")
+        params["overdue"] = _text(get("days_overdue"))
+        params["level"] = _text(get("level_text"))
     if template in ("escalation_lead_leader", "escalation_supervisors"):
-        params["unit"] = clip(text("unit"))
-        params["owner"] = clip(text("owner_name"))
+        params["unit"] = clip(_text(get("unit")))
+        params["owner"] = clip(_text(get("owner_name")))
     if template != "escalation_supervisors":
-        params["contact"] = clip(settings.sms.contact or "")
-    if context.get("link"):
-        params["link"] = text("link")
+        params["contact"] = contact
+    if get("link"):
+        params["link"] = _text(get("link"))
     return params
 
 
@@ -150,43 +156,77 @@ def render_sms(template: str, settings: Settings, **context: object) -> Rendered
     project name does not fit, the shortest version is returned (the count says how long
     it is).
     """
-    templates_dir = str(settings.sms.templates_dir) if settings.sms.templates_dir else None
-    simple = _simple(templates_dir, template)
-    values = {"signature": signature_text(settings), "contact": settings.sms.contact or "", "link": "", **context}
+    return message_renderer(template, settings).render(context)
 
-    def attempt(project_name: str) -> RenderedSms:
-        shortened = {**values, "project_name": project_name}
-        params = template_params(template, settings, shortened)
-        variables = {**shortened, **params}
-        text = simple(variables) if simple is not None else None
+
+def message_renderer(template: str, settings: Settings) -> MessageRenderer:
+    """`render_sms` for one template and these settings, kept for rendering many messages."""
+    templates_dir = str(settings.sms.templates_dir) if settings.sms.templates_dir else None
+    return _renderer(templates_dir, template, signature_text(settings), settings.sms.contact or "",
+                     segment_limit(template, settings), segment_limit(template, settings, linked=True))
+
+
+@lru_cache(maxsize=64)
+def _renderer(templates_dir: str | None, template: str, signature: str, contact: str, limit: int,
+              linked_limit: int) -> MessageRenderer:
+    return MessageRenderer(templates_dir, template, signature, contact, limit, linked_limit)
+
+
+class MessageRenderer:
+    """One template with what does not change from message to message: the signature, the
+    contact, the segment limits and the template itself (plain Python when simple)."""
+
+    def __init__(self, templates_dir: str | None, template: str, signature: str, contact: str, limit: int,
+                 linked_limit: int) -> None:
+        self.templates_dir, self.template = templates_dir, template
+        self.simple = _simple(templates_dir, template)
+        self.defaults = {"signature": signature, "contact": contact, "link": ""}
+        self.contact = clip(contact)
+        self.limits = (limit, linked_limit)
+
+    def render(self, context: Mapping[str, object], **more: object) -> RenderedSms:
+        """`render_sms(template, settings, **context, **more)`."""
+        values = {**self.defaults, **context, **more}
+        full_name = clip(str(values.get("project_name", "")))
+        best = self._attempt(values, full_name)
+        limit = self.limits[bool(values["link"])]
+        if best.segments <= limit or len(full_name) <= 1:
+            return best
+        # the longest prefix that fits: binary search on the kept length
+        low, high = 1, len(full_name) - 1
+        best = self._attempt(values, full_name[:1] + ELLIPSIS)
+        while low <= high:
+            middle = (low + high) // 2
+            candidate = self._attempt(values, full_name[:middle] + ELLIPSIS)
+            if candidate.segments <= limit:
+                best, low = candidate, middle + 1
+            else:
+                high = middle - 1
+        return best
+
+    def _attempt(self, values: dict[str, object], project_name: str) -> RenderedSms:
+        """The message with this project name. `values` is render's own copy: it becomes
+        the template's variables, the message's params over the context (a param that is
+        also a context name — unit, link, contact — reads the same when computed again
+        from itself, so a later attempt gets the same params)."""
+        values["project_name"] = project_name
+        params = _template_params(self.template, self.contact, values)
+        values.update(params)
+        variables = values
+        text = self.simple(variables) if self.simple is not None else None
         try:
-            body = (text if text is not None else _template(templates_dir, template).render(**variables)).strip()
+            body = (text if text is not None else _template(self.templates_dir, self.template).render(**variables))
         except jinja2.UndefinedError as exc:
             raise ConfigError(
-                f"短信模板 {template}.j2 使用了未定义的变量: {exc.message}",
-                f"SMS template {template}.j2 uses an undefined variable: {exc.message}",
+                f"短信模板 {self.template}.j2 使用了未定义的变量: {exc.message}",
+                f"SMS template {self.template}.j2 uses an undefined variable: {exc.message}",
             ) from None
+        body = body.strip()
         return RenderedSms(body, count_segments(body), params)
-
-    full_name = clip(str(values.get("project_name", "")))
-    best = attempt(full_name)
-    limit = segment_limit(template, settings, linked=bool(values["link"]))
-    if best.segments <= limit or len(full_name) <= 1:
-        return best
-    # the longest prefix that fits: binary search on the kept length
-    low, high = 1, len(full_name) - 1
-    best = attempt(full_name[:1] + ELLIPSIS)
-    while low <= high:
-        middle = (low + high) // 2
-        candidate = attempt(full_name[:middle] + ELLIPSIS)
-        if candidate.segments <= limit:
-            best, low = candidate, middle + 1
-        else:
-            high = middle - 1
-    return best
 
 
 def clear_template_cache() -> None:
+    _renderer.cache_clear()
     _simple.cache_clear()
     _template.cache_clear()
     _environment.cache_clear()

@@ -13,16 +13,19 @@ GSM7_BASIC = (
 GSM7_EXTENSION = "^{}\\[~]|€\f"
 _BASIC = frozenset(GSM7_BASIC)
 _EXTENSION = frozenset(GSM7_EXTENSION)
+_GSM7 = _BASIC | _EXTENSION
 
 
 def is_gsm7(text: str) -> bool:
-    return all(char in _BASIC or char in _EXTENSION for char in text)
+    # a set's issuperset walks the text in C and stops at the first other character
+    # (the scan counts 10,000 texts, issue 17)
+    return _GSM7.issuperset(text)
 
 
 def _units(text: str) -> tuple[int, int, int]:
     """(length in encoding units, single-segment limit, per-segment limit when split)."""
     if is_gsm7(text):
-        return sum(2 if char in _EXTENSION else 1 for char in text), 160, 153
+        return len(text) + sum(map(_EXTENSION.__contains__, text)), 160, 153
     # UTF-16 code units: characters outside the BMP take two
     return len(text.encode("utf-16-le")) // 2, 70, 67
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from deadline_watch.core import db
 from deadline_watch.domain.models import Escalation, EscalationReason, Notification, NotificationState
 from deadline_watch.watch.decisions import SmsIntent
 
@@ -21,7 +22,6 @@ LIVE = (
     NotificationState.DELIVERED.value,
     NotificationState.UNDELIVERED.value,
 )
-_CHUNK = 500
 
 
 def drop_contradicting(session: Session, reminders: list[SmsIntent]) -> list[SmsIntent]:
@@ -29,28 +29,25 @@ def drop_contradicting(session: Session, reminders: list[SmsIntent]) -> list[Sms
     if not reminders:
         return reminders
     ids = sorted({intent.milestone_id for intent in reminders})
-    escalated: set[tuple[int, object]] = set()
-    fewest_left: dict[tuple[int, object], int] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        escalated.update(
-            (milestone_id, due_date)
-            for milestone_id, due_date in session.execute(
-                sa.select(Escalation.milestone_id, Escalation.due_date).where(
-                    Escalation.milestone_id.in_(chunk), Escalation.reason == EscalationReason.OVERDUE.value
-                )
+    escalated: set[tuple[int, object]] = {
+        (milestone_id, due_date)
+        for milestone_id, due_date in session.execute(
+            sa.select(Escalation.milestone_id, Escalation.due_date).where(
+                db.in_values(session, Escalation.milestone_id, ids), Escalation.reason == EscalationReason.OVERDUE.value
             )
         )
-        for milestone_id, due_date, rule, days_left in session.execute(
-            sa.select(Notification.milestone_id, Notification.due_date, Notification.rule, Notification.days_left).where(
-                Notification.milestone_id.in_(chunk), Notification.state.in_(LIVE)
-            )
-        ):
-            key = (milestone_id, due_date)
-            if rule == "escalation":
-                escalated.add(key)
-            elif days_left is not None:
-                fewest_left[key] = min(days_left, fewest_left.get(key, days_left))
+    }
+    fewest_left: dict[tuple[int, object], int] = {}
+    for milestone_id, due_date, rule, days_left in session.execute(
+        sa.select(Notification.milestone_id, Notification.due_date, Notification.rule, Notification.days_left).where(
+            db.in_values(session, Notification.milestone_id, ids), Notification.state.in_(LIVE)
+        )
+    ):
+        key = (milestone_id, due_date)
+        if rule == "escalation":
+            escalated.add(key)
+        elif days_left is not None:
+            fewest_left[key] = min(days_left, fewest_left.get(key, days_left))
     kept = []
     for intent in reminders:
         key = (intent.milestone_id, intent.due_date)

@@ -75,7 +75,7 @@ class Cancel:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one per SMS of a scan, thousands at a time
 class SmsIntent:
     """One outbox row to insert (the dedup key makes a repeat a no-op)."""
 

@@ -16,10 +16,11 @@ from deadline_watch.core import db
 from deadline_watch.core.config import Settings
 from deadline_watch.domain import links
 from deadline_watch.domain.models import Notification, NotificationState
-from deadline_watch.sms.messages import LINKED_TEMPLATES, render_sms
+from deadline_watch.sms.messages import LINKED_TEMPLATES, MessageRenderer, message_renderer
 from deadline_watch.watch.rules import SmsIntent
 
 _INSERT_CHUNK = 1000
+_PENDING = NotificationState.PENDING.value
 
 # A reminder cancelled only because its recipient stopped being the milestone's owner was
 # never sent; if that person becomes the owner again (a re-import undone), the same key
@@ -30,8 +31,12 @@ REVIVABLE_ERROR = "cancelled: recipient_changed"
 REVIVABLE_ERRORS = (REVIVABLE_ERROR, "cancelled: pending_review")
 
 
-def intent_row(intent: SmsIntent, settings: Settings, *, now: datetime, link: str = "") -> dict:
-    rendered = render_sms(intent.template, settings, **intent.context, link=link)
+def intent_row(intent: SmsIntent, settings: Settings, *, now: datetime, link: str = "",
+               renderer: MessageRenderer | None = None) -> dict:
+    """The outbox row of `intent`; `renderer` is `message_renderer(intent.template, settings)`,
+    passed in when writing many."""
+    renderer = renderer or message_renderer(intent.template, settings)
+    rendered = renderer.render(intent.context, link=link)
     return {
         "dedup_key": intent.dedup_key,
         "milestone_id": intent.milestone_id,
@@ -45,7 +50,7 @@ def intent_row(intent: SmsIntent, settings: Settings, *, now: datetime, link: st
         "template": intent.template,
         "template_params": rendered.params,
         "segments": rendered.segments,
-        "state": NotificationState.PENDING.value,
+        "state": _PENDING,
         "attempts": 0,
         "next_attempt_at": intent.send_at or now,
         "created_at": now,
@@ -74,16 +79,14 @@ def enqueue(
     keys = [intent.dedup_key for intent in intents]
     existing: set[str] = set()
     revivable: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        for key, state, last_error in session.execute(
-            sa.select(Notification.dedup_key, Notification.state, Notification.last_error).where(
-                Notification.dedup_key.in_(chunk)
-            )
-        ):
-            existing.add(key)
-            if state == NotificationState.CANCELLED.value and last_error in REVIVABLE_ERRORS:
-                revivable.add(key)
+    for key, state, last_error in session.execute(
+        sa.select(Notification.dedup_key, Notification.state, Notification.last_error).where(
+            db.in_values(session, Notification.dedup_key, keys)
+        )
+    ):
+        existing.add(key)
+        if state == NotificationState.CANCELLED.value and last_error in REVIVABLE_ERRORS:
+            revivable.add(key)
     # one global order of inserts, so two concurrent scans on PostgreSQL wait for each
     # other on the first shared key instead of deadlocking across two keys
     fresh = sorted(
@@ -96,11 +99,15 @@ def enqueue(
                       key=lambda intent: intent.dedup_key)
     urls = official_links(session, fresh + reviving, settings, now=now)
     inserted = 0
+    renderers: dict[str, MessageRenderer] = {}
     for start in range(0, len(fresh), _INSERT_CHUNK):
-        rows = [
-            intent_row(intent, settings, now=now, link=urls.get(intent.recipient.id, ""))
-            for intent in fresh[start : start + _INSERT_CHUNK]
-        ]
+        rows = []
+        for intent in fresh[start : start + _INSERT_CHUNK]:
+            renderer = renderers.get(intent.template)
+            if renderer is None:
+                renderer = renderers[intent.template] = message_renderer(intent.template, settings)
+            rows.append(intent_row(intent, settings, now=now, link=urls.get(intent.recipient.id, ""),
+                                   renderer=renderer))
         inserted += db.insert_ignore_many(session, table, rows, "dedup_key")
     for intent in reviving:
         if _revive(session, intent, settings, now=now, link=urls.get(intent.recipient.id, "")):
@@ -113,6 +120,8 @@ def enqueue(
 def official_links(session: Session, intents: list[SmsIntent], settings: Settings, *, now: datetime) -> dict[int, str]:
     """The personal link of every official or lead leader these SMS go to (none without
     `web.public_url`); each link's validity now runs from this SMS."""
+    if not links.links_enabled(settings):
+        return {}
     holders = [
         links.LinkHolder(intent.recipient.id, intent.recipient.mobile)
         for intent in intents

@@ -14,7 +14,8 @@ COMPLETED = "completed"
 RESOLVED = "resolved"
 
 
-@dataclass(frozen=True)
+# slots: a scan builds thousands of these (no per-instance dict to allocate and collect)
+@dataclass(frozen=True, slots=True)
 class PersonFacts:
     id: int
     name: str
@@ -26,7 +27,7 @@ class PersonFacts:
         return bool(self.mobile) and not self.opted_out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MilestoneFacts:
     milestone_id: int
     project_id: int

@@ -9,10 +9,12 @@ size of the registry. Rows are read by column label, never by position.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from operator import itemgetter
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from deadline_watch.core import db
 from deadline_watch.domain.board_items import RESOLVED_BY_FACTS, EscalationFacts
 from deadline_watch.domain.models import (
     Escalation,
@@ -70,32 +72,52 @@ _ESCALATION_COLUMNS = (
 )
 
 
-def _milestone_facts(row: sa.Row) -> MilestoneFacts:
-    owner = (
-        PersonFacts(row.owner_id, row.owner_name, row.owner_mobile, bool(row.owner_opted_out))
-        if row.owner_id is not None
-        else None
-    )
-    leader = (
-        PersonFacts(row.leader_id, row.leader_name, row.leader_mobile, bool(row.leader_opted_out))
-        if row.leader_id is not None
-        else None
-    )
-    return MilestoneFacts(
-        milestone_id=row.milestone_id,
-        project_id=row.project_id,
-        project_code=row.project_code,
-        project_name=row.project_name,
-        unit=row.unit,
-        milestone=row.milestone,
-        due_date=row.due_date,
-        status=row.status,
-        project_status=row.project_status,
-        completed_on=row.completed_on,
-        owner=owner,
-        lead_leader=leader,
-        pending_review=bool(row.pending_review),
-    )
+# MilestoneFacts' own fields as labelled above, then its two people and the review flag
+_FACT_LABELS = (
+    "milestone_id", "project_id", "project_code", "project_name", "unit", "milestone", "due_date", "status",
+    "project_status", "completed_on",
+)
+_PEOPLE_LABELS = (
+    "owner_id", "owner_name", "owner_mobile", "owner_opted_out",
+    "leader_id", "leader_name", "leader_mobile", "leader_opted_out", "pending_review",
+)
+
+
+def by_label(result: sa.CursorResult, *labels: str) -> itemgetter:
+    """A getter of these labelled columns from `result`'s rows (a tuple when several).
+
+    Each label's position is looked up once per query: a row's attribute access costs
+    ~0.3 µs per column, 6 µs for a 19-column milestone row (issue 17)."""
+    keys = list(result.keys())
+    return itemgetter(*(keys.index(label) for label in labels))
+
+
+class _FactsReader:
+    """MilestoneFacts from the rows of one `_milestone_select` query, each person built once
+    (an official with many milestones, a leader of many projects; issue 17)."""
+
+    def __init__(self, result: sa.CursorResult) -> None:
+        self.people: dict[int, PersonFacts] = {}
+        self.facts, self.persons = by_label(result, *_FACT_LABELS), by_label(result, *_PEOPLE_LABELS)
+
+    def person(self, person_id: int | None, name: str, mobile: str | None, opted_out: object) -> PersonFacts | None:
+        if person_id is None:
+            return None
+        found = self.people.get(person_id)
+        if found is None:
+            found = self.people[person_id] = PersonFacts(person_id, name, mobile, bool(opted_out))
+        return found
+
+    def __call__(self, row: sa.Row) -> MilestoneFacts:
+        owner_id, owner_name, owner_mobile, owner_out, leader_id, leader_name, leader_mobile, leader_out, review = (
+            self.persons(row)
+        )
+        return MilestoneFacts(
+            *self.facts(row),
+            self.person(owner_id, owner_name, owner_mobile, owner_out),
+            self.person(leader_id, leader_name, leader_mobile, leader_out),
+            bool(review),
+        )
 
 
 def _escalation_facts(row: sa.Row) -> EscalationFacts | None:
@@ -121,7 +143,8 @@ def reminder_candidates(session: Session, *, today: date, window_days: int) -> l
     )
     # no `completed_on IS NULL` here: SQLite would pick the completed_on index and walk
     # every open milestone; MilestoneFacts.watched checks it on the few rows returned
-    return [_milestone_facts(row) for row in session.connection().execute(statement)]
+    result = session.connection().execute(statement)
+    return list(map(_FactsReader(result), result))
 
 
 def escalation_candidates(
@@ -169,8 +192,10 @@ def escalation_candidates(
         .order_by(Milestone.id, Escalation.id)
     )
     chosen: dict[int, tuple[MilestoneFacts, EscalationFacts | None]] = {}
-    for row in session.connection().execute(statement):
-        facts, current = _milestone_facts(row), _escalation_facts(row)
+    result = session.connection().execute(statement)
+    read = _FactsReader(result)
+    for row in result:
+        facts, current = read(row), _escalation_facts(row)
         previous = chosen.get(facts.milestone_id)
         # prefer the unresolved escalation when a milestone matches two rows
         if previous is None or (previous[1] is not None and previous[1].state == "resolved"):
@@ -197,12 +222,14 @@ def escalations_to_resolve(session: Session) -> list[tuple[MilestoneFacts, Escal
             ),
         )
     )
-    result = []
-    for row in session.connection().execute(statement):
+    found = []
+    result = session.connection().execute(statement)
+    read = _FactsReader(result)
+    for row in result:
         current = _escalation_facts(row)
         assert current is not None  # an inner join
-        result.append((_milestone_facts(row), current))
-    return result
+        found.append((read(row), current))
+    return found
 
 
 def supervisors(session: Session) -> list[PersonFacts]:
@@ -289,9 +316,9 @@ def pending_to_check(
     )
     rows = list(session.connection().execute(base.where(changed)))
     seen = {row.id for row in rows}
-    for start in range(0, len(milestone_ids), 500):
-        chunk = milestone_ids[start : start + 500]
-        statement = base.where(Notification.rule == "reminder", Notification.milestone_id.in_(chunk))
+    if milestone_ids:
+        statement = base.where(Notification.rule == "reminder",
+                               db.in_values(session, Notification.milestone_id, milestone_ids))
         rows.extend(row for row in session.connection().execute(statement) if row.id not in seen)
     return [PendingFacts(**{**row._asdict(), "recipient_opted_out": bool(row.recipient_opted_out),
                           "milestone_pending_review": bool(row.milestone_pending_review)}) for row in rows]

@@ -17,6 +17,7 @@ Rules (all dates in the configured timezone):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -103,37 +104,90 @@ def plan_reminder(
     passed in when planning many at once."""
     if not facts.watched or facts.pending_review or facts.owner is None or not facts.owner.reachable:
         return None
-    tz, mode = settings.tz, settings.reminders.day_mode
-    today = today or local_date(now, tz)
-    if facts.due_date < today:
+    today = today or local_date(now, settings.tz)
+    send_at = send_at or send_window_opening(now, settings)
+    day = reminder_day(facts.due_date, settings=settings, today=today, send_at=send_at)
+    return None if day is None else _reminder(facts, day)
+
+
+@dataclass(frozen=True)
+class ReminderDay:
+    """What every reminder about a milestone due on `due_date` shares in one scan."""
+
+    due_date: date
+    offset: int  # the threshold crossed
+    days_left: int  # as of the day the SMS goes out
+    send_at: datetime
+    due_date_text: str
+    day_unit: str
+
+
+def reminder_day(due_date: date, *, settings: Settings, today: date, send_at: datetime) -> ReminderDay | None:
+    """The reminder due today for a milestone due on `due_date`, whoever it is (None: none)."""
+    if due_date < today:
         return None  # overdue: the escalation rule takes over
-    offset = due_reminder_offset(count_days_left(today, facts.due_date, mode), settings.reminders.days_before)
+    tz, mode = settings.tz, settings.reminders.day_mode
+    offset = due_reminder_offset(count_days_left(today, due_date, mode), settings.reminders.days_before)
     if offset is None:
         return None
-    send_at = send_at or send_window_opening(now, settings)
     send_day = local_date(send_at, tz)
-    if send_day > facts.due_date:
+    if send_day > due_date:
         return None  # the next window opens after the due date: a reminder would be stale
-    left = count_days_left(send_day, facts.due_date, mode)
-    return SmsIntent(
-        dedup_key=reminder_key(facts.milestone_id, facts.due_date, offset, facts.owner.id),
-        milestone_id=facts.milestone_id,
-        rule="reminder",
-        level=None,
-        due_date=facts.due_date,
-        days_left=left,
-        recipient=facts.owner,
-        template="reminder",
-        context=_context(facts, facts.owner, settings, days_left=left),
-        send_at=send_at,
-        offset=offset,
-    )
+    from deadline_watch.sms.messages import date_text, day_unit
+
+    return ReminderDay(due_date, offset, count_days_left(send_day, due_date, mode), send_at,
+                       date_text(due_date), day_unit(mode))
 
 
 def plan_reminders(milestones: list[MilestoneFacts], *, settings: Settings, now: datetime) -> list[SmsIntent]:
+    """`plan_reminder` for many milestones: what depends only on the due date is decided
+    once per date (a scan's 10,000 reminders share a few dates; issue 17)."""
     send_at, today = send_window_opening(now, settings), local_date(now, settings.tz)
-    intents = (plan_reminder(facts, settings=settings, now=now, send_at=send_at, today=today) for facts in milestones)
-    return [intent for intent in intents if intent is not None]
+    days: dict[date, ReminderDay | None] = {}
+    intents = []
+    for facts in milestones:
+        owner = facts.owner
+        if not facts.watched or facts.pending_review or owner is None or not owner.reachable:
+            continue
+        due_date = facts.due_date
+        try:
+            day = days[due_date]
+        except KeyError:
+            day = days[due_date] = reminder_day(due_date, settings=settings, today=today, send_at=send_at)
+        if day is not None:
+            intents.append(_reminder(facts, day))
+    return intents
+
+
+def _reminder(facts: MilestoneFacts, day: ReminderDay) -> SmsIntent:
+    owner = facts.owner
+    assert owner is not None
+    return SmsIntent(
+        reminder_key(facts.milestone_id, day.due_date, day.offset, owner.id),
+        facts.milestone_id,
+        "reminder",
+        None,
+        day.due_date,
+        day.days_left,
+        owner,
+        "reminder",
+        {  # `_context` for a reminder: the same keys, built at once
+            "person_name": owner.name,
+            "project_name": facts.project_name,
+            "project_code": facts.project_code,
+            "milestone": facts.milestone,
+            "unit": facts.unit,
+            "owner_name": owner.name,
+            "due_date_text": day.due_date_text,
+            "day_unit": day.day_unit,
+            "days_left": day.days_left,
+            "days_overdue": None,
+            "level": None,
+            "level_text": "",
+        },
+        day.send_at,
+        day.offset,
+    )
 
 
 # ---- escalation ---------------------------------------------------------------------
