@@ -136,6 +136,7 @@ def dispatch_threads(count: int = 3000) -> None:
     pstats.Stats(*senders).sort_stats("cumulative").print_stats(45)
     print("===== the calling (recording) thread")
     pstats.Stats(caller).sort_stats("cumulative").print_stats(30)
+    pstats.Stats(caller).sort_stats("tottime").print_stats(30)
 
 
 def main() -> None:
