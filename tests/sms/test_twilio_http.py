@@ -23,6 +23,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from hypothesis import given
+from hypothesis import strategies as st
+from requests.models import RequestEncodingMixin
 from socket_servers import RawHttpServer, RawRequest, http_reply
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -251,9 +254,12 @@ def test_tls_trusts_the_ca_bundle_named_in_the_environment(
 
 
 def test_form_encoding_matches_requests_for_lists_none_and_unicode() -> None:
-    from requests.models import RequestEncodingMixin
-
     fields = {"Body": BODY, "MediaUrl": ["https://a.example/1", "https://a.example/2"], "Skip": None, "N": 3}
+    assert form_encoded(fields) == RequestEncodingMixin._encode_params(fields)
+
+
+@given(st.dictionaries(st.text(min_size=1), st.one_of(st.none(), st.text(), st.lists(st.text()), st.integers())))
+def test_form_encoding_matches_requests_for_any_text(fields: dict) -> None:
     assert form_encoded(fields) == RequestEncodingMixin._encode_params(fields)
 
 

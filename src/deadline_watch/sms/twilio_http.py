@@ -22,7 +22,7 @@ import os
 import re
 from threading import Lock
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import certifi
 import urllib3
@@ -199,13 +199,25 @@ def _proxy_authorization(proxy: str) -> dict[str, str]:
 
 
 def form_encoded(fields: dict[str, object]) -> str:
-    """`fields` as requests encodes a form or query: lists repeat the key, None is left out."""
-    pairs: list[tuple[str, object]] = []
-    for key, value in fields.items():
-        for item in (value if isinstance(value, (list, tuple)) else (value,)):
-            if item is not None:
-                pairs.append((key, item))
-    return urlencode(pairs)
+    """`fields` as requests encodes a form or query (`urlencode`, UTF-8, space as +): lists
+    repeat the key, None is left out."""
+    return "&".join(
+        f"{_quoted(key)}={_quoted(item)}"
+        for key, value in fields.items()
+        for item in (value if isinstance(value, (list, tuple)) else (value,))
+        if item is not None
+    )
+
+
+# what quote_plus leaves alone, for one byte at a time: its own loop over the bytes of a
+# Chinese body was a tenth of the transport's CPU
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+_QUOTED_BYTE = [chr(byte) if byte in _UNRESERVED else "+" if byte == 0x20 else f"%{byte:02X}" for byte in range(256)]
+
+
+def _quoted(value: object) -> str:
+    text = value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    return "".join(map(_QUOTED_BYTE.__getitem__, text.encode("utf-8")))
 
 
 def transport_error(exc: HTTPError) -> SmsError:
