@@ -270,3 +270,16 @@ def test_a_lookup_cut_off_mid_answer_is_not_retried_either() -> None:
             client(closing.url).messages.list(to=TO, limit=5)
     assert (caught.value.permanent, caught.value.code) == (False, "connection")
     assert (closing.connections, len(closing.requests)) == (1, 1)
+
+
+def test_requests_are_logged_as_the_library_logs_them_only_when_asked(caplog: pytest.LogCaptureFixture) -> None:
+    with RawHttpServer(lambda request: LISTED) as server:
+        twilio = client(server.url)
+        with caplog.at_level("INFO", logger="deadline_watch.sms.twilio_http"):
+            twilio.messages.list(to=TO, limit=5)
+        logged = [record.getMessage() for record in caplog.records]
+        caplog.clear()
+        twilio.messages.list(to=TO, limit=5)  # the logger stays at WARNING: recipients are not logged
+    assert f"GET Request: {server.url}/2010-04-01/Accounts/{SID}/Messages.json?To=%2B8613800138000&PageSize=5" in logged
+    assert "Response Status Code: 200" in logged and not any("Authorization" in line for line in logged)
+    assert caplog.records == []

@@ -91,13 +91,16 @@ class BaseUrlHttpClient(HttpClient):
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        """One HTTP request, never retried here; failures raise a classified `SmsError`."""
+        """One HTTP request, never retried or redirected here (the twilio client never asks
+        for redirects); failures raise a classified `SmsError`."""
         if timeout is None:
             timeout = self.timeout
         elif timeout <= 0:
             raise ValueError(timeout)
         method = method.upper()
         url = self.rewrite(url)
+        if self.logger.isEnabledFor(logging.INFO):  # before the query joins the URL, as the library logs it
+            self.log_request({"method": method, "url": url, "params": params, "headers": headers})
         if params:
             url += ("&" if urlsplit(url).query else "?") + form_encoded(params)
         sent_headers = {"Accept-Encoding": ACCEPT_ENCODING, "Connection": "keep-alive", **(headers or {})}
@@ -109,8 +112,6 @@ class BaseUrlHttpClient(HttpClient):
             body = form_encoded(data)
         if auth is not None:
             sent_headers["Authorization"] = self._basic(auth)
-        if self.logger.isEnabledFor(logging.INFO):
-            self.log_request({"method": method, "url": url, "params": params, "headers": sent_headers})
         self._test_only_last_response = None
         origin = self._origin(url)
         try:
