@@ -77,14 +77,15 @@ class RawHttpServer:
             self._spawn(self._serve, connection)
 
     def _serve(self, connection: socket.socket) -> None:
-        connection.settimeout(0.1)
         try:
             if self.tls is not None:
+                connection.settimeout(10)  # a loaded machine must not cut the handshake short
                 try:
                     connection = self.tls.wrap_socket(connection, server_side=True)
                 except (ssl.SSLError, OSError):
                     self.handshake_failures += 1
                     return
+            connection.settimeout(0.1)  # reads wake up to notice the server stopping
             reader = _Reader(connection, self._stop)
             while not self._stop.is_set():
                 request = reader.request()
