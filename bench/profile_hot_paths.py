@@ -5,6 +5,7 @@
     .venv/bin/python bench/profile_hot_paths.py import     # first import + re-import of bench/out/registry_100k.csv, SQLite
     .venv/bin/python bench/profile_hot_paths.py import-pg  # first import into PostgreSQL schema bench_import_prof
     .venv/bin/python bench/profile_hot_paths.py dispatch   # one uncapped delivery pass of 3,000 SMS through the fake Twilio
+    .venv/bin/python bench/profile_hot_paths.py dispatch-threads  # the same pass, cProfile on every thread (senders too)
 
 The query plans were read with EXPLAIN QUERY PLAN (SQLite) and EXPLAIN ANALYZE (PostgreSQL,
 schema bench_board from `bench_board.py --postgres`) on the statements `list_escalations`
@@ -111,6 +112,53 @@ def dispatch() -> None:
         fake.terminate()
 
 
+def dispatch_threads(count: int = 3000) -> None:
+    """cProfile on the calling thread and on every thread the pass starts (pyinstrument follows only one)."""
+    import cProfile
+    import pstats
+    import threading
+    import time
+
+    import bench_dispatch as bench
+
+    from deadline_watch.delivery.dispatch import run_delivery_pass
+    from deadline_watch.delivery.ratelimit import RateLimiter
+    from deadline_watch.sms.twilio_backend import twilio_backend_from_settings
+
+    profiles: list[tuple[str, cProfile.Profile]] = []
+
+    def start_profiling(frame, event, arg) -> None:  # the first event of a new thread swaps in cProfile
+        profile = cProfile.Profile(time.thread_time)  # CPU, not GIL waits
+        profiles.append((threading.current_thread().name, profile))
+        profile.enable()
+
+    work = Path(tempfile.mkdtemp())
+    fake, env = bench.start_fake(work / "received.jsonl")
+    try:
+        engine = db.make_engine(f"sqlite:///{work / 'dispatch.db'}")
+        db.upgrade(engine)
+        settings = bench.twilio_settings(env)
+        bench.queue_rows(engine, count, "profile")
+        sms = settings.sms.model_copy(update={"rate_per_second": 1e9, "concurrency": 4, "batch_size": 500})
+        settings = settings.model_copy(update={"sms": sms})
+        backend = twilio_backend_from_settings(settings)
+        caller = cProfile.Profile(time.thread_time)
+        threading.setprofile(start_profiling)
+        caller.enable()
+        run_delivery_pass(db.session_factory(engine), backend, settings, now=bench.NOW, limiter=RateLimiter(1e9))
+        caller.disable()
+        threading.setprofile(None)
+    finally:
+        fake.terminate()
+    senders = [profile for name, profile in profiles if name.startswith("sms-send")]
+    print(f"===== sender threads ({len(senders)}), {count} SMS: per-call times are summed over the threads")
+    pstats.Stats(*senders).sort_stats("tottime").print_stats(35)
+    pstats.Stats(*senders).sort_stats("cumulative").print_stats(45)
+    print("===== the calling (recording) thread")
+    pstats.Stats(caller).sort_stats("cumulative").print_stats(30)
+    pstats.Stats(caller).sort_stats("tottime").print_stats(30)
+
+
 def main() -> None:
     configure_logging("error", "json", sys.stderr)
     what = sys.argv[1] if len(sys.argv) > 1 else ""
@@ -124,6 +172,8 @@ def main() -> None:
         registry_import("postgresql+psycopg://postgres@127.0.0.1:5432/test")
     elif what == "dispatch":
         dispatch()
+    elif what == "dispatch-threads":
+        dispatch_threads()
     else:
         raise SystemExit(__doc__)
 

@@ -37,9 +37,9 @@ def benchmarks(quick: bool) -> dict[str, list[str]]:
         "scan": ["bench_scan.py", "--reuse", "--repeat", "2" if quick else "5"],
         "import": ["bench_import.py", "--runs", runs],
         "import-pg": ["bench_import.py", "--database", PG, "--runs", runs],
-        "dispatch": ["bench_dispatch.py", "--concurrency", "4", "--baseline", "2000",
+        "dispatch": ["bench_dispatch.py", "--concurrency", "4", "--baseline",
                      *(["--count", "3000", "--caps", ""] if quick else [])],
-        "dispatch-pg": ["bench_dispatch.py", "--database", PG, "--concurrency", "4", "--baseline", "2000",
+        "dispatch-pg": ["bench_dispatch.py", "--database", PG, "--concurrency", "4", "--baseline",
                         "--caps", "", *(["--count", "3000"] if quick else [])],
         # their own files under bench/out: the /tmp defaults are shared with other checkouts
         "evaluation": ["bench_evaluation.py", "--db", "bench/out/eval-1m.db", *(["--runs", "2"] if quick else [])],

@@ -16,7 +16,6 @@ from deadline_watch.fakes.twilio import FakeTwilio, Scripted
 from deadline_watch.sms.base import OutgoingSms
 from deadline_watch.sms.twilio_backend import (
     BaseUrlHttpClient,
-    EnvironmentOnceSession,
     TwilioBackend,
     classify,
     is_auth_error,
@@ -82,19 +81,6 @@ def test_base_url_rewrites_twilio_hosts_only_and_keeps_a_path_prefix() -> None:
     assert client.rewrite("https://api.us1.twilio.com/x") == "https://proxy.example/twilio/x"
     assert client.rewrite("https://elsewhere.example/x") == "https://elsewhere.example/x"
     assert BaseUrlHttpClient(None, timeout=1).rewrite(url) == url
-
-
-def test_client_reads_the_proxy_environment_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", "http://egress.example:3128")
-    monkeypatch.setenv("NO_PROXY", "internal.example")
-    session = EnvironmentOnceSession()
-    first = session.merge_environment_settings("https://api.twilio.com/a", {}, None, None, None)
-    assert first["proxies"]["https"] == "http://egress.example:3128"
-    assert session.merge_environment_settings("https://internal.example/a", {}, None, None, None)["proxies"] == {}
-    first["proxies"].clear()  # a caller changing its copy changes nothing kept
-    monkeypatch.setenv("HTTPS_PROXY", "http://other.example:3128")  # read once: the first answer stays
-    again = session.merge_environment_settings("https://api.twilio.com/b", {}, None, None, None)
-    assert again["proxies"]["https"] == "http://egress.example:3128"
 
 
 def test_base_url_sends_the_real_client_to_the_fake(fake_twilio: FakeTwilio) -> None:

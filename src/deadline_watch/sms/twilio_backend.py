@@ -8,17 +8,13 @@ crash or an ambiguous failure, because the Messages API has no idempotency key.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
@@ -28,25 +24,22 @@ from deadline_watch.core.logs import mask_mobile
 from deadline_watch.sms.base import OutgoingSms, SendResult
 from deadline_watch.sms.error_codes import ErrorClass
 from deadline_watch.sms.error_codes import classify as classify_error
+from deadline_watch.sms.twilio_http import (
+    BAD_REPLY,
+    CONNECT_TIMEOUT,
+    CONNECTION_ERROR,
+    READ_TIMEOUT,
+    BaseUrlHttpClient,
+)
+
+__all__ = ["BAD_REPLY", "CONNECTION_ERROR", "CONNECT_TIMEOUT", "READ_TIMEOUT", "BaseUrlHttpClient", "TwilioBackend"]
 
 # Twilio error codes this product treats specially (https://www.twilio.com/docs/api/errors).
 AUTH_ERROR_CODE = "20003"  # authentication failed: stop the delivery pass, do not burn the queue
 TOO_MANY_REQUESTS_CODE = "20429"
 
 
-# Codes given to failures that never reached an HTTP answer.
-CONNECTION_ERROR = "connection"
-# A read timeout is ambiguous: Twilio may have accepted the message before the reply was
-# lost. Dispatch should ask `find_sent` before sending such a message again.
-READ_TIMEOUT = "read_timeout"
-CONNECT_TIMEOUT = "connect_timeout"
-BAD_REPLY = "bad_reply"
-
 DEFAULT_TIMEOUT_SECONDS = 10.0
-# The library logs every request at INFO with its query (recipient numbers included);
-# keep that out of any handler a web server or operator sets to INFO.
-_HTTP_LOGGER = logging.getLogger("deadline_watch.sms.twilio_http")
-_HTTP_LOGGER.setLevel(logging.WARNING)
 # Twilio's clock and ours differ a little; reconciliation looks back this much further.
 RECONCILE_SLACK = timedelta(minutes=5)
 
@@ -85,63 +78,6 @@ def require_twilio_settings(settings: Settings) -> None:
             f"sms.backend = twilio 需要环境变量: {names}",
             f"sms.backend = twilio needs these environment variables: {names}",
         )
-
-
-class EnvironmentOnceSession(requests.Session):
-    """A `requests.Session` that reads the proxy and CA-bundle environment once per host.
-
-    requests looks both up again for every request (`get_environ_proxies` walks all of
-    `os.environ` twice): about a seventh of the client's CPU per SMS against a fast
-    provider. A process's environment does not change while it sends, and this client
-    talks to one host, so the first answer per (host, arguments) is kept.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._environment_settings: dict[tuple, dict[str, Any]] = {}
-
-    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
-        target = urlsplit(url)
-        key = (target.scheme, target.netloc, tuple(sorted((proxies or {}).items())), proxies is None,
-               stream, verify if isinstance(verify, (bool, str, type(None))) else id(verify), repr(cert))
-        found = self._environment_settings.get(key)
-        if found is None:
-            found = super().merge_environment_settings(url, dict(proxies) if proxies is not None else None,
-                                                       stream, verify, cert)
-            self._environment_settings[key] = found
-        return {**found, "proxies": dict(found["proxies"])}
-
-
-class BaseUrlHttpClient(TwilioHttpClient):
-    """Sends the client's `https://*.twilio.com/...` requests to another base URL.
-
-    The twilio library's supported extension point is a custom `HttpClient` handed to
-    `Client(http_client=...)`; the client's `edge`/`region` only choose among Twilio hosts.
-    A base URL with a path (a proxy such as `https://proxy.example/twilio`) keeps it as a prefix.
-    """
-
-    def __init__(self, base_url: str | None, *, timeout: float, pool_size: int = 32) -> None:
-        super().__init__(timeout=timeout, pool_connections=True, logger=_HTTP_LOGGER)
-        self.base_url = base_url.rstrip("/") if base_url else None
-        self.session = EnvironmentOnceSession()
-        # requests' default pool keeps only 10 connections per host; dispatch may run more workers.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-
-    def rewrite(self, url: str) -> str:
-        if not self.base_url:
-            return url
-        target = urlsplit(url)
-        host = (target.hostname or "").lower()
-        if host != "twilio.com" and not host.endswith(".twilio.com"):
-            return url
-        base = urlsplit(self.base_url)
-        path = base.path.rstrip("/") + target.path
-        return urlunsplit((base.scheme, base.netloc, path, target.query, target.fragment))
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        return super().request(method, self.rewrite(url), *args, **kwargs)
 
 
 class TwilioBackend:
@@ -266,12 +202,13 @@ def classified_errors() -> Iterator[None]:
     """Re-raise whatever the twilio client or its HTTP layer raised as a classified SmsError.
 
     Recent twilio releases raise `TwilioException`s that are not `TwilioRestException`s
-    (a failed list page, RFC 9457 service errors); network failures come as raw
-    `requests` exceptions; a 2xx reply that is not JSON surfaces as a ValueError.
+    (a failed list page, RFC 9457 service errors); network failures are already
+    classified `SmsError`s from the transport (`twilio_http`); a 2xx reply that is not
+    JSON surfaces as a ValueError.
     """
     try:
         yield
-    except (TwilioException, requests.RequestException, ValueError) as exc:
+    except (TwilioException, ValueError) as exc:
         raise to_sms_error(exc) from exc
 
 
@@ -297,14 +234,6 @@ def to_sms_error(exc: BaseException) -> SmsError:
             http_status = response.status_code
             code, detail = _error_body(response.text)
         detail = detail or str(exc.args[0] if exc.args else exc)
-    elif isinstance(exc, (requests.ConnectTimeout)):
-        return SmsError(f"twilio: connect timeout: {_short(exc)}", permanent=False, code=CONNECT_TIMEOUT)
-    elif isinstance(exc, requests.Timeout):
-        return SmsError(f"twilio: read timeout: {_short(exc)}", permanent=False, code=READ_TIMEOUT)
-    elif isinstance(exc, requests.ConnectionError):
-        return SmsError(f"twilio: connection failed: {_short(exc)}", permanent=False, code=CONNECTION_ERROR)
-    elif isinstance(exc, requests.RequestException):
-        return SmsError(f"twilio: HTTP failure: {_short(exc)}", permanent=False, code=CONNECTION_ERROR)
     else:  # ValueError: a 2xx answer whose body is not the expected JSON
         return SmsError(f"twilio: unreadable reply: {_short(exc)}", permanent=False, code=BAD_REPLY)
     if http_status == 401 and code is None:
