@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -115,11 +114,9 @@ def _refuse_mixed_encodings(opener: Opener, bad_line: int, limits: ImportLimits)
             chunk = stream.read(CHUNK)
             parts = (carry + chunk).split(b"\n")
             carry = parts.pop() if chunk else b""
-            # one decoding per chunk: a byte that is not UTF-8 becomes a lone surrogate
-            # (U+DC80..U+DCFF, which UTF-8 text never holds), and b"\n" stays a line end
-            for text in b"\n".join(parts).decode("utf-8", "surrogateescape").split("\n") if parts else ():
+            for part in parts:
                 line += 1
-                if line != bad_line and _is_utf8_text(text):
+                if line != bad_line and _is_utf8_text(part):
                     raise FileProblem(
                         f"文件混用了两种编码: 第 {line} 行是 UTF-8,第 {bad_line} 行不是;"
                         "请在 Excel/WPS 中统一另存为 UTF-8 CSV",
@@ -131,14 +128,16 @@ def _refuse_mixed_encodings(opener: Opener, bad_line: int, limits: ImportLimits)
                 return
 
 
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")
-_THREE_BYTES = re.compile("[^\x00-\u07ff]")
-
-
-def _is_utf8_text(line: str) -> bool:
-    """A line (decoded with surrogateescape) whose bytes were all UTF-8 and include a
-    three-byte (CJK) sequence, which GBK text almost never forms by chance."""
-    return not line.isascii() and not _NOT_UTF8.search(line) and _THREE_BYTES.search(line) is not None
+def _is_utf8_text(line: bytes) -> bool:
+    """Non-ASCII bytes that decode as UTF-8 and include a three-byte (CJK) sequence, which
+    GBK text almost never forms by chance."""
+    if line.isascii():
+        return False
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return any("\u0800" <= char for char in text)
 
 
 def _check_decodes(opener: Opener, encoding: str, limits: ImportLimits, budget: Budget) -> int:
