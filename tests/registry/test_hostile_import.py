@@ -182,4 +182,3 @@ def test_dates_in_other_digits_or_beyond_2000_2100_are_errors(no_db, value, frag
     report = import_bytes(no_db, filename="r.csv", content=csv_bytes(rows), now=NOW)
     assert [(e.line, e.value) for e in report.errors] == [(2, value)]
     assert fragment in report.errors[0].reason
-
