@@ -63,6 +63,7 @@ class Existing:
 
 # position, due_date, completed_on, status of a milestone row read by `load_existing`
 _FACTS = slice(3, 7)
+_PARTITION = 10_000  # milestone rows fetched at a time (a whole fetch doubled them at the peak)
 
 
 def load_existing(session: Session) -> Existing:
@@ -92,13 +93,15 @@ def load_existing(session: Session) -> Existing:
         )
     milestones: dict[int, dict[str, ExistingMilestone]] = {}
     m = MILESTONES.c
-    for row in session.execute(  # the columns _FACTS names, in its order
+    result = session.execute(  # the columns _FACTS names, in its order
         select(m.id, m.project_id, m.name, m.position, m.due_date, m.completed_on, m.status)
-    ).fetchall():
-        by_name = milestones.get(row[1])
-        if by_name is None:
-            by_name = milestones[row[1]] = {}
-        by_name[row[2]] = row
+    )
+    for partition in result.partitions(_PARTITION):
+        for row in partition:
+            by_name = milestones.get(row[1])
+            if by_name is None:
+                by_name = milestones[row[1]] = {}
+            by_name[row[2]] = row
     return Existing(
         units={name: unit_id for unit_id, name in units_by_id.items()},
         persons=persons,
