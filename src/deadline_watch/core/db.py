@@ -207,12 +207,13 @@ def insert_many(session: Session, table: sa.Table, rows: list[dict], *, json_tex
     for name in names:
         values = [defaults[name]] * len(rows) if name in defaults else list(map(itemgetter(name), rows))
         process = None if name in json_text else _bind_processor(table.c[name].type, dialect)
-        if process is None:
-            columns.append(values)
-        elif len(set(map(id, values))) == 1:  # one object throughout (an import's `now`)
-            columns.append([process(values[0])] * len(values))
-        else:
-            columns.append(list(map(process, values)))
+        if process is not None:
+            # each distinct object converted once: an import's rows share its `now` and the
+            # date objects of repeated date texts; ids are unique while `rows` holds the values
+            distinct = {id(value): value for value in values}
+            converted = {object_id: process(value) for object_id, value in distinct.items()}
+            values = [converted[id(value)] for value in values]
+        columns.append(values)
     params = list(zip(*columns, strict=True))
     if dialect.name == "sqlite":
         connection.exec_driver_sql(compiled.string, params)
