@@ -237,3 +237,30 @@ def test_a_row_after_a_valid_row_of_its_project_gets_the_errors_it_gets_alone(no
     after_valid, alone = errors([valid, bad]), errors([bad, valid])
     assert alone  # every case is an error: the test can fail
     assert after_valid == [(3, *error[1:]) for error in alone if error[0] == 2]
+
+
+def test_a_repeated_cell_text_gets_the_same_result_on_every_row(no_db):
+    """Validation remembers date and mobile texts that parsed (issue 17): a text that failed
+    is reported again on every row, and one that parsed is accepted on every row."""
+    rows = [*project_rows("GX-1"), *project_rows("GX-2", owner_mobile="19800006867")]
+    for index in (0, 2, 5):
+        rows[index]["due_date"] = "2027/3/32"
+    rows[4]["owner_mobile"] = rows[5]["owner_mobile"] = "1980000686"  # one digit short
+    rows[6]["completed_on"] = rows[7]["completed_on"] = "2026/12/1"
+    errors, _ = errors_of(no_db, csv_bytes(rows))
+    assert errors == [(2, "截止日期", "2027/3/32"), (4, "截止日期", "2027/3/32"), (6, "责任人手机", "1980000686"),
+                      (7, "责任人手机", "1980000686"), (7, "截止日期", "2027/3/32")]
+
+
+@pytest.mark.parametrize("headers", ["all", "without the optional columns", "reordered"])
+def test_the_columns_present_and_their_order_do_not_change_the_result(no_db, headers):
+    rows = [*project_rows("GX-1"), *project_rows("GX-2", owner_mobile="19800006867")]
+    rows[1]["due_date"] = "2026-02-30"
+    rows[6]["owner_mobile"] = "12345"
+    columns = {"all": EN, "reordered": EN[::-1],
+               "without the optional columns": [key for key in EN if key not in ("co_units", "level", "note",
+                                                                                  "schedule", "deadline_phrase")]}[headers]
+    content = "\r\n".join([",".join(columns)] + [",".join(row[key] for key in columns) for row in rows]).encode()
+    errors, report = errors_of(no_db, content)
+    assert [(line, column) for line, column, _ in errors] == [(3, "due_date"), (8, "owner_mobile")]
+    assert report.rows_read == 8

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -217,17 +218,24 @@ def insert_many(session: Session, table: sa.Table, rows: list[dict], *, json_tex
     names = list(rows[0])
     defaults = {column.name: column.default.arg for column in table.columns
                 if column.name not in rows[0] and column.default is not None and column.default.is_scalar}
-    if defaults:
-        names += list(defaults)
-        rows = [{**defaults, **row} for row in rows]
+    names += list(defaults)
     if dialect.name == "sqlite":
         compiled = sa.insert(table).values({
             name: sa.bindparam(name, type_=sa.Text()) if name in json_text else sa.bindparam(name) for name in names
         }).compile(dialect=dialect)
         names = list(compiled.positiontup or ())
-    processors = [None if name in json_text else _bind_processor(table.c[name].type, dialect) for name in names]
-    params = [tuple(row[name] if process is None else process(row[name])
-                    for name, process in zip(names, processors, strict=True)) for row in rows]
+    columns = []  # column by column: one map() per column, not a generator per row
+    for name in names:
+        values = [defaults[name]] * len(rows) if name in defaults else list(map(itemgetter(name), rows))
+        process = None if name in json_text else _bind_processor(table.c[name].type, dialect)
+        if process is not None:
+            # each distinct object converted once: an import's rows share its `now` and the
+            # date objects of repeated date texts; ids are unique while `rows` holds the values
+            distinct = {id(value): value for value in values}
+            converted = {object_id: process(value) for object_id, value in distinct.items()}
+            values = [converted[id(value)] for value in values]
+        columns.append(values)
+    params = list(zip(*columns, strict=True))
     if dialect.name == "sqlite":
         connection.exec_driver_sql(compiled.string, params)
         return

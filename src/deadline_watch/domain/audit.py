@@ -56,7 +56,7 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> int:
     rows = [
         {"at": event["at"], "actor": event["actor"], "action": event["action"],
          "entity_type": event["entity_type"], "entity_id": event["entity_id"],
-         "before": _json_text(event.get("before")), "after": _json_text(event.get("after"))}
+         "before": _json_or_null(event.get("before")), "after": _json_or_null(event.get("after"))}
         for event in events
     ]
     insert_many(session, AuditEvent.__table__, rows, json_text=("before", "after"))
@@ -71,3 +71,8 @@ def _iso(value: Any) -> Any:
 
 # json.dumps's own settings, with dates written as `_plain` writes them: one pass, no copy
 _json_text = json.JSONEncoder(default=_iso).encode
+
+
+def _json_or_null(value: Any) -> str:
+    """`_json_text(value)`; None (a creation's "before") is "null" without the encoder's round trip."""
+    return "null" if value is None else _json_text(value)

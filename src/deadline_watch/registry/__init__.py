@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import RegistryError
 from deadline_watch.domain import occurrences
+from deadline_watch.registry.collector import collector_paused
 from deadline_watch.registry.contacts import CONTACTS_SHEET, Directory, known_persons, read_contacts
 from deadline_watch.registry.export import export_path
 from deadline_watch.registry.limits import DEFAULT_LIMITS, Budget, ImportLimits
@@ -82,6 +83,14 @@ def _import(sessions: sessionmaker[Session], opener: Opener, source: str, filena
             progress: ProgressFn | None) -> ImportReport:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    with collector_paused():
+        return _import_file(sessions, opener, source, filename, now=now, options=options, actor=actor,
+                            progress=progress)
+
+
+def _import_file(sessions: sessionmaker[Session], opener: Opener, source: str, filename: str, *,
+                 now: datetime, options: ImportOptions, actor: str,
+                 progress: ProgressFn | None) -> ImportReport:
     report = ImportReport(source=source, dry_run=options.dry_run)
     limits = options.limits
     budget = Budget(limits.max_seconds)

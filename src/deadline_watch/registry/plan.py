@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,8 +42,9 @@ class ExistingProject:
     deadline_phrase: str
 
 
-@dataclass(slots=True)
-class ExistingMilestone:
+class ExistingMilestone(Protocol):
+    """A milestone row as `load_existing` reads it (the query's own row: no copy per row)."""
+
     id: int
     position: int
     due_date: date
@@ -60,39 +61,47 @@ class Existing:
     milestones: dict[int, dict[str, ExistingMilestone]]  # project id -> name -> row
 
 
+# position, due_date, completed_on, status of a milestone row read by `load_existing`
+_FACTS = slice(3, 7)
+_PARTITION = 10_000  # milestone rows fetched at a time (a whole fetch doubled them at the peak)
+
+
 def load_existing(session: Session) -> Existing:
-    units_by_id: dict[int, str] = {}
-    for unit_id, name in session.execute(select(UNITS.c.id, UNITS.c.name)):
-        units_by_id[unit_id] = name
+    """Units, persons, projects and milestones by natural key. Each query is fetched whole
+    and its rows kept as they come (issue 17: building an object per row of 100,000
+    milestones cost more than reading them)."""
+    units_by_id: dict[int, str] = dict(session.execute(select(UNITS.c.id, UNITS.c.name)).fetchall())
     persons: dict[str, tuple[int, str, str]] = {}
     mobile_by_id: dict[int, str] = {}
     for person_id, name, mobile, roles in session.execute(
         select(PERSONS.c.id, PERSONS.c.name, PERSONS.c.mobile, PERSONS.c.roles)
-    ):
+    ).fetchall():
         if mobile:
             persons[mobile] = (person_id, name, roles or "")
             mobile_by_id[person_id] = mobile
     projects: dict[str, ExistingProject] = {}
     p = PROJECTS.c
-    for row in session.execute(
+    for (project_id, code, name, unit_id, owner_id, lead_id, co_units, level, note, status, schedule,
+         deadline_phrase) in session.execute(
         select(p.id, p.code, p.name, p.unit_id, p.owner_id, p.lead_leader_id, p.co_units,
                p.level, p.note, p.status, p.schedule, p.deadline_phrase)
-    ):
-        projects[row.code] = ExistingProject(
-            id=row.id, code=row.code, name=row.name, unit=units_by_id.get(row.unit_id, ""),
-            owner_mobile=mobile_by_id.get(row.owner_id),
-            lead_mobile=mobile_by_id.get(row.lead_leader_id) if row.lead_leader_id else None,
-            co_units=row.co_units or "", level=row.level, note=row.note or "", status=row.status,
-            schedule=row.schedule or "", deadline_phrase=row.deadline_phrase or "",
+    ).fetchall():
+        projects[code] = ExistingProject(
+            project_id, code, name, units_by_id.get(unit_id, ""), mobile_by_id.get(owner_id),
+            mobile_by_id.get(lead_id) if lead_id else None, co_units or "", level, note or "", status,
+            schedule or "", deadline_phrase or "",
         )
     milestones: dict[int, dict[str, ExistingMilestone]] = {}
     m = MILESTONES.c
-    for row in session.execute(
+    result = session.execute(  # the columns _FACTS names, in its order
         select(m.id, m.project_id, m.name, m.position, m.due_date, m.completed_on, m.status)
-    ):
-        milestones.setdefault(row.project_id, {})[row.name] = ExistingMilestone(
-            row.id, row.position, row.due_date, row.completed_on, row.status
-        )
+    )
+    for partition in result.partitions(_PARTITION):
+        for row in partition:
+            by_name = milestones.get(row[1])
+            if by_name is None:
+                by_name = milestones[row[1]] = {}
+            by_name[row[2]] = row
     return Existing(
         units={name: unit_id for unit_id, name in units_by_id.items()},
         persons=persons,
@@ -168,16 +177,22 @@ def make_plan(parsed: ParsedRegistry, existing: Existing, *, prune: bool) -> Pla
     plan = Plan()
     roles_needed: dict[str, dict[str, None]] = {}  # mobile -> role words, in order
     new_units: dict[str, None] = {}
+    co_units_seen: set[str] = set()
     for project in parsed.projects.values():
         roles_needed.setdefault(project.owner_mobile, {})[ROLE_OWNER] = None
         if project.lead_mobile:
             roles_needed.setdefault(project.lead_mobile, {})[ROLE_LEAD] = None
-        for unit in (project.unit, *split_co_units(project.co_units)):
-            if unit not in existing.units:
-                new_units[unit] = None
+        if project.unit not in existing.units:
+            new_units[project.unit] = None
+        if project.co_units and project.co_units not in co_units_seen:
+            co_units_seen.add(project.co_units)  # the same few lists repeat on thousands of projects
+            for unit in split_co_units(project.co_units):
+                if unit not in existing.units:
+                    new_units[unit] = None
     plan.new_units = list(new_units)
 
     names = existing.person_names
+    cancelled_p, cancelled_m = ProjectStatus.CANCELLED.value, MilestoneStatus.CANCELLED.value
     for mobile, wanted in roles_needed.items():
         name = parsed.persons[mobile][0]
         known = existing.persons.get(mobile)
@@ -205,6 +220,12 @@ def make_plan(parsed: ParsedRegistry, existing: Existing, *, prune: bool) -> Pla
         old_milestones: dict[str, ExistingMilestone] = {}
         if old is None:
             plan.new_projects.append(project)
+        elif (old.name, old.unit, old.co_units, old.level, old.note, old.schedule, old.deadline_phrase,
+              old.owner_mobile, old.lead_mobile) == (
+                project.name, project.unit, project.co_units, project.level, project.note, project.schedule,
+                project.deadline_phrase, project.owner_mobile, project.lead_mobile) and old.status != cancelled_p:
+            old_milestones = existing.milestones.get(old.id, {})
+            plan.projects_unchanged += 1  # the common case, compared in one go
         else:
             old_milestones = existing.milestones.get(old.id, {})
             fields = {}
@@ -232,6 +253,11 @@ def make_plan(parsed: ParsedRegistry, existing: Existing, *, prune: bool) -> Pla
                     (project.code, milestone.name, position, milestone.due_date, milestone.completed_on)
                 )
                 continue
+            # the common case, unchanged, compared by index (a row's attributes cost more)
+            if known[_FACTS] == (position, milestone.due_date, milestone.completed_on,
+                                 _COMPLETED if milestone.completed_on else _OPEN):
+                plan.milestones_unchanged += 1
+                continue
             fields = {}
             if known.due_date != milestone.due_date:
                 fields["due_date"] = (known.due_date, milestone.due_date)
@@ -247,7 +273,6 @@ def make_plan(parsed: ParsedRegistry, existing: Existing, *, prune: bool) -> Pla
             else:
                 plan.milestones_unchanged += 1
 
-    cancelled_p, cancelled_m = ProjectStatus.CANCELLED.value, MilestoneStatus.CANCELLED.value
     for code, old in existing.projects.items():
         listed = parsed.projects.get(code)
         # a task that is now 长期 keeps no deadline: its open milestones are cancelled, --prune or not

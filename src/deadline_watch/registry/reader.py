@@ -242,7 +242,7 @@ def _csv_rows(text: io.TextIOWrapper, delimiter: str, limits: ImportLimits, budg
             line += 1
             count_line(line, limits, budget)
             # export neutralises formula-like text with an apostrophe: read it back as written
-            if any(cell[:1] == "'" for cell in record):
+            if "'" in "".join(record) and any(cell[:1] == "'" for cell in record):
                 record = [restore_csv_text(cell) for cell in record]
             yield line, record
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from operator import itemgetter
 from typing import TypeVar
 
 from deadline_watch.domain.models import Milestone, Person, Project, ProjectLevel, Unit
@@ -45,6 +46,7 @@ _PHRASE_LIMIT = Project.__table__.c.deadline_phrase.type.length
 # starting with a dot (documented in README "Registry file").
 PROJECT_CODE = re.compile(r"[A-Za-z0-9\u3400-\u9fff][A-Za-z0-9\u3400-\u9fff._\-]*")
 
+_REMEMBERED = 20_000  # distinct date or mobile texts remembered per file (bounds the memory)
 _LIMITS = {  # column key -> max length, from the model's column sizes
     "project_code": Project.__table__.c.code.type.length,
     "project_name": Project.__table__.c.name.type.length,
@@ -69,13 +71,27 @@ class RowValidator:
         # row does not shift the positions of the rows after it
         self.positions: dict[str, dict[str, int]] = {}
         # the project cells of the last row that passed every check, and its project
-        self.last_project_cells: list[object] | None = None
+        self.last_project_cells: tuple[object, ...] | None = None
         self.last_project: ProjectRow | None = None
+        # text cells already parsed without error, by their raw text: the same input
+        # gives the same value (a registry repeats its dates and its leaders' mobiles)
+        self.days: dict[str, date] = {}
+        self.mobiles: dict[str, str] = {}
+        self.pick: Callable[[list[object]], tuple[object, ...]] | None = None
+        self.width = 0
+        self.padding: tuple[str, ...] = ()
 
     def use_header(self, header: HeaderMap) -> None:
         self.header = header
         self.order = [header.index.get(key) for key in KEYS]
         self.last_project_cells = None
+        # the usual file lacks only trailing optional columns: pick the others in one call
+        present = [position for position in self.order if position is not None]
+        self.pick = None
+        if len(present) > 1 and self.order[:len(present)] == present:
+            self.pick = itemgetter(*present)
+            self.width = max(present) + 1
+            self.padding = ("",) * (len(KEYS) - len(present))
 
     # ------------------------------------------------------------ one row
     # This runs once per row of files with 100,000 rows: plain locals, no closures.
@@ -86,8 +102,11 @@ class RowValidator:
         width = len(cells)
         # a column the file lacks, or a short row, reads as an empty cell ("" keeps the
         # join below on its quick path: every CSV cell is text)
-        values = [cells[position] if position is not None and position < width else ""
-                  for position in self.order]
+        if self.pick is not None and width >= self.width:
+            values = self.pick(cells) + self.padding
+        else:
+            values = tuple([cells[position] if position is not None and position < width else ""
+                            for position in self.order])
         try:
             text = "".join(values)  # type: ignore[arg-type]
         except TypeError:  # an XLSX cell that is empty (None) or typed (a date, a number)
@@ -204,17 +223,23 @@ class RowValidator:
         report, code = self.report, project.code
         errors_before = len(report.errors)
         milestone = clean_text(milestone_raw)
-        undated = bool(project.schedule) and not milestone and not clean_text(due_raw)
-        if is_standing(project.schedule) and not undated:
+        schedule = project.schedule
+        undated = bool(schedule) and not milestone and not clean_text(due_raw)
+        if schedule and is_standing(schedule) and not undated:
             self.standing_with_deadline(line, schedule_raw)
         if not (milestone or undated):
             self.missing(line, "milestone", milestone_raw)
         if milestone and len(milestone) > _LIMITS["milestone"]:
             self.too_long(line, "milestone", milestone_raw)
-        due_date = None if undated else self.day(line, "due_date", due_raw)
-        completed_on = self.day(line, "completed_on", completed_raw)
+        # `day` of a date text seen before, and of an empty 完成日期 (None, no error), inline
+        due_date = None if undated else self.days.get(due_raw) or self.day(line, "due_date", due_raw)  # type: ignore[call-overload]
+        completed_on = None if completed_raw == "" else (
+            self.days.get(completed_raw) or self.day(line, "completed_on", completed_raw))  # type: ignore[call-overload]
         if milestone:
-            self._seen_milestone(code, milestone)
+            self.parsed.seen_milestones.add((code, milestone))
+            positions = self.positions.setdefault(code, {})
+            if milestone not in positions:
+                positions[milestone] = len(positions) + 1
         if len(report.errors) > errors_before:
             self.parsed.rows_invalid += 1
             return
@@ -248,12 +273,24 @@ class RowValidator:
             return ""
 
     def mobile(self, line: int, key: str, value: object) -> str | None:
+        known = self.mobiles.get(value) if type(value) is str else None
+        if known is not None:
+            return known
         empty = value is None or value == "" or not clean_text(value)
-        return self._parsed(line, key, value, parse_mobile, empty=empty)
+        mobile = self._parsed(line, key, value, parse_mobile, empty=empty)
+        if mobile is not None and type(value) is str and len(self.mobiles) < _REMEMBERED:
+            self.mobiles[value] = mobile
+        return mobile
 
     def day(self, line: int, key: str, value: object) -> date | None:
+        known = self.days.get(value) if type(value) is str else None
+        if known is not None:
+            return known
         empty = value is None or value == "" or (not isinstance(value, date) and not clean_text(value))
-        return self._parsed(line, key, value, parse_date, empty=empty)
+        day = self._parsed(line, key, value, parse_date, empty=empty)
+        if day is not None and type(value) is str and len(self.days) < _REMEMBERED:
+            self.days[value] = day
+        return day
 
     def _parsed(self, line: int, key: str, value: object, parse: Callable[[object], T], *, empty: bool) -> T | None:
         """`parse(value)`, or None with the cell's error reported (an empty cell only when required)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -46,8 +47,9 @@ def _insert_returning(session: Session, table, rows: Iterable[dict], *key_column
     single = len(key_columns) == 1
     wanted: set = set()
     before = max_id(session, table)
+    key_of = itemgetter(*key_columns)  # the value, or a tuple of them for a compound key
     for batch in _batches(rows):
-        wanted.update(row[key_columns[0]] if single else tuple(row[name] for name in key_columns) for row in batch)
+        wanted.update(map(key_of, batch))
         insert_many(session, table, batch)
     if not wanted:
         return {}
@@ -157,9 +159,11 @@ def apply_plan(session: Session, plan: Plan, existing: Existing, *,
         "project_id", "name",
     )
     for code, name, position, due, completed in plan.new_milestones:
+        # dates as the audit's JSON writes them, without its encoder calling back for each
         event("milestone.created", "milestone", created[(project_ids[code], name)], None,
-              {"project": code, "name": name, "position": position, "due_date": due,
-               "completed_on": completed, "status": milestone_status(completed)})
+              {"project": code, "name": name, "position": position, "due_date": due.isoformat(),
+               "completed_on": completed.isoformat() if completed else None,
+               "status": milestone_status(completed)})
     _bulk_update(session, MILESTONES, [
         {"id": milestone_id, "updated_at": now, **{name: after for name, (_, after) in fields.items()}}
         for milestone_id, _, fields in plan.milestone_updates

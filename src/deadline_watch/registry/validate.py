@@ -57,7 +57,9 @@ def read_registry(rows: Iterable[Row], report: ImportReport, *,
             parsed.last_line = line
             if progress is not None and line % 1000 == 0:
                 progress()
-            if _is_blank(cells):
+            # a first cell starting with a letter or digit is never trimmed away: not blank
+            first = cells[0] if cells else None
+            if not (type(first) is str and first[:1].isalnum()) and _is_blank(cells):
                 continue
             if header is None:
                 if looks_like_header(cells):
