@@ -99,27 +99,41 @@ def carry_links(
         return {}
     assert settings.web.public_url is not None
     key = secret_key(settings)
-    urls: dict[int, str] = {}
-    for holder in sorted({h.person_id: h for h in holders}.values(), key=lambda h: h.person_id):
-        row = session.execute(
-            sa.select(PersonLink.nonce, PersonLink.mobile, PersonLink.revoked_at).where(
-                PersonLink.person_id == holder.person_id
+    latest = {holder.person_id: holder for holder in holders}  # a person listed twice: the last mobile
+    person_ids = sorted(latest)
+    # every holder's row in one query, the kept ones marked sent in one UPDATE (issue 17:
+    # a statement pair per person was thousands per scan tick); the few that need a new
+    # nonce still get one each, compare-and-set with its audit event
+    stored = {
+        row.person_id: row
+        for row in session.execute(
+            sa.select(PersonLink.person_id, PersonLink.nonce, PersonLink.mobile, PersonLink.revoked_at).where(
+                db.in_values(session, PersonLink.person_id, person_ids)
             )
-        ).first()
+        )
+    }
+    nonces: dict[int, str] = {}
+    kept: list[int] = []
+    for person_id in person_ids:
+        holder, row = latest[person_id], stored.get(person_id)
         if row is None:
-            nonce = _new_nonce(session, holder, key, now=now, old_nonce=None)
+            nonces[person_id] = _new_nonce(session, holder, key, now=now, old_nonce=None)
         elif rotate or row.revoked_at is not None or row.mobile != holder.mobile:
-            nonce = _new_nonce(session, holder, key, now=now, old_nonce=row.nonce)
+            nonces[person_id] = _new_nonce(session, holder, key, now=now, old_nonce=row.nonce)
         else:
-            nonce = row.nonce
-            session.execute(
-                sa.update(PersonLink)
-                .where(PersonLink.person_id == holder.person_id)
-                .values(last_sent_at=now)
-                .execution_options(synchronize_session=False)
-            )
-        urls[holder.person_id] = link_url(settings.web.public_url, derive_token(key, holder.person_id, nonce))
-    return urls
+            nonces[person_id] = row.nonce
+            kept.append(person_id)
+    if kept:
+        session.execute(
+            sa.update(PersonLink)
+            .where(db.in_values(session, PersonLink.person_id, kept))
+            .values(last_sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return {
+        person_id: link_url(settings.web.public_url, derive_token(key, person_id, nonces[person_id]))
+        for person_id in person_ids
+    }
 
 
 def revoke(session: Session, person_id: int, *, now: datetime, actor: str, reason: str) -> bool:
