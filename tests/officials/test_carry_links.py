@@ -15,7 +15,7 @@ from sqlalchemy import event
 import factories as f
 from deadline_watch.core import db
 from deadline_watch.core.secret_key import secret_key
-from deadline_watch.domain import links
+from deadline_watch.domain import audit, links
 from deadline_watch.domain.models import AuditEvent, PersonLink
 from watch_support import at, fast_settings
 
@@ -23,6 +23,21 @@ PUBLIC = "https://dub.example.gov.cn"
 BEFORE = at(date(2026, 12, 1), 9)
 NOW = BEFORE + timedelta(days=3)
 STORED, OTHER = "+8613912340000", "+8613999990000"
+
+
+def _new_nonce(session, holder, key, *, now, old_nonce):
+    """The former one-person issue of a nonce (insert, or compare-and-set on the old one)."""
+    values = links._fresh_values(holder, key, now)
+    if old_nonce is None:
+        inserted = db.insert_ignore(session, PersonLink.__table__, [{"person_id": holder.person_id, **values}],
+                                    "person_id")
+    else:
+        inserted = links._replace_nonce(session, holder.person_id, values, old_nonce)
+    if inserted:
+        audit.record(session, now=now, actor="system", action="link.issued", entity_type="person",
+                     entity_id=holder.person_id, after={"mobile": holder.mobile})
+        return values["nonce"]
+    return session.execute(sa.select(PersonLink.nonce).where(PersonLink.person_id == holder.person_id)).scalar_one()
 
 
 def per_person_carry(session, holders, settings, *, now, rotate=False):
@@ -36,9 +51,9 @@ def per_person_carry(session, holders, settings, *, now, rotate=False):
             )
         ).first()
         if row is None:
-            nonce = links._new_nonce(session, holder, key, now=now, old_nonce=None)
+            nonce = _new_nonce(session, holder, key, now=now, old_nonce=None)
         elif rotate or row.revoked_at is not None or row.mobile != holder.mobile:
-            nonce = links._new_nonce(session, holder, key, now=now, old_nonce=row.nonce)
+            nonce = _new_nonce(session, holder, key, now=now, old_nonce=row.nonce)
         else:
             nonce = row.nonce
             session.execute(
@@ -116,9 +131,13 @@ def test_set_based_carry_stores_what_the_per_person_loop_stored(sessions, number
         assert outcome(sessions, links.carry_links, shuffled, settings, rotate=rotate) == expected
 
 
-def test_kept_links_take_two_statements_however_many_holders(sessions, engine):
+@pytest.mark.parametrize("with_first_links", [False, True])
+def test_kept_and_first_links_take_a_statement_each_however_many_holders(sessions, engine, with_first_links):
     settings = fast_settings(web__public_url=PUBLIC, web__secret_key="k" * 40)
     people, _ = seed(sessions, settings)
+    if with_first_links:
+        with db.transaction(sessions) as session:
+            people += [f.person(session, f"新官员{i}", f"+86139888800{i:02d}").id for i in range(3)]
     kept = [links.LinkHolder(p, STORED) for p in people[4:]]
     statements = []
     listener = lambda *args: statements.append(args[2])  # noqa: E731
@@ -130,7 +149,42 @@ def test_kept_links_take_two_statements_however_many_holders(sessions, engine):
         finally:
             event.remove(engine, "before_cursor_execute", listener)
     assert list(urls) == people[4:]
-    assert len(statements) == 2, statements  # one SELECT of the links, one UPDATE of last_sent_at
+    # one SELECT of the links, one INSERT of the first ones, one UPDATE of last_sent_at
+    # (the audit events are flushed with the others at commit)
+    assert len(statements) == (3 if with_first_links else 2), statements
     with db.transaction(sessions) as session:
         sent = dict(session.execute(sa.select(PersonLink.person_id, PersonLink.last_sent_at)).all())
     assert [person for person, instant in sorted(sent.items()) if instant == NOW] == people[4:]
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_racing_scan_that_issued_first_wins(sessions, engine, numbered_nonces, first):
+    """Between the SELECT and the write another scan gives the person a link (`first`: the
+    person had none; else: it replaced theirs): its nonce is the link, no second event."""
+    settings = fast_settings(web__public_url=PUBLIC, web__secret_key="k" * 40)
+    people, _ = seed(sessions, settings)
+    person = people[0] if first else people[3]
+    other = links.LinkHolder(people[1], OTHER)  # issued here, beside the lost one
+
+    def racing_scan(connection, cursor, statement, parameters, context, executemany):
+        replacing = statement.startswith("UPDATE person_links") and "AND person_links.nonce =" in statement
+        if statement.startswith("INSERT INTO person_links") if first else replacing:
+            mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+            if first:
+                cursor.execute("INSERT INTO person_links (person_id, token_hash, nonce, mobile, created_at,"
+                               f" last_sent_at) VALUES ({mark}, 'raced', 'raced', {mark}, {mark}, {mark})",
+                               (person, OTHER, "2026-12-01 00:00:00", "2026-12-01 00:00:00"))
+            else:
+                cursor.execute(f"UPDATE person_links SET nonce = 'raced' WHERE person_id = {mark}", (person,))
+
+    with db.transaction(sessions) as session:
+        first_event = db.max_id(session, AuditEvent.__table__)
+        event.listen(engine, "before_cursor_execute", racing_scan)
+        try:
+            urls = links.carry_links(session, [links.LinkHolder(person, OTHER), other], settings, now=NOW)
+        finally:
+            event.remove(engine, "before_cursor_execute", racing_scan)
+        issued = session.scalars(sa.select(AuditEvent.entity_id).where(AuditEvent.id > first_event)).all()
+        nonce = session.scalar(sa.select(PersonLink.nonce).where(PersonLink.person_id == person))
+    assert nonce == "raced" and urls[person] == links.link_url(PUBLIC, links.derive_token("k" * 40, person, "raced"))
+    assert issued == [people[1]]
