@@ -1,7 +1,12 @@
 """Benchmark: one tick's scan + enqueue with 10,000 milestones in the reminder window,
 among 10,000 vs 1,000,000 milestones in total (SQLite), against a raw-SQL lower bound.
 
-    .venv/bin/python bench/bench_scan.py [--total 1000000] [--window 10000] [--dir bench/out]
+    .venv/bin/python bench/bench_scan.py [--total 1000000] [--window 10000] [--dir bench/out] [--links]
+
+With `--links` the scan runs as a production deployment does, with `web.public_url` set
+(a key file in the bench directory): every official's SMS carries their personal link. The
+databases then start with a link for nine owners in ten (the others get a new one in the
+tick), as after the first days of a deployment.
 
 The databases are migrated with Alembic, then filled with plain sqlite3 bulk inserts.
 Each timed run works on a fresh copy of its database file, so every run enqueues the
@@ -36,6 +41,8 @@ from summary import record  # noqa: E402
 from deadline_watch.core import db  # noqa: E402
 from deadline_watch.core.config import Settings  # noqa: E402
 from deadline_watch.core.logs import configure_logging  # noqa: E402
+from deadline_watch.core.secret_key import load_secret_key  # noqa: E402
+from deadline_watch.domain import links  # noqa: E402
 from deadline_watch.watch.service import run_scan  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -44,6 +51,7 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
 PER_PROJECT = 4
 STEADY: list[float] = []  # wall seconds of the tick after each timed one
 WRITTEN: list[tuple] = []  # the outbox rows a scan wrote (for the "same rows" bound)
+SETTINGS: list[Settings] = [Settings()]  # the scan's settings (with links: web.public_url)
 NOTIFICATION_COLUMNS = (
     "dedup_key, milestone_id, rule, level, due_date, days_left, recipient_id, to_number, body, template,"
     " template_params, segments, state, attempts, next_attempt_at, claimed_at, sent_at, delivered_at,"
@@ -51,10 +59,10 @@ NOTIFICATION_COLUMNS = (
 )
 
 
-def build(path: Path, total: int, window: int, overdue: int = 0) -> float:
+def build(path: Path, total: int, window: int, overdue: int = 0, link_key: str | None = None) -> float:
     """A migrated database with `total` milestones, `window` of them due within 7 days and
     (optionally) `overdue` open ones 1-60 days past their date, already on the board at
-    their current level."""
+    their current level; with `link_key`, nine owners in ten have a personal link."""
     if path.exists():
         path.unlink()
     engine = db.make_engine(f"sqlite:///{path}")
@@ -72,6 +80,13 @@ def build(path: Path, total: int, window: int, overdue: int = 0) -> float:
             "INSERT INTO persons (id, name, mobile, unit_id, roles, created_at) VALUES (?, ?, ?, 1, 'owner', ?)",
             ((i, f"官员{i}", f"+86138{i:08d}", stamp) for i in range(1, owners + 1)),
         )
+        if link_key is not None:
+            connection.executemany(
+                "INSERT INTO person_links (person_id, token_hash, nonce, mobile, created_at, last_sent_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                ((i, links.token_hash(links.derive_token(link_key, i, f"bench-{i}")), f"bench-{i}",
+                  f"+86138{i:08d}", stamp, stamp) for i in range(1, owners + 1) if i % 10),
+            )
         projects = -(-total // PER_PROJECT)
         connection.executemany(
             "INSERT INTO projects (id, code, name, unit_id, co_units, owner_id, level, status, note, created_at, updated_at)"
@@ -133,10 +148,10 @@ def time_scan(template: Path, work: Path) -> tuple[float, float, int]:
     with engine.connect() as connection:  # open the pool's connection outside the timing
         connection.exec_driver_sql("select 1")
     started, cpu = time.perf_counter(), time.process_time()
-    counts, _ = run_scan(sessions, Settings(), now=NOW)
+    counts, _ = run_scan(sessions, SETTINGS[0], now=NOW)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     steady_started = time.perf_counter()
-    again, _ = run_scan(sessions, Settings(), now=NOW + timedelta(minutes=5))  # the next tick: nothing new
+    again, _ = run_scan(sessions, SETTINGS[0], now=NOW + timedelta(minutes=5))  # the next tick: nothing new
     STEADY.append(time.perf_counter() - steady_started)
     assert again.reminders_enqueued == 0 and again.escalations_opened == 0
     engine.dispose()
@@ -212,9 +227,17 @@ def main() -> None:
     parser.add_argument("--overdue", type=int, default=50_000,
                         help="Open escalations carried by a third database (window + overdue + 40,000 others).")
     parser.add_argument("--dir", type=Path, default=Path("bench/out/scan"))
+    parser.add_argument("--links", action="store_true",
+                        help="Set web.public_url (key file in --dir): officials' SMS carry their link.")
     args = parser.parse_args()
     configure_logging("warning", "console")
     args.dir.mkdir(parents=True, exist_ok=True)
+    link_key = None
+    if args.links:
+        key_file = (args.dir / "secret.key").resolve()
+        link_key = load_secret_key(None, key_file)
+        SETTINGS[0] = Settings.model_validate(
+            {"web": {"public_url": "https://dw.example.cn", "secret_key_file": str(key_file)}})
     small, large = args.dir / f"window-{args.window}.db", args.dir / f"total-{args.total}.db"
     board = args.dir / f"overdue-{args.overdue}.db"
     for path, total, overdue in (
@@ -225,7 +248,7 @@ def main() -> None:
         if args.reuse and path.exists():
             print(f"reusing {path.name}")
         else:
-            print(f"building {path.name}: {build(path, total, args.window, overdue):.1f} s")
+            print(f"building {path.name}: {build(path, total, args.window, overdue, link_key):.1f} s")
     work = args.dir / "work.db"
     results = {}
     for label, template in (("small", small), ("large", large), ("board", board)):

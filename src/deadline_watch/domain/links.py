@@ -56,11 +56,10 @@ def links_enabled(settings: Settings) -> bool:
     return bool(settings.web.public_url)
 
 
-def _new_nonce(session: Session, holder: LinkHolder, key: str, *, now: datetime, old_nonce: str | None) -> str:
-    """Give the person a fresh nonce (compare-and-set on the old one; a racing scan that
-    rotated first wins and its nonce is used)."""
+def _fresh_values(holder: LinkHolder, key: str, now: datetime) -> dict:
+    """A new nonce for the person, with the row values that go with it."""
     nonce = secrets.token_urlsafe(16)
-    values = {
+    return {
         "nonce": nonce,
         "token_hash": token_hash(derive_token(key, holder.person_id, nonce)),
         "mobile": holder.mobile,
@@ -69,57 +68,93 @@ def _new_nonce(session: Session, holder: LinkHolder, key: str, *, now: datetime,
         "last_used_at": None,
         "revoked_at": None,
     }
-    if old_nonce is None:
-        inserted = db.insert_ignore(
-            session, PersonLink.__table__, [{"person_id": holder.person_id, **values}], "person_id"
-        )
-    else:
-        inserted = session.execute(
-            sa.update(PersonLink)
-            .where(PersonLink.person_id == holder.person_id, PersonLink.nonce == old_nonce)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    if inserted:
-        audit.record(
-            session, now=now, actor="system", action="link.issued", entity_type="person",
-            entity_id=holder.person_id, after={"mobile": holder.mobile},
-        )
-        return nonce
-    row = session.execute(sa.select(PersonLink.nonce).where(PersonLink.person_id == holder.person_id)).scalar_one()
-    return row
+
+
+def _insert_first_links(session: Session, fresh: dict[int, dict]) -> dict[int, str]:
+    """Insert the links of people who had none, in one statement; a person whose link a
+    racing scan inserted first keeps that one (absent from the answer). Person id -> nonce
+    of the rows inserted here."""
+    if not fresh:
+        return {}
+    inserted = db.insert_new(session, PersonLink.__table__, [{"person_id": person_id, **values}
+                                                             for person_id, values in fresh.items()],
+                             "person_id", returning=(PersonLink.person_id,))
+    return {row.person_id: fresh[row.person_id]["nonce"] for row in inserted}
+
+
+def _replace_nonce(session: Session, person_id: int, values: dict, old_nonce: str) -> bool:
+    """Compare-and-set on the old nonce: False when a racing scan rotated first."""
+    return bool(session.execute(
+        sa.update(PersonLink)
+        .where(PersonLink.person_id == person_id, PersonLink.nonce == old_nonce)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount)
 
 
 def carry_links(
     session: Session, holders: list[LinkHolder], settings: Settings, *, now: datetime, rotate: bool = False
 ) -> dict[int, str]:
     """The link of each person (person id -> URL), marking it as sent now (its validity
-    runs from the last SMS that carried it). Empty without `web.public_url`."""
+    runs from the last SMS that carried it). Empty without `web.public_url`.
+
+    A person gets a new nonce (event `link.issued`) without a link, or when rotating, or
+    when the link was revoked or went to another mobile; a racing scan that issued first
+    wins and its nonce is used. Set-based (issue 17: a statement pair per person was
+    thousands per scan tick): one SELECT of the holders' links, one INSERT of the first
+    links, one UPDATE marking the kept ones sent; only replaced nonces go one by one."""
     if not links_enabled(settings) or not holders:
         return {}
     assert settings.web.public_url is not None
     key = secret_key(settings)
-    urls: dict[int, str] = {}
-    for holder in sorted({h.person_id: h for h in holders}.values(), key=lambda h: h.person_id):
-        row = session.execute(
-            sa.select(PersonLink.nonce, PersonLink.mobile, PersonLink.revoked_at).where(
-                PersonLink.person_id == holder.person_id
+    latest = {holder.person_id: holder for holder in holders}  # a person listed twice: the last mobile
+    person_ids = sorted(latest)
+    stored = {
+        row.person_id: row
+        for row in session.execute(
+            sa.select(PersonLink.person_id, PersonLink.nonce, PersonLink.mobile, PersonLink.revoked_at).where(
+                db.in_values(session, PersonLink.person_id, person_ids)
             )
-        ).first()
+        )
+    }
+    nonces: dict[int, str] = {}
+    kept: list[int] = []
+    first: dict[int, dict] = {}
+    replaced: dict[int, dict] = {}
+    for person_id in person_ids:
+        holder, row = latest[person_id], stored.get(person_id)
         if row is None:
-            nonce = _new_nonce(session, holder, key, now=now, old_nonce=None)
+            first[person_id] = _fresh_values(holder, key, now)
         elif rotate or row.revoked_at is not None or row.mobile != holder.mobile:
-            nonce = _new_nonce(session, holder, key, now=now, old_nonce=row.nonce)
+            replaced[person_id] = _fresh_values(holder, key, now)
         else:
-            nonce = row.nonce
-            session.execute(
-                sa.update(PersonLink)
-                .where(PersonLink.person_id == holder.person_id)
-                .values(last_sent_at=now)
-                .execution_options(synchronize_session=False)
-            )
-        urls[holder.person_id] = link_url(settings.web.public_url, derive_token(key, holder.person_id, nonce))
-    return urls
+            nonces[person_id] = row.nonce
+            kept.append(person_id)
+    issued = _insert_first_links(session, first)
+    issued.update((person_id, values["nonce"]) for person_id, values in replaced.items()
+                  if _replace_nonce(session, person_id, values, stored[person_id].nonce))
+    if kept:
+        session.execute(
+            sa.update(PersonLink)
+            .where(db.in_values(session, PersonLink.person_id, kept))
+            .values(last_sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    lost = [person_id for person_id in [*first, *replaced] if person_id not in issued]
+    if lost:  # a racing scan issued these first: its nonces are the links
+        nonces.update((row.person_id, row.nonce) for row in session.execute(
+            sa.select(PersonLink.person_id, PersonLink.nonce).where(db.in_values(session, PersonLink.person_id, lost))
+        ))
+    nonces.update(issued)
+    for person_id in sorted(issued):
+        audit.record(
+            session, now=now, actor="system", action="link.issued", entity_type="person",
+            entity_id=person_id, after={"mobile": latest[person_id].mobile},
+        )
+    return {
+        person_id: link_url(settings.web.public_url, derive_token(key, person_id, nonces[person_id]))
+        for person_id in person_ids
+    }
 
 
 def revoke(session: Session, person_id: int, *, now: datetime, actor: str, reason: str) -> bool:
