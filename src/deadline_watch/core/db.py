@@ -185,17 +185,8 @@ def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], *con
         f" VALUES ({', '.join([marker] * len(keys))})"
         f" ON CONFLICT ({', '.join(quote(name) for name in conflict_columns)}) DO NOTHING"
     )
-    columns = []  # column by column: one map() per column, not a generator per row
-    for key in keys:
-        values = [row[key] for row in rows]
-        process = _bind_processor(table.c[key].type, dialect)
-        if process is not None:
-            # each distinct object converted once: a scan's rows share a few date and
-            # instant objects (issue 17); ids are unique while `rows` holds the values
-            distinct = {id(value): value for value in values}
-            converted = {object_id: process(value) for object_id, value in distinct.items()}
-            values = [converted[id(value)] for value in values]
-        columns.append(values)
+    # column by column: one list per column, not a generator per row
+    columns = [_bound([row[key] for row in rows], table.c[key].type, dialect) for key in keys]
     parameters = list(zip(*columns, strict=True))
     return max(connection.exec_driver_sql(sql, parameters).rowcount, 0)
 
@@ -227,14 +218,7 @@ def insert_many(session: Session, table: sa.Table, rows: list[dict], *, json_tex
     columns = []  # column by column: one map() per column, not a generator per row
     for name in names:
         values = [defaults[name]] * len(rows) if name in defaults else list(map(itemgetter(name), rows))
-        process = None if name in json_text else _bind_processor(table.c[name].type, dialect)
-        if process is not None:
-            # each distinct object converted once: an import's rows share its `now` and the
-            # date objects of repeated date texts; ids are unique while `rows` holds the values
-            distinct = {id(value): value for value in values}
-            converted = {object_id: process(value) for object_id, value in distinct.items()}
-            values = [converted[id(value)] for value in values]
-        columns.append(values)
+        columns.append(values if name in json_text else _bound(values, table.c[name].type, dialect))
     params = list(zip(*columns, strict=True))
     if dialect.name == "sqlite":
         connection.exec_driver_sql(compiled.string, params)
@@ -250,20 +234,17 @@ def insert_many(session: Session, table: sa.Table, rows: list[dict], *, json_tex
                                          dialect=dialect) from exc
 
 
-def _bind_processor(type_: sa.types.TypeEngine, dialect: sa.Dialect) -> Any:
-    """The column type's bind processor, remembering its answer for the object it saw last:
-    a bulk insert's timestamps are mostly the one `now` object."""
+def _bound(values: list, type_: sa.types.TypeEngine, dialect: sa.Dialect) -> list:
+    """A column's values as SQLAlchemy would send them (the type's bind processor), each
+    distinct object converted once: a bulk insert's rows share a few objects (an import's
+    `now`, the dates of repeated date texts, a scan's due dates and instants; issue 17).
+    Ids are unique while `values` holds the objects."""
     process = type_.dialect_impl(dialect).bind_processor(dialect)
     if process is None:
-        return None
-    last: list[Any] = [object(), None]
-
-    def remembered(value: Any) -> Any:
-        if value is not last[0]:
-            last[0], last[1] = value, process(value)
-        return last[1]
-
-    return remembered
+        return values
+    distinct = {id(value): value for value in values}
+    converted = {object_id: process(value) for object_id, value in distinct.items()}
+    return [converted[id(value)] for value in values]
 
 
 def max_id(session: Session, table: sa.Table) -> int:

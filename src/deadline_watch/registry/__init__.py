@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from deadline_watch.core.collector import collector_paused
 from deadline_watch.core.db import transaction
 from deadline_watch.core.errors import RegistryError
 from deadline_watch.domain import occurrences
-from deadline_watch.registry.collector import collector_paused
 from deadline_watch.registry.contacts import CONTACTS_SHEET, Directory, known_persons, read_contacts
 from deadline_watch.registry.export import export_path
 from deadline_watch.registry.limits import DEFAULT_LIMITS, Budget, ImportLimits

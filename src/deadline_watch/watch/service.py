@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deadline_watch.core import db
 from deadline_watch.core.clock import local_date
+from deadline_watch.core.collector import collector_paused
 from deadline_watch.core.config import Settings
 from deadline_watch.domain import occurrences, outbox, watch_clock
 from deadline_watch.domain.models import Notification, NotificationState, TickRun
@@ -203,7 +204,7 @@ def run_scan(
     """
     holder: dict = {}
     try:
-        with db.transaction(sessions) as session:
+        with collector_paused(), db.transaction(sessions) as session:
             if not force:
                 watch_clock.require_forward(session, now)
             holder["counts"] = scan_and_enqueue(session, settings, now=now)

@@ -1,10 +1,12 @@
-"""Pausing Python's cyclic garbage collector while an import builds its registry in memory.
+"""Pausing Python's cyclic garbage collector while a bulk job holds many objects at once.
 
 An import holds every row of the file, the database's rows and the plan at once: some
 hundreds of thousands of container objects, all alive until it ends. The collector's
 full passes walk all of them again and again while they pile up (a third of validating
 a 100,000-row file, issue 17) and find nothing: the import makes next to no reference
-cycles. Reference counting still frees everything as usual; only the cycle search waits.
+cycles. A scan tick is the same on a smaller scale (10,000 facts, intents and messages:
+0.08–0.13 s of collection per tick, issue 17). Reference counting still frees everything
+as usual; only the cycle search waits.
 """
 
 from __future__ import annotations
