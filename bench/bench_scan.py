@@ -163,12 +163,18 @@ def time_scan(template: Path, work: Path) -> tuple[float, float, int]:
     return elapsed, cpu, counts.reminders_enqueued
 
 
-def time_raw(template: Path, work: Path, window: int) -> tuple[float, float]:
-    """The first bound: four columns read, short rows with a constant body written."""
+def bound_connection(template: Path, work: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection to a fresh copy, set as the product sets its own (WAL, NORMAL)."""
     fresh_copy(template, work)
     connection = sqlite3.connect(work, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
+    return connection
+
+
+def time_raw(template: Path, work: Path, window: int) -> tuple[float, float]:
+    """The first bound: four columns read, short rows with a constant body written."""
+    connection = bound_connection(template, work)
     started, cpu = time.perf_counter(), time.process_time()
     connection.execute("BEGIN IMMEDIATE")
     rows = connection.execute(
@@ -195,10 +201,7 @@ def time_raw(template: Path, work: Path, window: int) -> tuple[float, float]:
 def time_raw_same_rows(template: Path, work: Path, window: int) -> tuple[float, float]:
     """The second bound: the columns the text is made of read, the scan's own rows written."""
     assert len(WRITTEN) == window, len(WRITTEN)
-    fresh_copy(template, work)
-    connection = sqlite3.connect(work, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
+    connection = bound_connection(template, work)
     started, cpu = time.perf_counter(), time.process_time()
     connection.execute("BEGIN IMMEDIATE")
     rows = connection.execute(

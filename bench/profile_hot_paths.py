@@ -89,11 +89,11 @@ def registry_import(url: str | None) -> None:
                  lambda: import_path(sessions, source, now=IMPORTED_AT, options=ImportOptions()))
 
 
-def dispatch() -> None:
+def uncapped_setup(count: int):
+    """The fake Twilio started, `count` SMS queued in a fresh SQLite file, settings for an
+    uncapped 4-worker pass and the real backend: (fake process, engine, settings, backend)."""
     import bench_dispatch as bench
 
-    from deadline_watch.delivery.dispatch import run_delivery_pass
-    from deadline_watch.delivery.ratelimit import RateLimiter
     from deadline_watch.sms.twilio_backend import twilio_backend_from_settings
 
     work = Path(tempfile.mkdtemp())
@@ -102,10 +102,23 @@ def dispatch() -> None:
         engine = db.make_engine(f"sqlite:///{work / 'dispatch.db'}")
         db.upgrade(engine)
         settings = bench.twilio_settings(env)
-        bench.queue_rows(engine, 3000, "profile")
+        bench.queue_rows(engine, count, "profile")
         sms = settings.sms.model_copy(update={"rate_per_second": 1e9, "concurrency": 4, "batch_size": 500})
         settings = settings.model_copy(update={"sms": sms})
-        backend = twilio_backend_from_settings(settings)
+        return fake, engine, settings, twilio_backend_from_settings(settings)
+    except BaseException:
+        fake.terminate()
+        raise
+
+
+def dispatch() -> None:
+    import bench_dispatch as bench
+
+    from deadline_watch.delivery.dispatch import run_delivery_pass
+    from deadline_watch.delivery.ratelimit import RateLimiter
+
+    fake, engine, settings, backend = uncapped_setup(3000)
+    try:
         profiled("one uncapped delivery pass, 3,000 SMS, 4 workers", lambda: run_delivery_pass(
             db.session_factory(engine), backend, settings, now=bench.NOW, limiter=RateLimiter(1e9)))
     finally:
@@ -123,7 +136,6 @@ def dispatch_threads(count: int = 3000) -> None:
 
     from deadline_watch.delivery.dispatch import run_delivery_pass
     from deadline_watch.delivery.ratelimit import RateLimiter
-    from deadline_watch.sms.twilio_backend import twilio_backend_from_settings
 
     profiles: list[tuple[str, cProfile.Profile]] = []
 
@@ -132,16 +144,8 @@ def dispatch_threads(count: int = 3000) -> None:
         profiles.append((threading.current_thread().name, profile))
         profile.enable()
 
-    work = Path(tempfile.mkdtemp())
-    fake, env = bench.start_fake(work / "received.jsonl")
+    fake, engine, settings, backend = uncapped_setup(count)
     try:
-        engine = db.make_engine(f"sqlite:///{work / 'dispatch.db'}")
-        db.upgrade(engine)
-        settings = bench.twilio_settings(env)
-        bench.queue_rows(engine, count, "profile")
-        sms = settings.sms.model_copy(update={"rate_per_second": 1e9, "concurrency": 4, "batch_size": 500})
-        settings = settings.model_copy(update={"sms": sms})
-        backend = twilio_backend_from_settings(settings)
         caller = cProfile.Profile(time.thread_time)
         threading.setprofile(start_profiling)
         caller.enable()
