@@ -231,15 +231,11 @@ class RowValidator:
             self.missing(line, "milestone", milestone_raw)
         if milestone and len(milestone) > _LIMITS["milestone"]:
             self.too_long(line, "milestone", milestone_raw)
-        # `day` of a date text seen before, and of an empty 完成日期 (None, no error), inline
-        due_date = None if undated else self.days.get(due_raw) or self.day(line, "due_date", due_raw)  # type: ignore[call-overload]
-        completed_on = None if completed_raw == "" else (
-            self.days.get(completed_raw) or self.day(line, "completed_on", completed_raw))  # type: ignore[call-overload]
+        due_date = None if undated else self.day(line, "due_date", due_raw)
+        # most rows leave 完成日期 empty: None without a call (it is optional, so no error)
+        completed_on = None if completed_raw == "" else self.day(line, "completed_on", completed_raw)
         if milestone:
-            self.parsed.seen_milestones.add((code, milestone))
-            positions = self.positions.setdefault(code, {})
-            if milestone not in positions:
-                positions[milestone] = len(positions) + 1
+            self._seen_milestone(code, milestone)
         if len(report.errors) > errors_before:
             self.parsed.rows_invalid += 1
             return

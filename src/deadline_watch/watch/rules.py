@@ -102,7 +102,7 @@ def plan_reminder(
 
     `send_at` is `send_window_opening(now, settings)` and `today` the local date of `now`,
     passed in when planning many at once."""
-    if not facts.watched or facts.pending_review or facts.owner is None or not facts.owner.reachable:
+    if not _remindable(facts):
         return None
     today = today or local_date(now, settings.tz)
     send_at = send_at or send_window_opening(now, settings)
@@ -146,8 +146,7 @@ def plan_reminders(milestones: list[MilestoneFacts], *, settings: Settings, now:
     days: dict[date, ReminderDay | None] = {}
     intents = []
     for facts in milestones:
-        owner = facts.owner
-        if not facts.watched or facts.pending_review or owner is None or not owner.reachable:
+        if not _remindable(facts):
             continue
         due_date = facts.due_date
         try:
@@ -157,6 +156,12 @@ def plan_reminders(milestones: list[MilestoneFacts], *, settings: Settings, now:
         if day is not None:
             intents.append(_reminder(facts, day))
     return intents
+
+
+def _remindable(facts: MilestoneFacts) -> bool:
+    """Watched, not waiting for review, and its owner can be texted."""
+    owner = facts.owner
+    return facts.watched and not facts.pending_review and owner is not None and owner.reachable
 
 
 def _reminder(facts: MilestoneFacts, day: ReminderDay) -> SmsIntent:
@@ -171,20 +176,7 @@ def _reminder(facts: MilestoneFacts, day: ReminderDay) -> SmsIntent:
         day.days_left,
         owner,
         "reminder",
-        {  # `_context` for a reminder: the same keys, built at once
-            "person_name": owner.name,
-            "project_name": facts.project_name,
-            "project_code": facts.project_code,
-            "milestone": facts.milestone,
-            "unit": facts.unit,
-            "owner_name": owner.name,
-            "due_date_text": day.due_date_text,
-            "day_unit": day.day_unit,
-            "days_left": day.days_left,
-            "days_overdue": None,
-            "level": None,
-            "level_text": "",
-        },
+        _context(facts, owner, due_date_text=day.due_date_text, day_unit=day.day_unit, days_left=day.days_left),
         day.send_at,
         day.offset,
     )
@@ -287,8 +279,11 @@ def plan_escalation_sms(
     level = level_by_number(level_number, settings.escalation.levels)
     if level is None:
         return []
+    from deadline_watch.sms.messages import date_text, day_unit
+
     send_at = send_window_opening(now, settings)
     overdue = count_days_overdue(local_date(send_at, settings.tz), facts.due_date)
+    due_text, unit = date_text(facts.due_date), day_unit(settings.reminders.day_mode)
     intents = []
     for party, person in recipients_for(level, facts, supervisors):
         intents.append(
@@ -301,7 +296,8 @@ def plan_escalation_sms(
                 days_left=-overdue,
                 recipient=person,
                 template=f"escalation_{party}",
-                context=_context(facts, person, settings, days_overdue=overdue, level=level.level),
+                context=_context(facts, person, due_date_text=due_text, day_unit=unit,
+                                 days_overdue=overdue, level=level.level),
                 send_at=send_at,
             )
         )
@@ -362,24 +358,32 @@ def plan_cancellation(
 # ---- message context ----------------------------------------------------------------
 
 
-def _context(facts: MilestoneFacts, person: PersonFacts, settings: Settings, **extra: object) -> dict:
-    from deadline_watch.sms.messages import date_text, day_unit, level_text
-
-    context = {
+def _context(
+    facts: MilestoneFacts,
+    person: PersonFacts,
+    *,
+    due_date_text: str,
+    day_unit: str,
+    days_left: int | None = None,
+    days_overdue: int | None = None,
+    level: int | None = None,
+) -> dict:
+    """The variables of an SMS about `facts` to `person`, reminders and escalations alike.
+    The due date's text and the day unit come from the caller: a scan's reminders share a
+    few dates and work them out once per date (`ReminderDay`, issue 17)."""
+    if level:
+        from deadline_watch.sms.messages import level_text
+    return {
         "person_name": person.name,
         "project_name": facts.project_name,
         "project_code": facts.project_code,
         "milestone": facts.milestone,
         "unit": facts.unit,
         "owner_name": facts.owner.name if facts.owner else "",
-        "due_date_text": date_text(facts.due_date),
-        "day_unit": day_unit(settings.reminders.day_mode),
-        "days_left": None,
-        "days_overdue": None,
-        "level": None,
-        "level_text": "",
+        "due_date_text": due_date_text,
+        "day_unit": day_unit,
+        "days_left": days_left,
+        "days_overdue": days_overdue,
+        "level": level,
+        "level_text": level_text(level) if level else "",
     }
-    context.update(extra)
-    if context["level"]:
-        context["level_text"] = level_text(int(context["level"]))  # type: ignore[arg-type]
-    return context
