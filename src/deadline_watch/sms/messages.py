@@ -212,10 +212,9 @@ class MessageRenderer:
         values["project_name"] = project_name
         params = _template_params(self.template, self.contact, values)
         values.update(params)
-        variables = values
-        text = self.simple(variables) if self.simple is not None else None
+        text = self.simple(values) if self.simple is not None else None
         try:
-            body = (text if text is not None else _template(self.templates_dir, self.template).render(**variables))
+            body = (text if text is not None else _template(self.templates_dir, self.template).render(**values))
         except jinja2.UndefinedError as exc:
             raise ConfigError(
                 f"短信模板 {self.template}.j2 使用了未定义的变量: {exc.message}",

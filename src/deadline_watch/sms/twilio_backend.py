@@ -30,6 +30,7 @@ from deadline_watch.sms.twilio_http import (
     CONNECTION_ERROR,
     READ_TIMEOUT,
     BaseUrlHttpClient,
+    short_error,
 )
 
 __all__ = ["BAD_REPLY", "CONNECTION_ERROR", "CONNECT_TIMEOUT", "READ_TIMEOUT", "BaseUrlHttpClient", "TwilioBackend"]
@@ -235,7 +236,7 @@ def to_sms_error(exc: BaseException) -> SmsError:
             code, detail = _error_body(response.text)
         detail = detail or str(exc.args[0] if exc.args else exc)
     else:  # ValueError: a 2xx answer whose body is not the expected JSON
-        return SmsError(f"twilio: unreadable reply: {_short(exc)}", permanent=False, code=BAD_REPLY)
+        return SmsError(f"twilio: unreadable reply: {short_error(exc)}", permanent=False, code=BAD_REPLY)
     if http_status == 401 and code is None:
         code = int(AUTH_ERROR_CODE)
     permanent = classify(http_status, code)
@@ -257,11 +258,6 @@ def _error_body(text: str) -> tuple[int | None, str]:
     if not isinstance(payload, dict):
         return None, ""
     return _int_or_none(payload.get("code")), str(payload.get("message") or payload.get("detail") or "")
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return mask_mobile(text.splitlines()[0][:200]) if text else type(exc).__name__
 
 
 def status_callback_url(settings: Settings) -> str | None:

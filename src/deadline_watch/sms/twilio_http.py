@@ -122,7 +122,7 @@ class BaseUrlHttpClient(HttpClient):
         except HTTPError as exc:
             raise transport_error(exc) from exc
         except OSError as exc:  # a failure urllib3 let through unwrapped
-            raise SmsError(f"twilio: connection failed: {_short(exc)}", permanent=False, code=CONNECTION_ERROR) from exc
+            raise SmsError(f"twilio: connection failed: {short_error(exc)}", permanent=False, code=CONNECTION_ERROR) from exc
         if self.logger.isEnabledFor(logging.INFO):
             self.log_response(answer.status, answer)
         self._test_only_last_response = Response(answer.status, _text(answer), answer.headers)
@@ -230,12 +230,12 @@ def transport_error(exc: HTTPError) -> SmsError:
     SSLError for a connection lost or refused along the way. All are transient.
     """
     if isinstance(exc, NewConnectionError):
-        return SmsError(f"twilio: connection failed: {_short(exc)}", permanent=False, code=CONNECTION_ERROR)
+        return SmsError(f"twilio: connection failed: {short_error(exc)}", permanent=False, code=CONNECTION_ERROR)
     if isinstance(exc, ConnectTimeoutError):
-        return SmsError(f"twilio: connect timeout: {_short(exc)}", permanent=False, code=CONNECT_TIMEOUT)
+        return SmsError(f"twilio: connect timeout: {short_error(exc)}", permanent=False, code=CONNECT_TIMEOUT)
     if isinstance(exc, ReadTimeoutError):
-        return SmsError(f"twilio: read timeout: {_short(exc)}", permanent=False, code=READ_TIMEOUT)
-    return SmsError(f"twilio: connection failed: {_short(exc)}", permanent=False, code=CONNECTION_ERROR)
+        return SmsError(f"twilio: read timeout: {short_error(exc)}", permanent=False, code=READ_TIMEOUT)
+    return SmsError(f"twilio: connection failed: {short_error(exc)}", permanent=False, code=CONNECTION_ERROR)
 
 
 def _text(answer: urllib3.BaseHTTPResponse) -> str:
@@ -247,6 +247,7 @@ def _text(answer: urllib3.BaseHTTPResponse) -> str:
         return answer.data.decode("utf-8", errors="replace")
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
+    """The first line of an exception's text (mobiles masked), for an error message."""
     text = str(exc).strip()
     return mask_mobile(text.splitlines()[0][:200]) if text else type(exc).__name__
